@@ -1,0 +1,290 @@
+// Package storage defines what the crawler, the review desk and the exporter
+// need from a store. storage/sqlite (embedded, the default) and storage/redis
+// (distributed) implement every interface here, and storage/storagetest
+// holds the one conformance suite both must pass.
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/lokerwatch/lokerwatch"
+)
+
+// Store is everything lokerwatch keeps.
+type Store interface {
+	Frontier
+	RobotsCache
+	Ads
+	ReviewQueue
+	Audit
+	Evidence
+	Users
+	// Ping reports whether the store is reachable (used by /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Request is a URL waiting in, or taken from, the frontier. URL is already
+// canonical (crawler.Canonical) when it reaches the store.
+type Request struct {
+	URL    string `json:"url"`
+	Source string `json:"source"` // source name from the config
+	Depth  int    `json:"depth"`
+	// Kind tells the crawler what to expect: "seed", "listing" (pagination,
+	// channel and feed pages, revisited by a source's `every`) or "page".
+	Kind string `json:"kind,omitempty"`
+	// NotBefore delays the request (back-off, scheduled recrawl).
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// Revisit bypasses the seen set (scheduled recrawl of listing pages). A
+	// URL already queued or in flight is still not queued twice.
+	Revisit bool `json:"revisit,omitempty"`
+	// Attempts counts earlier failed tries; set by the store.
+	Attempts int `json:"attempts,omitempty"`
+	// ETag and LastModified from the previous fetch, for conditional GETs;
+	// set by the store on ClaimRequest when it knows them.
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// Lease is a claimed request. The worker extends it while fetching and ends
+// it with Ack or Fail; an expired lease is returned to the queue by ReapRequests.
+type Lease struct {
+	Request
+	Token  string    `json:"token"`
+	Host   string    `json:"host"` // politeness key: host[:port] of URL
+	Worker string    `json:"worker"`
+	Until  time.Time `json:"until"`
+}
+
+// AckOptions are set by the worker when a fetch is over.
+type AckOptions struct {
+	// HostDelay is how long the host must rest before its next fetch by any
+	// worker: max(crawl.host_delay, robots Crawl-delay) capped.
+	HostDelay time.Duration
+	// ETag and LastModified are kept for the next conditional fetch.
+	ETag, LastModified string
+}
+
+// FailOptions say what to do with a request that failed.
+type FailOptions struct {
+	Reason string
+	// Retry requeues the request with exponential back-off until
+	// MaxAttempts tries were made; then it is dead. Without Retry the failure
+	// is permanent (404, refused by the guard or robots.txt, …).
+	Retry       bool
+	MaxAttempts int
+	// HostDelay rests the host (e.g. Retry-After on a 429 or 503).
+	HostDelay time.Duration
+}
+
+// FrontierStats counts the frontier's states.
+type FrontierStats struct {
+	Queued   int64 `json:"queued"`
+	InFlight int64 `json:"in_flight"`
+	Done     int64 `json:"done"`
+	Failed   int64 `json:"failed"`
+	Dead     int64 `json:"dead"`
+	// OldestQueued is when the oldest queued request was added (zero when none).
+	OldestQueued time.Time `json:"oldest_queued,omitzero"`
+}
+
+// Finished reports whether a crawl is over: nothing queued, nothing in flight.
+func (s FrontierStats) Finished() bool { return s.Queued == 0 && s.InFlight == 0 }
+
+// FailedRequest is a request that failed for good, with its reason.
+type FailedRequest struct {
+	Request
+	Reason   string    `json:"reason"`
+	Dead     bool      `json:"dead"` // retries exhausted (else permanent failure)
+	FailedAt time.Time `json:"failed_at"`
+}
+
+// Frontier is the shared crawl queue: per-host queues under one politeness
+// schedule, leases, retries and a seen set checked when a URL is added.
+type Frontier interface {
+	// Add queues the requests whose URL was not seen before (or that are
+	// Revisit and not already queued or in flight) and returns how many were
+	// queued. Adding is idempotent across workers.
+	Add(ctx context.Context, reqs ...Request) (int, error)
+	// Seen reports whether a canonical URL was ever added.
+	Seen(ctx context.Context, url string) (bool, error)
+	// ClaimRequest takes the next request whose host is free (no fetch in flight,
+	// host delay passed) and whose NotBefore passed, with a lease of ttl.
+	// It returns lokerwatch.ErrEmpty when nothing is ready now; Stats tells
+	// whether anything is still to come.
+	ClaimRequest(ctx context.Context, worker string, ttl time.Duration) (*Lease, error)
+	// Extend renews a lease; lokerwatch.ErrLeaseLost when it expired and
+	// was reaped or taken by another worker.
+	Extend(ctx context.Context, l *Lease, ttl time.Duration) error
+	// Ack marks the request done and rests its host.
+	Ack(ctx context.Context, l *Lease, opt AckOptions) error
+	// Fail records a failed fetch: requeued with back-off, dead, or failed.
+	Fail(ctx context.Context, l *Lease, opt FailOptions) error
+	// ReapRequests returns expired leases to the queue and frees their hosts.
+	ReapRequests(ctx context.Context) (int, error)
+	FrontierStats(ctx context.Context) (FrontierStats, error)
+	// ListFailed returns failed and dead requests, newest first.
+	ListFailed(ctx context.Context, limit int) ([]FailedRequest, error)
+}
+
+// RobotsCache keeps robots.txt answers shared by all workers.
+type RobotsCache interface {
+	// GetRobots returns the cached robots.txt of a scheme://host[:port]
+	// key; found is false when absent or expired.
+	GetRobots(ctx context.Context, key string) (body []byte, status int, found bool, err error)
+	PutRobots(ctx context.Context, key string, body []byte, status int, ttl time.Duration) error
+}
+
+// PutResult tells what PutAd did.
+type PutResult struct {
+	New     bool // first time this ad ID was stored
+	Changed bool // content differs from the stored version (false when New)
+}
+
+// AdFilter selects ads. Zero values select everything.
+type AdFilter struct {
+	FlaggedOnly bool
+	Source      string
+	Since       time.Time // FetchedAt (last seen) at or after
+	Until       time.Time // before
+	Limit       int
+}
+
+// Ads keeps every ad found, indexed by the entities that link ads.
+type Ads interface {
+	// PutAd inserts or updates an ad by its ID, keeping FirstSeen and
+	// setting LastSeen, and indexes lokerwatch.IndexKeys(ad).
+	PutAd(ctx context.Context, ad *lokerwatch.Ad) (PutResult, error)
+	GetAd(ctx context.Context, id string) (*lokerwatch.Ad, error)
+	// ScanAds calls fn for each matching ad, oldest first, streaming so that
+	// exports run in constant memory. An error from fn stops the scan.
+	ScanAds(ctx context.Context, f AdFilter, fn func(*lokerwatch.Ad) error) error
+	// AdsByKey returns the IDs of ads indexed under key (see lokerwatch.IndexKeys).
+	AdsByKey(ctx context.Context, key lokerwatch.IndexKey) ([]string, error)
+	CountAds(ctx context.Context) (total, flagged int64, err error)
+	DeleteAd(ctx context.Context, id string) error
+}
+
+// ReviewFilter selects review items. Zero values select everything.
+type ReviewFilter struct {
+	Status   lokerwatch.ReviewStatus // "" for all
+	Category lokerwatch.Category
+	Source   string
+	Lang     string
+	Since    time.Time // CreatedAt at or after
+	Until    time.Time
+	Limit    int
+	Offset   int
+}
+
+// ReviewQueue is the analysts' queue: highest score first, ties oldest
+// first; one item per ad; claims with leases; decisions appended to history
+// and every change to the audit log.
+type ReviewQueue interface {
+	// Enqueue adds the ad's review item once; later calls for the same ad
+	// return the existing item with created=false (and refresh its score
+	// while it is still pending).
+	Enqueue(ctx context.Context, ad *lokerwatch.Ad) (item *lokerwatch.ReviewItem, created bool, err error)
+	// ClaimNext claims the highest-priority pending item matching f (Status
+	// is ignored) for reviewer; lokerwatch.ErrEmpty when there is none.
+	ClaimNext(ctx context.Context, reviewer string, ttl time.Duration, f ReviewFilter) (*lokerwatch.ReviewItem, error)
+	// ClaimItem claims one item by ID: ErrNotClaimant when another reviewer holds
+	// a live lease, ErrAlreadyDecided when it is decided.
+	ClaimItem(ctx context.Context, id, reviewer string, ttl time.Duration) (*lokerwatch.ReviewItem, error)
+	// RenewItem extends reviewer's lease on id; ErrNotClaimant if not held.
+	RenewItem(ctx context.Context, id, reviewer string, ttl time.Duration) error
+	// ReleaseItem puts a claimed item back in the queue at its priority.
+	ReleaseItem(ctx context.Context, id, reviewer string) error
+	// Decide records a decision. The reviewer must hold the claim, or the
+	// item must be pending and unclaimed (it is then claimed and decided
+	// at once). Deciding a decided item needs d.Amend. Escalate keeps the
+	// item pending.
+	Decide(ctx context.Context, d lokerwatch.Decision) (*lokerwatch.ReviewItem, error)
+	GetItem(ctx context.Context, id string) (*lokerwatch.ReviewItem, error)
+	ItemForAd(ctx context.Context, adID string) (*lokerwatch.ReviewItem, error)
+	// ListItems returns items by priority (score desc, then oldest first).
+	ListItems(ctx context.Context, f ReviewFilter) ([]lokerwatch.ReviewItem, error)
+	CountItems(ctx context.Context) (map[lokerwatch.ReviewStatus]int64, error)
+	// Decisions returns an item's decision history, oldest first.
+	Decisions(ctx context.Context, itemID string) ([]lokerwatch.Decision, error)
+	// ReapClaims returns items with expired leases to the queue.
+	ReapClaims(ctx context.Context) (int, error)
+}
+
+// AuditFilter selects audit events.
+type AuditFilter struct {
+	Object string
+	Actor  string
+	Since  time.Time
+	Limit  int
+}
+
+// Audit is the append-only log of who did what.
+type Audit interface {
+	AppendAudit(ctx context.Context, ev lokerwatch.AuditEvent) error
+	// ListAudit returns matching events oldest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]lokerwatch.AuditEvent, error)
+}
+
+// EvidenceRecord is a capture of one HTTP exchange as WARC records.
+type EvidenceRecord struct {
+	ID         string    `json:"id"` // WARC-Record-ID of the response record
+	URL        string    `json:"url"`
+	AdIDs      []string  `json:"ad_ids"`
+	CapturedAt time.Time `json:"captured_at"`
+	// WARC holds the records (request, response, metadata), each its own
+	// gzip member, concatenated: a valid .warc.gz on its own.
+	WARC []byte `json:"-"`
+	// Digest is "sha256:<hex>" of WARC.
+	Digest string `json:"digest"`
+}
+
+// Evidence keeps raw captures of pages that yielded flagged ads.
+type Evidence interface {
+	PutEvidence(ctx context.Context, rec *EvidenceRecord) error
+	GetEvidence(ctx context.Context, id string) (*EvidenceRecord, error)
+	// EvidenceForAd returns the captures that hold an ad, oldest first.
+	EvidenceForAd(ctx context.Context, adID string) ([]EvidenceRecord, error)
+	DeleteEvidence(ctx context.Context, id string) error
+}
+
+// Role is what a user may do.
+type Role string
+
+const (
+	RoleAnalyst      Role = "analyst"
+	RoleInvestigator Role = "investigator"
+	RoleAdmin        Role = "admin"
+)
+
+// User is an account of the review desk.
+type User struct {
+	Name         string    `json:"name"`
+	Role         Role      `json:"role"`
+	PasswordHash string    `json:"-"` // argon2id, PHC string format
+	CreatedAt    time.Time `json:"created_at"`
+	Disabled     bool      `json:"disabled,omitempty"`
+}
+
+// Session is a logged-in browser session or an API token. ID is a hash of
+// the secret the client holds, never the secret itself.
+type Session struct {
+	ID        string    `json:"id"`
+	User      string    `json:"user"`
+	CSRF      string    `json:"csrf,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Expires   time.Time `json:"expires"` // zero: never (API tokens)
+	Token     bool      `json:"token,omitempty"`
+}
+
+// Users keeps accounts, sessions and API tokens.
+type Users interface {
+	PutUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, name string) (*User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	PutSession(ctx context.Context, s *Session) error
+	// GetSession returns ErrNotFound for unknown or expired sessions.
+	GetSession(ctx context.Context, id string) (*Session, error)
+	DeleteSession(ctx context.Context, id string) error
+}
