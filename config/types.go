@@ -1,0 +1,115 @@
+// Package config owns the YAML schema of lokerwatch.yaml: defaults,
+// LOKERWATCH_<SECTION>_<KEY> environment overrides, and validation whose
+// errors name the file, line and field.
+package config
+
+import (
+	"time"
+
+	"github.com/lokerwatch/lokerwatch"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Store    string   `yaml:"store"`
+	Crawl    Crawl    `yaml:"crawl"`
+	Sources  []Source `yaml:"sources"`
+	Classify Classify `yaml:"classify"`
+	Review   Review   `yaml:"review"`
+	Evidence Evidence `yaml:"evidence"`
+
+	// Path is the file the config was loaded from ("" for defaults).
+	Path string `yaml:"-"`
+}
+
+// Crawl holds fetch and politeness settings.
+type Crawl struct {
+	UserAgent   string   `yaml:"user_agent"`
+	Parallelism int      `yaml:"parallelism"` // concurrent fetches per process
+	HostDelay   Duration `yaml:"host_delay"`  // minimum time between two fetches of one host
+	MaxDepth    int      `yaml:"max_depth"`   // links followed from a seed; 0 = seeds only
+	MaxPages    int      `yaml:"max_pages"`   // pages fetched per crawl; 0 = no limit
+	MaxBody     ByteSize `yaml:"max_body"`    // response body limit, after decompression
+	Timeout     Duration `yaml:"timeout"`     // whole request, headers and body
+	Robots      bool     `yaml:"robots"`      // obey robots.txt (and Crawl-delay)
+	// AllowPrivate lists hosts, host:port or CIDRs that may resolve to
+	// loopback or private addresses (everything else private is refused).
+	AllowPrivate []string `yaml:"allow_private"`
+
+	MaxCrawlDelay Duration `yaml:"max_crawl_delay"` // cap on robots.txt Crawl-delay
+	RobotsTTL     Duration `yaml:"robots_ttl"`      // how long a robots.txt answer is cached
+	MaxAttempts   int      `yaml:"max_attempts"`    // tries before a URL is dead
+	Lease         Duration `yaml:"lease"`           // frontier lease, extended while fetching
+	MaxRedirects  int      `yaml:"max_redirects"`
+	MaxURLLength  int      `yaml:"max_url_length"`
+	PagesPerHost  int      `yaml:"pages_per_host"` // 0 = no limit
+	Seen          Seen     `yaml:"seen"`
+}
+
+// Seen chooses how the frontier remembers URLs.
+type Seen struct {
+	Kind      string  `yaml:"kind"`       // exact or bloom (Redis store only)
+	Capacity  int64   `yaml:"capacity"`   // bloom: expected URLs
+	ErrorRate float64 `yaml:"error_rate"` // bloom: false-positive rate
+}
+
+// Source is one place to crawl.
+type Source struct {
+	Name    string                `yaml:"name"`
+	Type    lokerwatch.SourceType `yaml:"type"`
+	Seeds   []string              `yaml:"seeds"`
+	Follow  []string              `yaml:"follow"`  // regexps; links matching one are followed
+	Profile *Profile              `yaml:"profile"` // html sources only
+	Every   Duration              `yaml:"every"`   // recrawl listing pages this often; 0 = once
+
+	// Line is where the source starts in the file, for error messages.
+	Line int `yaml:"-"`
+}
+
+// Profile is a site profile of CSS selectors for html sources.
+type Profile struct {
+	Item  string `yaml:"item"`  // one element per ad
+	Title string `yaml:"title"` // inside item
+	Text  string `yaml:"text"`  // inside item
+	Link  string `yaml:"link"`  // inside item: permalink (href)
+	Next  string `yaml:"next"`  // on the page: next page link (href)
+}
+
+// Classify holds detection settings.
+type Classify struct {
+	Threshold int    `yaml:"threshold"` // score at or above which an ad is flagged
+	Rules     string `yaml:"rules"`     // directory of extra rule/lexicon YAML files
+	Registry  string `yaml:"registry"`  // licensed agencies (YAML or CSV)
+	// Rates converts foreign currencies to rupiah (code -> IDR per unit),
+	// overriding the built-in defaults.
+	Rates map[string]float64 `yaml:"rates"`
+}
+
+// Review holds the review desk settings.
+type Review struct {
+	Listen     string   `yaml:"listen"`
+	Lease      Duration `yaml:"lease"`       // how long a claim holds without renewal
+	SessionTTL Duration `yaml:"session_ttl"` // browser session lifetime
+}
+
+// Evidence holds capture and export settings.
+type Evidence struct {
+	SigningKey string    `yaml:"signing_key"` // PEM private key for export signatures
+	Retention  Retention `yaml:"retention"`
+}
+
+// Retention says how long captures are kept.
+type Retention struct {
+	// BenignDays keeps captures of ads decided benign this many days;
+	// other captures are kept until exported and released.
+	BenignDays int `yaml:"benign_days"`
+}
+
+// Duration is a time.Duration written as "500ms", "1h".
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// ByteSize is a size written as 5MiB, 512KB or a plain number of bytes.
+type ByteSize int64
