@@ -1,0 +1,504 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+// Frontier keys (all under the prefix):
+//
+//	f:req        HASH url -> "addedms|attempts|notbeforems|track|json": queued
+//	             and in-flight requests
+//	f:fin        HASH url -> d (done), f (failed) or x (dead), kept for
+//	             requests whose Kind is not "page" (seeds and listings, the
+//	             ones revisited), so that a revisit moves the URL out of its
+//	             final state in the counts; pages would cost memory per URL
+//	f:q:<host>   ZSET url by ready time (ms): the host's queue
+//	f:sched      ZSET host by the time it may be fetched next; hosts with a
+//	             fetch in flight or nothing queued are not in it
+//	f:busy       HASH host -> lease token of its fetch in flight
+//	f:rest       HASH host -> ms until which the host rests (Ack/Fail HostDelay)
+//	f:leases     ZSET token by lease deadline (ms)
+//	f:lease      HASH token -> "host url worker"
+//	f:age        ZSET url by added time, queued only (oldest queued)
+//	f:cond       HASH url -> "etag\nlast-modified"
+//	f:stats      HASH done, failed, dead, retried counters
+//	f:failed     LIST of failed and dead requests (JSON), newest first
+//
+// Times are read with redis TIME inside the scripts, so politeness and
+// leases have one clock however many machines work.
+
+// luaHeader starts every script: P is the key prefix (ARGV[1]).
+const luaHeader = `
+local P = ARGV[1]
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function fmt(n) return string.format('%d', n) end
+`
+
+// luaFrontier has the shared frontier functions.
+const luaFrontier = `
+-- resched puts a host in the schedule at max(rest, first ready URL), or
+-- takes it out when it has a fetch in flight or nothing queued.
+local function resched(host, now)
+  if redis.call('HEXISTS', P..'f:busy', host) == 1 then
+    redis.call('ZREM', P..'f:sched', host)
+    return
+  end
+  local rest = tonumber(redis.call('HGET', P..'f:rest', host) or '0')
+  if rest > 0 and rest <= now then
+    redis.call('HDEL', P..'f:rest', host)
+    rest = 0
+  end
+  local first = redis.call('ZRANGE', P..'f:q:'..host, 0, 0, 'WITHSCORES')
+  if #first == 0 then
+    redis.call('ZREM', P..'f:sched', host)
+    return
+  end
+  local at = tonumber(first[2])
+  if rest > at then at = rest end
+  redis.call('ZADD', P..'f:sched', at, host)
+end
+
+-- requeue puts a leased URL back in its host queue at time 'at'.
+local function requeue(host, url, at)
+  local r = redis.call('HGET', P..'f:req', url)
+  if r then
+    local added = string.match(r, '^(%d+)|')
+    redis.call('ZADD', P..'f:q:'..host, at, url)
+    redis.call('ZADD', P..'f:age', added, url)
+  end
+end
+
+-- release ends a lease; returns host, url (nil when the lease is gone).
+local function release(tok)
+  local rec = redis.call('HGET', P..'f:lease', tok)
+  if not rec then return nil end
+  local host, url = string.match(rec, '^(%S+) (%S+)')
+  redis.call('ZREM', P..'f:leases', tok)
+  redis.call('HDEL', P..'f:lease', tok)
+  if redis.call('HGET', P..'f:busy', host) == tok then
+    redis.call('HDEL', P..'f:busy', host)
+  end
+  return host, url
+end
+
+local function reap(now, limit)
+  local toks = redis.call('ZRANGEBYSCORE', P..'f:leases', '-inf', now, 'LIMIT', 0, limit)
+  for _, tok in ipairs(toks) do
+    local host, url = release(tok)
+    if host then
+      requeue(host, url, now)
+      resched(host, now)
+    else
+      redis.call('ZREM', P..'f:leases', tok)
+    end
+  end
+  return #toks
+end
+
+local function rest(host, now, delay)
+  if delay > 0 then
+    local until_ = now + delay
+    local cur = tonumber(redis.call('HGET', P..'f:rest', host) or '0')
+    if until_ > cur then redis.call('HSET', P..'f:rest', host, fmt(until_)) end
+  end
+end
+`
+
+// ARGV: P, kind, SEG, then 6 per request: url host data notbefore revisit seenspec
+var addScript = newScript(luaHeader + luaSeen + luaFrontier + `
+local now = now_ms()
+local added = 0
+local touched = {}
+for b = 4, #ARGV, 6 do
+  local url, host, data, nb, rev, spec = ARGV[b], ARGV[b+1], ARGV[b+2], tonumber(ARGV[b+3]), ARGV[b+4], ARGV[b+5]
+  local was = seen_add(spec)
+  local ok = redis.call('HEXISTS', P..'f:req', url) == 0
+  if rev ~= '1' and was then ok = false end
+  if ok then
+    local fin = redis.call('HGET', P..'f:fin', url)
+    if fin then
+      redis.call('HDEL', P..'f:fin', url)
+      local c = ({d = 'done', f = 'failed', x = 'dead'})[fin]
+      if c then redis.call('HINCRBY', P..'f:stats', c, -1) end
+    end
+    redis.call('HSET', P..'f:req', url, fmt(now)..'|0|'..fmt(nb)..'|'..data)
+    local at = now
+    if nb > at then at = nb end
+    redis.call('ZADD', P..'f:q:'..host, at, url)
+    redis.call('ZADD', P..'f:age', now, url)
+    touched[host] = true
+    added = added + 1
+  end
+end
+for host in pairs(touched) do resched(host, now) end
+return added`)
+
+// ARGV: P, worker, ttl ms, token
+var claimScript = newScript(luaHeader + luaFrontier + `
+local worker, ttl, tok = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local now = now_ms()
+reap(now, 100)
+for _ = 1, 100 do
+  local h = redis.call('ZRANGEBYSCORE', P..'f:sched', '-inf', now, 'LIMIT', 0, 1)
+  if #h == 0 then return {0} end
+  local host = h[1]
+  local first = redis.call('ZRANGE', P..'f:q:'..host, 0, 0)
+  if #first == 0 then
+    redis.call('ZREM', P..'f:sched', host)
+  else
+    local url = first[1]
+    redis.call('ZREM', P..'f:q:'..host, url)
+    redis.call('ZREM', P..'f:age', url)
+    redis.call('ZREM', P..'f:sched', host)
+    redis.call('HSET', P..'f:busy', host, tok)
+    local deadline = now + ttl
+    redis.call('ZADD', P..'f:leases', deadline, tok)
+    redis.call('HSET', P..'f:lease', tok, host..' '..url..' '..worker)
+    return {1, url, host, fmt(deadline), redis.call('HGET', P..'f:req', url) or '', redis.call('HGET', P..'f:cond', url) or ''}
+  end
+end
+return {0}`)
+
+// ARGV: P, token, ttl ms
+var extendScript = newScript(luaHeader + `
+local tok, ttl = ARGV[2], tonumber(ARGV[3])
+if not redis.call('ZSCORE', P..'f:leases', tok) then
+  return redis.error_reply('LW leaselost')
+end
+local deadline = now_ms() + ttl
+redis.call('ZADD', P..'f:leases', deadline, tok)
+return fmt(deadline)`)
+
+// ARGV: P, token, host delay ms, etag, last-modified
+var ackScript = newScript(luaHeader + luaFrontier + `
+local tok, delay, etag, lm = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local now = now_ms()
+local host, url = release(tok)
+if not host then return redis.error_reply('LW leaselost') end
+local r = redis.call('HGET', P..'f:req', url) or ''
+if string.match(r, '^%d+|%d+|%d+|1|') then redis.call('HSET', P..'f:fin', url, 'd') end
+redis.call('HDEL', P..'f:req', url)
+redis.call('HINCRBY', P..'f:stats', 'done', 1)
+if etag ~= '' or lm ~= '' then
+  redis.call('HSET', P..'f:cond', url, etag..'\n'..lm)
+end
+rest(host, now, delay)
+resched(host, now)
+return 1`)
+
+// ARGV: P, token, reason, retry, max attempts, host delay ms, back-off base ms, back-off max ms
+var failScript = newScript(luaHeader + luaFrontier + `
+local tok, reason, retry, maxa = ARGV[2], ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
+local delay, base, cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local now = now_ms()
+local host, url = release(tok)
+if not host then return redis.error_reply('LW leaselost') end
+local r = redis.call('HGET', P..'f:req', url) or (fmt(now)..'|0|0|0|{}')
+local added, att, track, data = string.match(r, '^(%d+)|(%d+)|%d+|(%d)|(.*)$')
+att = tonumber(att) + 1
+local res
+if retry and att < maxa then
+  local back = base * math.pow(2, att - 1)
+  if back > cap then back = cap end
+  redis.call('HSET', P..'f:req', url, added..'|'..fmt(att)..'|'..fmt(now + back)..'|'..track..'|'..data)
+  redis.call('ZADD', P..'f:q:'..host, now + back, url)
+  redis.call('ZADD', P..'f:age', added, url)
+  redis.call('HINCRBY', P..'f:stats', 'retried', 1)
+  res = 1
+else
+  redis.call('HDEL', P..'f:req', url)
+  redis.call('LPUSH', P..'f:failed', cjson.encode({url = url, req = data, attempts = att,
+    reason = reason, dead = retry, failed_at = fmt(now)}))
+  if track == '1' then
+    local fin = 'f'
+    if retry then fin = 'x' end
+    redis.call('HSET', P..'f:fin', url, fin)
+  end
+  if retry then
+    redis.call('HINCRBY', P..'f:stats', 'dead', 1)
+    res = 3
+  else
+    redis.call('HINCRBY', P..'f:stats', 'failed', 1)
+    res = 2
+  end
+end
+rest(host, now, delay)
+resched(host, now)
+return res`)
+
+// ARGV: P, limit
+var reapScript = newScript(luaHeader + luaFrontier + `
+return reap(now_ms(), tonumber(ARGV[2]))`)
+
+var statsScript = newScript(luaHeader + `
+local n = redis.call('HLEN', P..'f:req')
+local inflight = redis.call('ZCARD', P..'f:leases')
+local c = redis.call('HMGET', P..'f:stats', 'done', 'failed', 'dead')
+local oldest = redis.call('ZRANGE', P..'f:age', 0, 0, 'WITHSCORES')
+return {n - inflight, inflight, c[1] or '0', c[2] or '0', c[3] or '0', oldest[2] or '0'}`)
+
+// reqData is what the store keeps of a Request besides its URL.
+type reqData struct {
+	Source  string `json:"s,omitempty"`
+	Depth   int    `json:"d,omitempty"`
+	Kind    string `json:"k,omitempty"`
+	Revisit bool   `json:"r,omitempty"`
+}
+
+// requestHost returns the politeness key of a canonical URL: host[:port].
+func requestHost(raw string) (string, error) {
+	if raw == "" {
+		return "", errors.New("empty URL")
+	}
+	if strings.ContainsAny(raw, " \t\r\n") {
+		return "", errors.New("URL contains white space (not canonical)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if u.Host == "" {
+		return "", errors.New("URL has no host")
+	}
+	return strings.ToLower(u.Host), nil
+}
+
+// addBatch bounds the arguments of one Add script call.
+const addBatch = 500
+
+// Add queues the requests whose URL was not seen (or that are Revisit and
+// not queued or in flight). Bad requests are reported in the error, the
+// others are still added.
+func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
+	p, err := s.seenLayout(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var bad []error
+	total := 0
+	args := s.seenArgs(p)
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		added, err := addScript.Run(ctx, s.rdb, nil, args...).Int()
+		if err != nil {
+			return s.wrap("add to frontier", err)
+		}
+		total += added
+		args = s.seenArgs(p)
+		n = 0
+		return nil
+	}
+	for i, r := range reqs {
+		host, err := requestHost(r.URL)
+		if err != nil {
+			bad = append(bad, fmt.Errorf("request %d %q: %w", i, r.URL, err))
+			continue
+		}
+		data, err := json.Marshal(reqData{Source: r.Source, Depth: r.Depth, Kind: r.Kind, Revisit: r.Revisit})
+		if err != nil {
+			bad = append(bad, fmt.Errorf("request %d %q: %w", i, r.URL, err))
+			continue
+		}
+		rev := "0"
+		if r.Revisit {
+			rev = "1"
+		}
+		track := "1|"
+		if r.Kind == "page" {
+			track = "0|"
+		}
+		args = append(args, r.URL, host, track+string(data), ms(r.NotBefore), rev, p.spec(r.URL))
+		n++
+		if n == addBatch {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return total, err
+	}
+	if len(bad) > 0 {
+		return total, fmt.Errorf("add to frontier: %d of %d requests refused: %w", len(bad), len(reqs), errors.Join(bad...))
+	}
+	return total, nil
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ClaimRequest takes the next ready request of a free host.
+func (s *Store) ClaimRequest(ctx context.Context, worker string, ttl time.Duration) (*storage.Lease, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("claim request: lease ttl %v must be positive", ttl)
+	}
+	tok := newToken()
+	res, err := claimScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), tok).Slice()
+	if err != nil {
+		return nil, s.wrap("claim request", err)
+	}
+	if len(res) < 6 || res[0] != int64(1) {
+		return nil, fmt.Errorf("claim request: %w", lokerwatch.ErrEmpty)
+	}
+	str := func(i int) string { v, _ := res[i].(string); return v }
+	l := &storage.Lease{Token: tok, Host: str(2), Worker: worker}
+	l.URL = str(1)
+	until, _ := strconv.ParseInt(str(3), 10, 64)
+	l.Until = fromMS(until)
+	if err := parseReq(str(4), &l.Request); err != nil {
+		return nil, fmt.Errorf("claim request %s: %w", l.URL, err)
+	}
+	if c := str(5); c != "" {
+		l.ETag, l.LastModified, _ = strings.Cut(c, "\n")
+	}
+	return l, nil
+}
+
+// parseReq fills r from "addedms|attempts|notbeforems|track|json".
+func parseReq(rec string, r *storage.Request) error {
+	f := strings.SplitN(rec, "|", 5)
+	if len(f) != 5 {
+		return fmt.Errorf("malformed frontier record %q", rec)
+	}
+	var d reqData
+	if err := json.Unmarshal([]byte(f[4]), &d); err != nil {
+		return fmt.Errorf("malformed frontier record: %w", err)
+	}
+	r.Attempts, _ = strconv.Atoi(f[1])
+	nb, _ := strconv.ParseInt(f[2], 10, 64)
+	r.NotBefore = fromMS(nb)
+	r.Source, r.Depth, r.Kind, r.Revisit = d.Source, d.Depth, d.Kind, d.Revisit
+	return nil
+}
+
+// Extend renews a lease for ttl from now.
+func (s *Store) Extend(ctx context.Context, l *storage.Lease, ttl time.Duration) error {
+	until, err := extendScript.Run(ctx, s.rdb, nil, s.prefix, l.Token, ttl.Milliseconds()).Int64()
+	if err != nil {
+		return s.wrap("extend lease on "+l.URL, err)
+	}
+	l.Until = fromMS(until)
+	return nil
+}
+
+// Ack marks a request done and rests its host.
+func (s *Store) Ack(ctx context.Context, l *storage.Lease, opt storage.AckOptions) error {
+	err := ackScript.Run(ctx, s.rdb, nil, s.prefix, l.Token, opt.HostDelay.Milliseconds(), opt.ETag, opt.LastModified).Err()
+	return s.wrap("ack "+l.URL, err)
+}
+
+// Fail requeues with back-off, or records the request as failed or dead.
+func (s *Store) Fail(ctx context.Context, l *storage.Lease, opt storage.FailOptions) error {
+	maxa := opt.MaxAttempts
+	if maxa <= 0 {
+		maxa = 3
+	}
+	retry := "0"
+	if opt.Retry {
+		retry = "1"
+	}
+	err := failScript.Run(ctx, s.rdb, nil, s.prefix, l.Token, opt.Reason, retry, maxa,
+		opt.HostDelay.Milliseconds(), s.opts.RetryBase.Milliseconds(), s.opts.RetryMax.Milliseconds()).Err()
+	return s.wrap("fail "+l.URL, err)
+}
+
+// ReapRequests returns expired leases to their queues.
+func (s *Store) ReapRequests(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := reapScript.Run(ctx, s.rdb, nil, s.prefix, 1000).Int()
+		if err != nil {
+			return total, s.wrap("reap requests", err)
+		}
+		total += n
+		if n < 1000 {
+			return total, nil
+		}
+	}
+}
+
+// FrontierStats counts the frontier's states in one atomic read.
+func (s *Store) FrontierStats(ctx context.Context) (storage.FrontierStats, error) {
+	var st storage.FrontierStats
+	res, err := statsScript.Run(ctx, s.rdb, nil, s.prefix).Slice()
+	if err != nil {
+		return st, s.wrap("frontier stats", err)
+	}
+	num := func(i int) int64 {
+		switch v := res[i].(type) {
+		case int64:
+			return v
+		case string:
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+		return 0
+	}
+	st.Queued, st.InFlight, st.Done, st.Failed, st.Dead = num(0), num(1), num(2), num(3), num(4)
+	st.OldestQueued = fromMS(num(5))
+	return st, nil
+}
+
+type failedRec struct {
+	URL      string `json:"url"`
+	Req      string `json:"req"`
+	Attempts int    `json:"attempts"`
+	Reason   string `json:"reason"`
+	Dead     bool   `json:"dead"`
+	FailedAt string `json:"failed_at"`
+}
+
+// ListFailed returns failed and dead requests, newest first.
+func (s *Store) ListFailed(ctx context.Context, limit int) ([]storage.FailedRequest, error) {
+	stop := int64(-1)
+	if limit > 0 {
+		stop = int64(limit) - 1
+	}
+	recs, err := s.rdb.LRange(ctx, s.k("f:failed"), 0, stop).Result()
+	if err != nil {
+		return nil, s.wrap("list failed requests", err)
+	}
+	out := make([]storage.FailedRequest, 0, len(recs))
+	for _, rec := range recs {
+		var fr failedRec
+		if err := json.Unmarshal([]byte(rec), &fr); err != nil {
+			s.log.Warn("redis store: skipping malformed failed-request record", "err", err)
+			continue
+		}
+		var d reqData
+		_ = json.Unmarshal([]byte(fr.Req), &d)
+		at, _ := strconv.ParseInt(fr.FailedAt, 10, 64)
+		out = append(out, storage.FailedRequest{
+			Request: storage.Request{URL: fr.URL, Source: d.Source, Depth: d.Depth, Kind: d.Kind, Revisit: d.Revisit, Attempts: fr.Attempts},
+			Reason:  fr.Reason, Dead: fr.Dead, FailedAt: fromMS(at),
+		})
+	}
+	return out, nil
+}
+
+// newScript wraps redis.NewScript; Run uses EVALSHA and falls back to EVAL
+// after a restart flushed the script cache.
+func newScript(src string) *goredis.Script { return goredis.NewScript(src) }
