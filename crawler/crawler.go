@@ -1,0 +1,815 @@
+// Package crawler fetches the configured sources and turns their pages into
+// ads: a worker loop over the store's shared frontier (claim with a lease,
+// extend while fetching, ack or fail), colly as the fetcher on our own
+// transport (raw exchanges kept for evidence), robots.txt with Crawl-delay
+// through a cache shared by all workers, URL canonicalisation, and one
+// extractor per source type (jobboard JSON-LD, Telegram channel previews,
+// RSS/Atom feeds, html site profiles).
+package crawler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/config"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+// Store is what the crawler needs from storage.
+type Store interface {
+	storage.Frontier
+	storage.RobotsCache
+	storage.Ads
+	storage.ReviewQueue
+}
+
+// Classifier assesses an ad: it fills ad.Assessment (and may fill Lang,
+// Entities and Fingerprint). classifiers.Engine implements it.
+type Classifier interface {
+	Classify(ad *lokerwatch.Ad)
+}
+
+// Archiver keeps the raw exchange of a page that yielded flagged ads
+// (evidence.Archiver writes it as WARC).
+type Archiver interface {
+	Archive(ctx context.Context, ex *lokerwatch.Exchange, ads []*lokerwatch.Ad) error
+}
+
+// Options configure a Crawler.
+type Options struct {
+	Config     *config.Config
+	Store      Store
+	Classifier Classifier
+	Archiver   Archiver // optional
+	Logger     *slog.Logger
+	// Worker names this process in leases ("host-pid").
+	Worker string
+	// Follow keeps Run working after the frontier is finished, waiting for
+	// new seeds and scheduled recrawls (sources with `every`).
+	Follow bool
+	// Dial opens connections; the network guard plugs in here. Nil dials
+	// directly.
+	Dial DialFunc
+	// StoreOutage is how long Run keeps retrying a store that fails before
+	// it gives up (default 5m; forever with Follow).
+	StoreOutage time.Duration
+}
+
+// Summary counts what a Run did in this process.
+type Summary struct {
+	Pages    int // fetches made (what max_pages counts), failed ones included
+	Ads      int // ads extracted and stored
+	NewAds   int // of those, stored for the first time
+	Flagged  int // ads the classifier flagged
+	Queued   int // review items created
+	Links    int // links added to the frontier
+	Errors   int // pages that failed: network, HTTP status, not parseable
+	Problems int // parts of pages skipped (a bad JSON-LD block, an item without text)
+	Robots   int // URLs not fetched because robots.txt disallows them
+	Refused  int // URLs refused by the network guard
+	// Finished is true when the frontier was empty everywhere at the end
+	// (false when stopped by ctx, max_pages or Follow).
+	Finished bool
+	Duration time.Duration
+}
+
+type counters struct {
+	pages, ads, newAds, flagged, queued, links, errors, problems, robots, refused atomic.Int64
+}
+
+// Crawler is a worker over the shared frontier.
+type Crawler struct {
+	cfg        config.Crawl
+	store      Store
+	classifier Classifier
+	archiver   Archiver
+	log        *slog.Logger
+	worker     string
+	follow     bool
+	outage     time.Duration
+	sources    map[string]*source
+	order      []*source
+	fetch      *fetcher
+	robots     *robots // nil when crawl.robots is off
+
+	n        counters
+	reserved atomic.Int64 // pages being fetched or fetched (max_pages)
+	finished atomic.Bool
+	lastReap atomic.Int64 // unix nanos
+
+	fatalMu sync.Mutex
+	fatal   error
+}
+
+// New checks the sources (follow patterns, profile selectors, seeds) and
+// builds the fetcher.
+func New(opt Options) (*Crawler, error) {
+	if opt.Config == nil {
+		return nil, errors.New("crawler: no config")
+	}
+	if opt.Store == nil {
+		return nil, errors.New("crawler: no store")
+	}
+	if opt.Classifier == nil {
+		return nil, errors.New("crawler: no classifier")
+	}
+	cr := opt.Config.Crawl
+	if cr.Parallelism < 1 {
+		cr.Parallelism = 1
+	}
+	if cr.MaxBody <= 0 {
+		return nil, fmt.Errorf("crawler: crawl.max_body must be positive")
+	}
+	if cr.Timeout <= 0 {
+		return nil, fmt.Errorf("crawler: crawl.timeout must be positive")
+	}
+	if cr.Lease < config.Duration(time.Second) {
+		cr.Lease = config.Duration(2 * time.Minute)
+	}
+	if cr.MaxAttempts < 1 {
+		cr.MaxAttempts = 1
+	}
+	if cr.MaxURLLength <= 0 {
+		cr.MaxURLLength = 2048
+	}
+	if cr.UserAgent == "" {
+		return nil, fmt.Errorf("crawler: crawl.user_agent must not be empty")
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Crawler{
+		cfg: cr, store: opt.Store, classifier: opt.Classifier, archiver: opt.Archiver,
+		log: log.With("worker", opt.Worker), worker: opt.Worker, follow: opt.Follow,
+		outage: opt.StoreOutage, sources: map[string]*source{},
+	}
+	if c.worker == "" {
+		c.worker = "crawler"
+	}
+	if c.outage <= 0 {
+		c.outage = 5 * time.Minute
+	}
+	var errs []error
+	for _, s := range opt.Config.Sources {
+		src, err := newSource(s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, dup := c.sources[s.Name]; dup {
+			errs = append(errs, fmt.Errorf("source %q: name used twice", s.Name))
+			continue
+		}
+		c.sources[s.Name] = src
+		c.order = append(c.order, src)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("crawler: %w", errors.Join(errs...))
+	}
+	c.fetch = newFetcher(fetcherOptions{
+		UserAgent:     cr.UserAgent,
+		Timeout:       cr.Timeout.D(),
+		MaxBody:       int64(cr.MaxBody),
+		MaxRedirects:  cr.MaxRedirects,
+		Dial:          opt.Dial,
+		CheckRedirect: c.checkRedirect,
+	})
+	if cr.Robots {
+		ttl := cr.RobotsTTL.D()
+		if ttl <= 0 {
+			ttl = 24 * time.Hour
+		}
+		c.robots = &robots{
+			store: opt.Store, agent: agentToken(cr.UserAgent), ttl: ttl,
+			maxDelay: cr.MaxCrawlDelay.D(), fetch: readRobots(c.fetch.plain, cr.UserAgent),
+			local: map[string]*robotsRules{}, inflight: map[string]*sync.WaitGroup{},
+		}
+	}
+	return c, nil
+}
+
+// Seed queues every source's seeds (Kind "seed"). Seeds are revisits: a
+// second crawl starts again from them while pages already seen stay seen.
+func (c *Crawler) Seed(ctx context.Context) (int, error) {
+	var reqs []storage.Request
+	for _, s := range c.order {
+		for _, seed := range s.cfg.Seeds {
+			u, err := Canonical(seed)
+			if err != nil {
+				return 0, fmt.Errorf("source %q: seed %q: %w", s.cfg.Name, seed, err)
+			}
+			reqs = append(reqs, storage.Request{URL: u, Source: s.cfg.Name, Kind: "seed", Revisit: true})
+		}
+	}
+	n, err := c.store.Add(ctx, reqs...)
+	if err != nil {
+		return n, fmt.Errorf("add seeds: %w", err)
+	}
+	c.log.Info("seeded", "seeds", len(reqs), "queued", n)
+	return n, nil
+}
+
+// Run works the frontier with crawl.parallelism workers until the crawl is
+// finished everywhere (nothing queued, nothing in flight), max_pages is
+// reached, or ctx is done. Run returns an error only when the store stayed
+// unusable for StoreOutage; a stopped ctx is not an error.
+func (c *Crawler) Run(ctx context.Context) (Summary, error) {
+	start := time.Now()
+	c.finished.Store(false)
+	if n, err := c.store.ReapRequests(ctx); err != nil {
+		c.log.Warn("reap expired leases", "err", err)
+	} else if n > 0 {
+		c.log.Info("returned expired leases to the queue", "requests", n)
+	}
+	c.lastReap.Store(time.Now().UnixNano())
+	var wg sync.WaitGroup
+	for i := 0; i < c.cfg.Parallelism; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.work(ctx)
+		}()
+	}
+	wg.Wait()
+	s := c.summary()
+	s.Duration = time.Since(start)
+	c.log.Info("crawl stopped", "pages", s.Pages, "ads", s.Ads, "flagged", s.Flagged,
+		"errors", s.Errors, "finished", s.Finished, "seconds", s.Duration.Seconds())
+	return s, c.fatalErr()
+}
+
+func (c *Crawler) summary() Summary {
+	return Summary{
+		Pages: int(c.n.pages.Load()), Ads: int(c.n.ads.Load()), NewAds: int(c.n.newAds.Load()),
+		Flagged: int(c.n.flagged.Load()), Queued: int(c.n.queued.Load()), Links: int(c.n.links.Load()),
+		Errors: int(c.n.errors.Load()), Problems: int(c.n.problems.Load()), Robots: int(c.n.robots.Load()),
+		Refused: int(c.n.refused.Load()), Finished: c.finished.Load(),
+	}
+}
+
+// backoff is a capped doubling wait.
+type backoff struct{ cur, min, max time.Duration }
+
+func (b *backoff) next() time.Duration {
+	if b.cur < b.min {
+		b.cur = b.min
+	} else {
+		b.cur = min(2*b.cur, b.max)
+	}
+	return b.cur
+}
+
+func (b *backoff) reset() { b.cur = 0 }
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (c *Crawler) stopped(ctx context.Context) bool {
+	return ctx.Err() != nil || c.finished.Load() || c.fatalErr() != nil
+}
+
+func (c *Crawler) fatalErr() error {
+	c.fatalMu.Lock()
+	defer c.fatalMu.Unlock()
+	return c.fatal
+}
+
+func (c *Crawler) work(ctx context.Context) {
+	idle := backoff{min: 10 * time.Millisecond, max: 500 * time.Millisecond}
+	trouble := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
+	var failingSince time.Time
+	for !c.stopped(ctx) {
+		if !c.reserve() {
+			// max_pages: wait for fetches in flight, then stop.
+			if c.cfg.MaxPages > 0 && c.n.pages.Load() >= int64(c.cfg.MaxPages) {
+				return
+			}
+			sleep(ctx, idle.next())
+			continue
+		}
+		l, err := c.store.ClaimRequest(ctx, c.worker, c.cfg.Lease.D())
+		if err != nil {
+			c.unreserve()
+			if ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, lokerwatch.ErrEmpty) {
+				failingSince = time.Time{}
+				if c.idle(ctx) {
+					return
+				}
+				sleep(ctx, idle.next())
+				continue
+			}
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			}
+			if !c.follow && time.Since(failingSince) > c.outage {
+				c.setFatal(fmt.Errorf("store unusable for %s: %w", c.outage, err))
+				return
+			}
+			c.log.Warn("claim request", "err", err)
+			sleep(ctx, trouble.next())
+			continue
+		}
+		failingSince = time.Time{}
+		idle.reset()
+		trouble.reset()
+		c.process(ctx, l)
+	}
+}
+
+func (c *Crawler) setFatal(err error) {
+	c.fatalMu.Lock()
+	defer c.fatalMu.Unlock()
+	if c.fatal == nil {
+		c.fatal = err
+	}
+}
+
+// idle runs when nothing is ready to claim: it returns true when the crawl
+// is finished everywhere, and now and then returns expired leases of dead
+// workers to the queue.
+func (c *Crawler) idle(ctx context.Context) bool {
+	if !c.follow {
+		st, err := c.store.FrontierStats(ctx)
+		if err == nil && st.Finished() {
+			c.finished.Store(true)
+			return true
+		}
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("frontier stats", "err", err)
+		}
+	}
+	every := max(c.cfg.Lease.D()/4, time.Second)
+	last := c.lastReap.Load()
+	if time.Since(time.Unix(0, last)) > every && c.lastReap.CompareAndSwap(last, time.Now().UnixNano()) {
+		if n, err := c.store.ReapRequests(ctx); err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("reap expired leases", "err", err)
+			}
+		} else if n > 0 {
+			c.log.Info("returned expired leases to the queue", "requests", n)
+		}
+	}
+	return false
+}
+
+// reserve takes a max_pages slot before claiming, so that parallel workers
+// never fetch more than the limit.
+func (c *Crawler) reserve() bool {
+	if c.cfg.MaxPages <= 0 {
+		return true
+	}
+	if c.reserved.Add(1) > int64(c.cfg.MaxPages) {
+		c.reserved.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (c *Crawler) unreserve() {
+	if c.cfg.MaxPages > 0 {
+		c.reserved.Add(-1)
+	}
+}
+
+// leaseKeeper extends a lease while its page is worked on and cancels the
+// work when the lease is lost (another worker has the URL now).
+type leaseKeeper struct {
+	lost atomic.Bool
+	done chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+func (c *Crawler) keepLease(ctx context.Context, cancel context.CancelFunc, l *storage.Lease) *leaseKeeper {
+	k := &leaseKeeper{done: make(chan struct{})}
+	ttl := c.cfg.Lease.D()
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		t := time.NewTicker(max(ttl/3, 100*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-k.done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				err := c.store.Extend(ctx, l, ttl)
+				if errors.Is(err, lokerwatch.ErrLeaseLost) {
+					k.lost.Store(true)
+					c.log.Warn("lease lost; leaving the URL to whoever has it", "url", l.URL)
+					cancel()
+					return
+				}
+				if err != nil && ctx.Err() == nil {
+					c.log.Warn("extend lease", "url", l.URL, "err", err)
+				}
+			}
+		}
+	}()
+	return k
+}
+
+func (k *leaseKeeper) stop() {
+	k.once.Do(func() { close(k.done) })
+	k.wg.Wait()
+}
+
+// job is one claimed request being worked on.
+type job struct {
+	c     *Crawler
+	l     *storage.Lease
+	src   *source
+	log   *slog.Logger
+	delay time.Duration // host rest after this fetch
+	keep  *leaseKeeper
+	// sctx is for store writes after the fetch: they must land even when
+	// the crawl is being stopped, so that finished work is not redone.
+	sctx context.Context
+}
+
+const storeWriteTimeout = 30 * time.Second
+
+func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	j := &job{c: c, l: l, log: c.log.With("url", l.URL, "source", l.Source), delay: c.cfg.HostDelay.D()}
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
+	defer scancel()
+	j.sctx = sctx
+	j.keep = c.keepLease(wctx, cancel, l)
+	fetched := false
+	defer func() {
+		if !fetched {
+			c.unreserve()
+		}
+	}()
+
+	j.src = c.sources[l.Source]
+	if j.src == nil {
+		j.fail(false, fmt.Sprintf("source %q is not in this worker's config", l.Source), 0)
+		c.n.errors.Add(1)
+		return
+	}
+	if len(l.URL) > c.cfg.MaxURLLength {
+		j.fail(false, fmt.Sprintf("URL longer than %d bytes", c.cfg.MaxURLLength), 0)
+		c.n.errors.Add(1)
+		return
+	}
+	u, err := url.Parse(l.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		j.fail(false, fmt.Sprintf("bad URL: %v", err), 0)
+		c.n.errors.Add(1)
+		return
+	}
+	if c.robots != nil {
+		ok, delay, err := c.robots.check(wctx, u)
+		if err != nil {
+			if j.interrupted(ctx) {
+				return
+			}
+			j.log.Warn("robots.txt", "err", err)
+			c.n.errors.Add(1)
+			j.fail(true, err.Error(), 0)
+			return
+		}
+		if !ok {
+			j.log.Info("disallowed by robots.txt")
+			c.n.robots.Add(1)
+			j.fail(false, "disallowed by robots.txt", 0)
+			return
+		}
+		j.delay = max(j.delay, delay)
+	}
+
+	hdr := http.Header{}
+	hdr.Set("Accept", "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,application/xml;q=0.9,*/*;q=0.5")
+	hdr.Set("Accept-Language", "id,en;q=0.8")
+	if l.ETag != "" {
+		hdr.Set("If-None-Match", l.ETag)
+	}
+	if l.LastModified != "" {
+		hdr.Set("If-Modified-Since", l.LastModified)
+	}
+	fctx, fcancel := context.WithTimeout(wctx, c.cfg.Timeout.D())
+	st, err := c.fetch.get(fctx, l.URL, hdr)
+	fcancel()
+	fetched = true
+	c.n.pages.Add(1)
+	if err != nil {
+		if j.interrupted(ctx) {
+			return
+		}
+		c.n.errors.Add(1)
+		switch {
+		case errors.Is(err, ErrRefused):
+			c.n.refused.Add(1)
+			j.log.Warn("refused", "err", err)
+			j.fail(false, err.Error(), 0)
+		case errors.Is(err, errTooManyRedirects), errors.Is(err, errRedirectScheme),
+			errors.Is(err, errRedirectDisallowed), errors.Is(err, errEncoding):
+			j.log.Warn("fetch", "err", err)
+			j.fail(false, err.Error(), j.delay)
+		default:
+			j.log.Warn("fetch", "err", err)
+			j.fail(true, err.Error(), j.delay)
+		}
+		return
+	}
+	j.handle(st)
+}
+
+// interrupted tells whether the work stopped because the crawl is stopping
+// or the lease was lost: then nobody acks, and the URL comes back to the
+// queue when its lease expires.
+func (j *job) interrupted(ctx context.Context) bool {
+	return ctx.Err() != nil || j.keep.lost.Load()
+}
+
+func (j *job) fail(retry bool, reason string, hostDelay time.Duration) {
+	j.keep.stop()
+	if j.keep.lost.Load() {
+		return
+	}
+	err := j.c.store.Fail(j.sctx, j.l, storage.FailOptions{
+		Reason: reason, Retry: retry, MaxAttempts: j.c.cfg.MaxAttempts, HostDelay: hostDelay,
+	})
+	if err != nil {
+		j.log.Warn("record failure", "reason", reason, "err", err)
+	}
+}
+
+func (j *job) ack(etag, lastModified string) bool {
+	j.keep.stop()
+	if j.keep.lost.Load() {
+		return false
+	}
+	if err := j.c.store.Ack(j.sctx, j.l, storage.AckOptions{HostDelay: j.delay, ETag: etag, LastModified: lastModified}); err != nil {
+		j.log.Warn("ack", "err", err)
+		return false
+	}
+	return true
+}
+
+// maxRetryAfter caps how long a 429/503 may rest a host.
+const maxRetryAfter = time.Hour
+
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		return min(time.Duration(max(s, 0))*time.Second, maxRetryAfter)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(t.Sub(now), 0), maxRetryAfter)
+	}
+	return 0
+}
+
+// handle deals with a response: status, extraction, ads, links, ack.
+func (j *job) handle(st *fetchState) {
+	c := j.c
+	ex := st.exchange()
+	resp := st.resp
+	status := resp.StatusCode
+	switch {
+	case status == http.StatusNotModified:
+		j.ack(j.l.ETag, j.l.LastModified)
+		return
+	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+		c.n.errors.Add(1)
+		rest := max(retryAfter(*resp.Headers, time.Now()), j.delay, 30*time.Second)
+		j.log.Warn("server asks to slow down", "status", status, "rest", rest)
+		j.fail(true, fmt.Sprintf("HTTP %d", status), rest)
+		return
+	case status >= 500:
+		c.n.errors.Add(1)
+		j.log.Warn("server error", "status", status)
+		j.fail(true, fmt.Sprintf("HTTP %d", status), j.delay)
+		return
+	case status < 200 || status >= 300:
+		c.n.errors.Add(1)
+		j.log.Warn("not fetched", "status", status)
+		j.fail(false, fmt.Sprintf("HTTP %d", status), j.delay)
+		return
+	}
+	ct := resp.Headers.Get("Content-Type")
+	if !textual(ct, resp.Body) {
+		c.n.errors.Add(1)
+		j.log.Warn("not a text page", "content_type", ct)
+		j.fail(false, fmt.Sprintf("not a text page (%s)", ct), j.delay)
+		return
+	}
+	if ex.Truncated {
+		j.log.Warn("body cut at crawl.max_body", "max_body", c.cfg.MaxBody)
+	}
+	p := &page{URL: resp.Request.URL, ContentType: ct, Body: resp.Body}
+	exr, err := j.src.ext.extract(p)
+	if err != nil {
+		c.n.errors.Add(1)
+		j.log.Warn("page does not parse", "err", err)
+		j.fail(false, err.Error(), j.delay)
+		return
+	}
+	if isHTML(ct, resp.Body) {
+		j.src.followLinks(p, &exr)
+	}
+	for i, perr := range exr.Problems {
+		if i < 5 {
+			j.log.Warn("skipped part of page", "err", perr)
+		}
+	}
+	c.n.problems.Add(int64(len(exr.Problems)))
+
+	if err := j.storeAds(p, ex, exr.Ads); err != nil {
+		c.n.errors.Add(1)
+		j.log.Error("store ads", "err", err)
+		j.fail(true, err.Error(), j.delay)
+		return
+	}
+	if err := j.addLinks(exr.Links); err != nil {
+		c.n.errors.Add(1)
+		j.log.Error("queue links", "err", err)
+		j.fail(true, err.Error(), j.delay)
+		return
+	}
+	if !j.ack(resp.Headers.Get("ETag"), resp.Headers.Get("Last-Modified")) {
+		return
+	}
+	j.scheduleRecrawl()
+}
+
+// textual tells pages worth extracting from binary data, by the declared
+// type and by sniffing (a server's text/html label is not trusted).
+func textual(contentType string, body []byte) bool {
+	sniff := http.DetectContentType(body)
+	if !strings.HasPrefix(sniff, "text/") && !strings.Contains(sniff, "xml") && !strings.Contains(sniff, "json") {
+		return false
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt == "" {
+		return true
+	}
+	return strings.HasPrefix(mt, "text/") || strings.Contains(mt, "xml") || strings.Contains(mt, "json") || mt == "application/octet-stream"
+}
+
+func isHTML(contentType string, body []byte) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt == "" {
+		mt, _, _ = mime.ParseMediaType(http.DetectContentType(body))
+	}
+	return mt == "text/html" || mt == "application/xhtml+xml"
+}
+
+// storeAds completes, classifies and stores the page's ads, queues the
+// flagged ones for review and archives the page if any was flagged.
+func (j *job) storeAds(p *page, ex *lokerwatch.Exchange, fs []found) error {
+	c := j.c
+	if len(fs) == 0 {
+		return nil
+	}
+	digest := sha256.Sum256(ex.RawBody)
+	pageURL, err := Canonical(p.URL.String())
+	if err != nil {
+		pageURL = j.l.URL
+	}
+	seen := map[string]bool{}
+	var flagged []*lokerwatch.Ad
+	for _, f := range fs {
+		perm, err := Canonical(f.Permalink)
+		if err != nil {
+			c.n.problems.Add(1)
+			j.log.Warn("ad without a usable permalink", "permalink", f.Permalink, "err", err)
+			continue
+		}
+		if f.Anchor != "" {
+			perm += "#" + (&url.URL{Fragment: f.Anchor}).EscapedFragment()
+		}
+		id := lokerwatch.AdID(j.src.cfg.Name, perm)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		ad := &lokerwatch.Ad{
+			ID: id, Source: j.src.cfg.Name, SourceType: j.src.cfg.Type, URL: perm, PageURL: pageURL,
+			FetchedAt: ex.FetchedAt, ResponseDigest: "sha256:" + hex.EncodeToString(digest[:]),
+			Title: f.Title, Text: f.Text, Company: f.Company, Location: f.Location, Salary: f.Salary,
+			PostedAt: f.PostedAt,
+		}
+		c.classifier.Classify(ad)
+		res, err := c.store.PutAd(j.sctx, ad)
+		if err != nil {
+			return fmt.Errorf("put ad %s: %w", ad.ID, err)
+		}
+		c.n.ads.Add(1)
+		if res.New {
+			c.n.newAds.Add(1)
+		}
+		if ad.Assessment == nil || !ad.Assessment.Flagged {
+			continue
+		}
+		c.n.flagged.Add(1)
+		flagged = append(flagged, ad)
+		_, created, err := c.store.Enqueue(j.sctx, ad)
+		if err != nil {
+			return fmt.Errorf("queue ad %s for review: %w", ad.ID, err)
+		}
+		if created {
+			c.n.queued.Add(1)
+			j.log.Info("flagged ad queued for review", "ad", ad.ID, "score", ad.Assessment.Score, "category", ad.Assessment.Category)
+		}
+	}
+	if len(flagged) > 0 && c.archiver != nil {
+		if err := c.archiver.Archive(j.sctx, ex, flagged); err != nil {
+			return fmt.Errorf("archive %s: %w", ex.URL, err)
+		}
+	}
+	return nil
+}
+
+// addLinks queues the links found, one depth further, within the limits.
+func (j *job) addLinks(links []link) error {
+	c := j.c
+	depth := j.l.Depth + 1
+	if depth > c.cfg.MaxDepth || len(links) == 0 {
+		return nil
+	}
+	seen := map[string]bool{j.l.URL: true}
+	var reqs []storage.Request
+	for _, ln := range links {
+		u, err := Canonical(ln.URL)
+		if err != nil || seen[u] || len(u) > c.cfg.MaxURLLength {
+			continue
+		}
+		seen[u] = true
+		reqs = append(reqs, storage.Request{URL: u, Source: j.src.cfg.Name, Depth: depth, Kind: ln.Kind})
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	n, err := c.store.Add(j.sctx, reqs...)
+	if err != nil {
+		return err
+	}
+	c.n.links.Add(int64(n))
+	return nil
+}
+
+// scheduleRecrawl queues a seed or listing page again after its source's
+// `every`. Only long-running workers (Follow) recrawl: a one-shot crawl
+// would otherwise never finish.
+func (j *job) scheduleRecrawl() {
+	every := j.src.cfg.Every.D()
+	if !j.c.follow || every <= 0 || (j.l.Kind != "seed" && j.l.Kind != "listing") {
+		return
+	}
+	r := j.l.Request
+	r.Revisit, r.NotBefore, r.Attempts = true, time.Now().Add(every), 0
+	if _, err := j.c.store.Add(j.sctx, r); err != nil {
+		j.log.Warn("schedule recrawl", "err", err)
+	}
+}
+
+// checkRedirect vets a redirect target against robots.txt.
+func (c *Crawler) checkRedirect(ctx context.Context, req *http.Request) error {
+	if c.robots == nil {
+		return nil
+	}
+	ok, _, err := c.robots.check(ctx, req.URL)
+	if err != nil {
+		return fmt.Errorf("redirect to %s: %w", req.URL.Redacted(), err)
+	}
+	if !ok {
+		c.n.robots.Add(1)
+		return fmt.Errorf("%w: %s", errRedirectDisallowed, req.URL.Redacted())
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package crawler
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gocolly/colly/v2"
+
+	"github.com/lokerwatch/lokerwatch"
+)
+
+// DialFunc opens the crawler's connections; addr is "host:port" before DNS
+// resolution. This is the seam for the network guard (crawl.allow_private):
+// a guard resolves the name, checks every address and dials only one it
+// allows, so DNS rebinding and redirects to private addresses are covered
+// too. An error wrapping ErrRefused fails the URL for good, with the error
+// text as the recorded reason.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// ErrRefused marks a connection the network guard did not allow.
+var ErrRefused = errors.New("refused by the network guard")
+
+// errTooManyRedirects and errRedirectDisallowed end a redirect chain.
+var (
+	errTooManyRedirects   = errors.New("too many redirects")
+	errRedirectDisallowed = errors.New("redirect target disallowed by robots.txt")
+	errRedirectScheme     = errors.New("redirect to a non-http(s) URL")
+	errEncoding           = errors.New("unsupported Content-Encoding")
+)
+
+// fetchHeader carries a fetch's id from our colly request to the capturing
+// transport, which removes it before anything is sent.
+const fetchHeader = "X-Lokerwatch-Fetch"
+
+// fetchState is what one fetch collects on its way through colly.
+type fetchState struct {
+	ctx  context.Context
+	mu   sync.Mutex
+	ex   *lokerwatch.Exchange // the last hop (the response colly got)
+	resp *colly.Response
+}
+
+func (s *fetchState) exchange() *lokerwatch.Exchange {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ex
+}
+
+// fetcher wraps one colly collector shared by all of a crawler's workers.
+// colly does the request, redirects and charset conversion; our transport
+// underneath it records the exchange as sent and received (for WARC) and
+// enforces the body limit after decompression.
+type fetcher struct {
+	col    *colly.Collector
+	client *http.Client
+	// plain is the same transport without colly's redirect handler, for
+	// robots.txt (whose redirects must not trigger robots checks).
+	plain   *http.Client
+	ua      string
+	seq     atomic.Uint64
+	states  sync.Map // id -> *fetchState
+	maxBody int64
+}
+
+type fetcherOptions struct {
+	UserAgent    string
+	Timeout      time.Duration
+	MaxBody      int64
+	MaxRedirects int
+	Dial         DialFunc
+	// CheckRedirect vets a redirect target (robots.txt) in the fetch's context.
+	CheckRedirect func(ctx context.Context, req *http.Request) error
+}
+
+func newFetcher(o fetcherOptions) *fetcher {
+	dial := o.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: min(o.Timeout, 15*time.Second), KeepAlive: 30 * time.Second}).DialContext
+	}
+	base := &http.Transport{
+		// No Proxy from the environment: a proxy would bypass the guard.
+		DialContext: dial,
+		// We ask for gzip ourselves so that the raw, still-encoded body
+		// can be kept; Go would otherwise decode it out of sight.
+		DisableCompression:     true,
+		TLSHandshakeTimeout:    min(o.Timeout, 15*time.Second),
+		ResponseHeaderTimeout:  o.Timeout,
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    4,
+		IdleConnTimeout:        60 * time.Second,
+		MaxResponseHeaderBytes: 256 << 10,
+	}
+	f := &fetcher{ua: o.UserAgent, maxBody: o.MaxBody}
+	f.client = &http.Client{Transport: &capture{base: base, f: f}, Timeout: o.Timeout}
+	f.plain = &http.Client{Transport: f.client.Transport, Timeout: o.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > o.MaxRedirects {
+				return fmt.Errorf("%w (more than %d)", errTooManyRedirects, o.MaxRedirects)
+			}
+			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+				return fmt.Errorf("%w: %s", errRedirectScheme, req.URL.Redacted())
+			}
+			return nil
+		}}
+
+	c := colly.NewCollector()
+	c.UserAgent = o.UserAgent
+	c.IgnoreRobotsTxt = true // robots.txt is ours: shared cache, Crawl-delay
+	c.AllowURLRevisit = true // the frontier's seen set dedupes, across workers
+	c.ParseHTTPErrorResponse = true
+	c.MaxBodySize = int(o.MaxBody)
+	c.MaxDepth = 0
+	c.DetectCharset = false
+	c.SetClient(f.client)
+	c.DisableCookies()
+	c.SetRedirectHandler(func(req *http.Request, via []*http.Request) error {
+		if len(via) > o.MaxRedirects {
+			return fmt.Errorf("%w (more than %d)", errTooManyRedirects, o.MaxRedirects)
+		}
+		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+			return fmt.Errorf("%w: %s", errRedirectScheme, req.URL.Redacted())
+		}
+		if o.CheckRedirect != nil {
+			ctx := req.Context()
+			if st := f.state(req); st != nil {
+				ctx = st.ctx
+			}
+			return o.CheckRedirect(ctx, req)
+		}
+		return nil
+	})
+	c.OnResponse(func(r *colly.Response) {
+		if st, ok := r.Ctx.GetAny("fetch").(*fetchState); ok {
+			st.mu.Lock()
+			st.resp = r
+			st.mu.Unlock()
+		}
+	})
+	f.col = c
+	return f
+}
+
+func (f *fetcher) state(req *http.Request) *fetchState {
+	id := req.Header.Get(fetchHeader)
+	if id == "" {
+		return nil
+	}
+	v, ok := f.states.Load(id)
+	if !ok {
+		return nil
+	}
+	return v.(*fetchState)
+}
+
+// get fetches rawURL through colly. The returned state holds the response
+// and the exchange of its last hop; err is a transport-level failure.
+func (f *fetcher) get(ctx context.Context, rawURL string, hdr http.Header) (*fetchState, error) {
+	st := &fetchState{ctx: ctx}
+	id := strconv.FormatUint(f.seq.Add(1), 36)
+	f.states.Store(id, st)
+	defer f.states.Delete(id)
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	hdr.Set(fetchHeader, id)
+	hdr.Set("User-Agent", f.ua)
+	cctx := colly.NewContext()
+	cctx.Put("fetch", st)
+	if err := f.col.Request(http.MethodGet, rawURL, nil, cctx, hdr); err != nil {
+		return st, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.resp == nil || st.ex == nil {
+		return st, fmt.Errorf("fetch %s: no response", rawURL)
+	}
+	return st, nil
+}
+
+// capture is the transport under colly: one RoundTrip is one hop.
+type capture struct {
+	base http.RoundTripper
+	f    *fetcher
+}
+
+func (t *capture) RoundTrip(req *http.Request) (*http.Response, error) {
+	st := t.f.state(req)
+	ctx := req.Context()
+	if st != nil {
+		// The fetch's context (lease, crawl shutdown) ends this hop too;
+		// colly's own requests carry only a background context.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(st.ctx, cancel)
+		defer stop()
+	}
+	var remote string
+	var mu sync.Mutex
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if a := i.Conn.RemoteAddr(); a != nil {
+			mu.Lock()
+			remote = a.String()
+			mu.Unlock()
+		}
+	}}
+	out := req.Clone(httptrace.WithClientTrace(ctx, trace))
+	out.Header.Del(fetchHeader)
+	if out.Header.Get("Accept-Encoding") == "" {
+		out.Header.Set("Accept-Encoding", "gzip")
+	}
+	sent := time.Now().UTC()
+	res, err := t.base.RoundTrip(out)
+	if err != nil {
+		return nil, err
+	}
+	raw, rawTrunc, err := readLimited(res.Body, t.f.maxBody)
+	res.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read body of %s: %w", out.URL.Redacted(), err)
+	}
+	body, trunc, err := decodeBody(res.Header.Get("Content-Encoding"), raw, t.f.maxBody)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", out.URL.Redacted(), err)
+	}
+	if st != nil {
+		reqHdr := out.Header.Clone()
+		host := out.Host
+		if host == "" {
+			host = out.URL.Host
+		}
+		reqHdr.Set("Host", host)
+		mu.Lock()
+		ip := remote
+		mu.Unlock()
+		if h, _, err := net.SplitHostPort(ip); err == nil {
+			ip = h
+		}
+		ex := &lokerwatch.Exchange{
+			URL:            out.URL.String(),
+			Method:         out.Method,
+			FetchedAt:      sent,
+			RemoteIP:       ip,
+			RequestHeader:  reqHdr,
+			RequestLine:    out.Method + " " + out.URL.RequestURI() + " HTTP/1.1",
+			StatusLine:     res.Proto + " " + res.Status,
+			Status:         res.StatusCode,
+			ResponseHeader: res.Header.Clone(),
+			RawBody:        raw,
+			Body:           body,
+			Truncated:      rawTrunc || trunc,
+		}
+		st.mu.Lock()
+		st.ex = ex
+		st.mu.Unlock()
+	}
+	// colly gets the decoded body and must not decode it again.
+	res.Header = res.Header.Clone()
+	res.Header.Del("Content-Encoding")
+	res.Header.Del("Content-Length")
+	res.ContentLength = int64(len(body))
+	res.Uncompressed = true
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	return res, nil
+}
+
+// readLimited reads at most max bytes; truncated says there was more.
+func readLimited(r io.Reader, max int64) ([]byte, bool, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(b)) > max {
+		return b[:max], true, nil
+	}
+	return b, false, nil
+}
+
+// decodeBody undoes Content-Encoding, stopping at max decoded bytes so that
+// a compression bomb costs no more than a page at the limit.
+func decodeBody(encoding string, raw []byte, max int64) ([]byte, bool, error) {
+	var zr io.Reader
+	switch enc := strings.ToLower(strings.TrimSpace(encoding)); enc {
+	case "", "identity":
+		return raw, false, nil
+	case "gzip", "x-gzip":
+		gz, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return nil, false, fmt.Errorf("gzip body: %w", err)
+		}
+		zr = gz
+	case "deflate":
+		// "deflate" is zlib by the RFC, raw deflate by some servers.
+		if z, err := zlib.NewReader(bytes.NewReader(raw)); err == nil {
+			zr = z
+		} else {
+			zr = flate.NewReader(bytes.NewReader(raw))
+		}
+	default:
+		return nil, false, fmt.Errorf("%w %q", errEncoding, encoding)
+	}
+	b, err := io.ReadAll(io.LimitReader(zr, max+1))
+	if int64(len(b)) > max {
+		return b[:max], true, nil
+	}
+	if err != nil {
+		if len(b) == 0 {
+			return nil, false, fmt.Errorf("decode %s body: %w", encoding, err)
+		}
+		// A body cut short (by the raw limit or the server) keeps what decoded.
+		return b, true, nil
+	}
+	return b, false, nil
+}
