@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+// scanPage is how many ads ScanAds reads per query; no connection is held
+// while fn runs, so fn may use the store.
+const scanPage = 256
+
+// PutAd inserts or updates an ad, keeping FirstSeen and setting LastSeen
+// (FetchedAt, or now), and replaces its index keys.
+func (s *Store) PutAd(ctx context.Context, ad *lokerwatch.Ad) (storage.PutResult, error) {
+	var res storage.PutResult
+	if ad == nil || ad.ID == "" {
+		return res, errors.New("put ad: missing ad ID")
+	}
+	err := s.write(ctx, "put ad "+ad.ID, func(tx *sql.Tx) error {
+		res = storage.PutResult{}
+		lastSeen := ad.FetchedAt
+		if lastSeen.IsZero() {
+			lastSeen = s.now()
+		}
+		hash := ad.ContentHash()
+		var firstSeen int64
+		var oldHash string
+		err := tx.QueryRowContext(ctx, `SELECT first_seen, content_hash FROM ads WHERE id = ?`, ad.ID).Scan(&firstSeen, &oldHash)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res.New = true
+			firstSeen = ns(lastSeen)
+		case err != nil:
+			return err
+		default:
+			res.Changed = oldHash != hash
+		}
+		ad.FirstSeen, ad.LastSeen = tm(firstSeen), tm(ns(lastSeen))
+		data, err := json.Marshal(ad)
+		if err != nil {
+			return err
+		}
+		flagged, score := false, 0
+		if ad.Assessment != nil {
+			flagged, score = ad.Assessment.Flagged, ad.Assessment.Score
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ads (id, source, flagged, score, first_seen, last_seen, content_hash, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(id) DO UPDATE SET source = excluded.source, flagged = excluded.flagged, score = excluded.score,
+				last_seen = excluded.last_seen, content_hash = excluded.content_hash, data = excluded.data`,
+			ad.ID, ad.Source, flagged, score, firstSeen, ns(lastSeen), hash, data); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ad_keys WHERE ad_id = ?`, ad.ID); err != nil {
+			return err
+		}
+		for _, k := range lokerwatch.IndexKeys(ad) {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO ad_keys (kind, value, ad_id) VALUES (?, ?, ?)`,
+				string(k.Kind), k.Value, ad.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+func decodeAd(id string, data []byte) (*lokerwatch.Ad, error) {
+	var ad lokerwatch.Ad
+	if err := json.Unmarshal(data, &ad); err != nil {
+		return nil, fmt.Errorf("decode stored ad %s: %w", id, err)
+	}
+	return &ad, nil
+}
+
+// GetAd returns an ad by ID.
+func (s *Store) GetAd(ctx context.Context, id string) (*lokerwatch.Ad, error) {
+	var data []byte
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM ads WHERE id = ?`, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get ad %s: %w", id, lokerwatch.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get ad %s: %w", id, err)
+	}
+	return decodeAd(id, data)
+}
+
+// ScanAds calls fn for each matching ad by LastSeen then ID, a page at a time.
+func (s *Store) ScanAds(ctx context.Context, f storage.AdFilter, fn func(*lokerwatch.Ad) error) error {
+	var where []string
+	var args []any
+	if f.FlaggedOnly {
+		where = append(where, "flagged = 1")
+	}
+	if f.Source != "" {
+		where = append(where, "source = ?")
+		args = append(args, f.Source)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "last_seen >= ?")
+		args = append(args, ns(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "last_seen < ?")
+		args = append(args, ns(f.Until))
+	}
+	where = append(where, "(last_seen > ? OR (last_seen = ? AND id > ?))")
+	q := `SELECT id, last_seen, data FROM ads WHERE ` + strings.Join(where, " AND ") + ` ORDER BY last_seen, id LIMIT ?`
+
+	var afterSeen int64 = -1 << 63
+	afterID := ""
+	left := f.Limit
+	for {
+		page := scanPage
+		if f.Limit > 0 {
+			if left <= 0 {
+				return nil
+			}
+			page = min(page, left)
+		}
+		type row struct {
+			id   string
+			data []byte
+		}
+		var batch []row
+		rows, err := s.r.QueryContext(ctx, q, append(args, afterSeen, afterSeen, afterID, page)...)
+		if err != nil {
+			return fmt.Errorf("scan ads: %w", err)
+		}
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &afterSeen, &r.data); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan ads: %w", err)
+			}
+			afterID = r.id
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("scan ads: %w", err)
+		}
+		for _, r := range batch {
+			ad, err := decodeAd(r.id, r.data)
+			if err != nil {
+				return fmt.Errorf("scan ads: %w", err)
+			}
+			if err := fn(ad); err != nil {
+				return err
+			}
+		}
+		left -= len(batch)
+		if len(batch) < page {
+			return nil
+		}
+	}
+}
+
+// AdsByKey returns the IDs of ads indexed under key, sorted.
+func (s *Store) AdsByKey(ctx context.Context, key lokerwatch.IndexKey) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT ad_id FROM ad_keys WHERE kind = ? AND value = ? ORDER BY ad_id`,
+		string(key.Kind), key.Value)
+	if err != nil {
+		return nil, fmt.Errorf("ads by %s %s: %w", key.Kind, key.Value, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("ads by %s %s: %w", key.Kind, key.Value, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ads by %s %s: %w", key.Kind, key.Value, err)
+	}
+	return ids, nil
+}
+
+// CountAds counts all and flagged ads.
+func (s *Store) CountAds(ctx context.Context) (total, flagged int64, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(flagged), 0) FROM ads`).Scan(&total, &flagged)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count ads: %w", err)
+	}
+	return total, flagged, nil
+}
+
+// DeleteAd removes an ad and its index keys.
+func (s *Store) DeleteAd(ctx context.Context, id string) error {
+	return s.write(ctx, "delete ad "+id, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ad_keys WHERE ad_id = ?`, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM ads WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return lokerwatch.ErrNotFound
+		}
+		return nil
+	})
+}

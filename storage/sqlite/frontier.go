@@ -1,0 +1,379 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+// Retry back-off: backoffBase doubled per failed attempt, capped.
+const (
+	backoffBase        = time.Second
+	backoffMax         = 15 * time.Minute
+	defaultMaxAttempts = 3
+)
+
+func backoff(attempts int) time.Duration {
+	d := backoffBase
+	for i := 1; i < attempts && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
+}
+
+// Add queues the requests whose URL was not seen (or that are Revisit and
+// not queued or in flight). A request without a usable URL is skipped and
+// reported in the error; the others are still queued.
+func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
+	if len(reqs) == 0 {
+		return 0, nil
+	}
+	var bad []error
+	queued := 0
+	err := s.write(ctx, "add requests", func(tx *sql.Tx) error {
+		queued, bad = 0, nil
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO frontier
+			(url, host, source, depth, kind, revisit, state, not_before, ready_at, queued_at)
+			VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT(url) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		requeue, err := tx.PrepareContext(ctx, `UPDATE frontier SET
+			source = ?, depth = ?, kind = ?, revisit = 1, state = 'queued', not_before = ?, ready_at = ?,
+			queued_at = ?, attempts = 0, token = '', worker = '', lease_until = 0, reason = '', failed_at = 0
+			WHERE url = ? AND state IN ('done', 'failed', 'dead')`)
+		if err != nil {
+			return err
+		}
+		defer requeue.Close()
+		host, err := tx.PrepareContext(ctx, `INSERT INTO hosts (host, next_ready) VALUES (?, ?)
+			ON CONFLICT(host) DO UPDATE SET next_ready = CASE
+				WHEN next_ready IS NULL OR excluded.next_ready < next_ready THEN excluded.next_ready
+				ELSE next_ready END`)
+		if err != nil {
+			return err
+		}
+		defer host.Close()
+		now := ns(s.now())
+		for i, r := range reqs {
+			h, err := hostOf(r.URL)
+			if err != nil {
+				bad = append(bad, fmt.Errorf("request %d %q: %w", i, r.URL, err))
+				continue
+			}
+			ready := max(now, ns(r.NotBefore))
+			res, err := ins.ExecContext(ctx, r.URL, h, r.Source, r.Depth, r.Kind, r.Revisit, ns(r.NotBefore), ready, now)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			if n == 0 && r.Revisit {
+				res, err = requeue.ExecContext(ctx, r.Source, r.Depth, r.Kind, ns(r.NotBefore), ready, now, r.URL)
+				if err != nil {
+					return err
+				}
+				n, _ = res.RowsAffected()
+			}
+			if n == 0 {
+				continue
+			}
+			queued++
+			if _, err := host.ExecContext(ctx, h, ready); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(bad) > 0 {
+		return queued, fmt.Errorf("add requests: %d skipped: %w", len(bad), errors.Join(bad...))
+	}
+	return queued, nil
+}
+
+// Seen reports whether url was ever added.
+func (s *Store) Seen(ctx context.Context, url string) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM frontier WHERE url = ?`, url).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("seen %s: %w", url, err)
+	}
+	return true, nil
+}
+
+// refreshHost recomputes a host's earliest queued request.
+func refreshHost(ctx context.Context, tx *sql.Tx, host string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE hosts SET next_ready =
+		(SELECT MIN(ready_at) FROM frontier WHERE host = ?1 AND state = 'queued') WHERE host = ?1`, host)
+	return err
+}
+
+// reapRequests returns expired leases to the queue at their old place.
+func (s *Store) reapRequests(ctx context.Context, tx *sql.Tx, now int64) (int, error) {
+	rows, err := tx.QueryContext(ctx, `UPDATE frontier SET state = 'queued', token = '', worker = '', lease_until = 0
+		WHERE state = 'inflight' AND lease_until < ? RETURNING host`, now)
+	if err != nil {
+		return 0, err
+	}
+	var hosts []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		hosts = append(hosts, h)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	for _, h := range hosts {
+		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET busy = 0 WHERE host = ?`, h); err != nil {
+			return 0, err
+		}
+		if err := refreshHost(ctx, tx, h); err != nil {
+			return 0, err
+		}
+	}
+	return len(hosts), nil
+}
+
+// ClaimRequest leases the oldest ready request of a free host.
+func (s *Store) ClaimRequest(ctx context.Context, worker string, ttl time.Duration) (*storage.Lease, error) {
+	var l *storage.Lease
+	err := s.write(ctx, "claim request", func(tx *sql.Tx) error {
+		l = nil
+		now := s.now()
+		nowNS := ns(now)
+		// Leases of dead workers would otherwise hold their hosts until the
+		// next ReapRequests.
+		if _, err := s.reapRequests(ctx, tx, nowNS); err != nil {
+			return err
+		}
+		for {
+			var host string
+			err := tx.QueryRowContext(ctx, `SELECT host FROM hosts
+				WHERE busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1
+				ORDER BY next_ready LIMIT 1`, nowNS).Scan(&host)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			c := storage.Lease{Host: host, Worker: worker, Token: newToken(), Until: now.Add(ttl)}
+			var notBefore int64
+			err = tx.QueryRowContext(ctx, `UPDATE frontier SET state = 'inflight', token = ?, worker = ?, lease_until = ?
+				WHERE rowid = (SELECT rowid FROM frontier WHERE host = ? AND state = 'queued' AND ready_at <= ?
+					ORDER BY ready_at LIMIT 1)
+				RETURNING url, source, depth, kind, not_before, revisit, attempts, etag, last_modified`,
+				c.Token, worker, ns(c.Until), host, nowNS).Scan(
+				&c.URL, &c.Source, &c.Depth, &c.Kind, &notBefore, &c.Revisit, &c.Attempts, &c.ETag, &c.LastModified)
+			if errors.Is(err, sql.ErrNoRows) {
+				// next_ready was stale; fix it and look again.
+				if err := refreshHost(ctx, tx, host); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			c.NotBefore = tm(notBefore)
+			if _, err := tx.ExecContext(ctx, `UPDATE hosts SET busy = 1 WHERE host = ?`, host); err != nil {
+				return err
+			}
+			if err := refreshHost(ctx, tx, host); err != nil {
+				return err
+			}
+			l = &c
+			return nil
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if l == nil {
+		return nil, lokerwatch.ErrEmpty
+	}
+	return l, nil
+}
+
+// Extend renews a lease and sets l.Until.
+func (s *Store) Extend(ctx context.Context, l *storage.Lease, ttl time.Duration) error {
+	until := s.now().Add(ttl)
+	err := s.write(ctx, "extend lease of "+l.URL, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE frontier SET lease_until = ?
+			WHERE url = ? AND state = 'inflight' AND token = ?`, ns(until), l.URL, l.Token)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return lokerwatch.ErrLeaseLost
+		}
+		return nil
+	})
+	if err == nil {
+		l.Until = until
+	}
+	return err
+}
+
+// endLease checks that l is still held and frees its host for delay.
+// The host comes from the row, not from the caller's copy of the lease.
+func endLease(ctx context.Context, tx *sql.Tx, l *storage.Lease, now int64, delay time.Duration) (attempts int, host string, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT attempts, host FROM frontier WHERE url = ? AND state = 'inflight' AND token = ?`,
+		l.URL, l.Token).Scan(&attempts, &host)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", lokerwatch.ErrLeaseLost
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE hosts SET busy = 0, rest_until = ? WHERE host = ?`, now+int64(max(delay, 0)), host)
+	return attempts, host, err
+}
+
+// Ack marks the request done, keeps its validators and rests its host.
+func (s *Store) Ack(ctx context.Context, l *storage.Lease, opt storage.AckOptions) error {
+	return s.write(ctx, "ack "+l.URL, func(tx *sql.Tx) error {
+		now := ns(s.now())
+		if _, _, err := endLease(ctx, tx, l, now, opt.HostDelay); err != nil {
+			return err
+		}
+		// A fetch that brought no validators (e.g. a 304 relayed without
+		// them) keeps the previous ones.
+		_, err := tx.ExecContext(ctx, `UPDATE frontier SET state = 'done', token = '', worker = '', lease_until = 0,
+			etag = CASE WHEN ?1 = '' AND ?2 = '' THEN etag ELSE ?1 END,
+			last_modified = CASE WHEN ?1 = '' AND ?2 = '' THEN last_modified ELSE ?2 END
+			WHERE url = ?3`, opt.ETag, opt.LastModified, l.URL)
+		return err
+	})
+}
+
+// Fail requeues the request with back-off, or marks it dead or failed.
+func (s *Store) Fail(ctx context.Context, l *storage.Lease, opt storage.FailOptions) error {
+	return s.write(ctx, "fail "+l.URL, func(tx *sql.Tx) error {
+		now := s.now()
+		attempts, host, err := endLease(ctx, tx, l, ns(now), opt.HostDelay)
+		if err != nil {
+			return err
+		}
+		attempts++
+		maxAttempts := opt.MaxAttempts
+		if maxAttempts <= 0 {
+			maxAttempts = defaultMaxAttempts
+		}
+		if opt.Retry && attempts < maxAttempts {
+			ready := ns(now.Add(backoff(attempts)))
+			if _, err := tx.ExecContext(ctx, `UPDATE frontier SET state = 'queued', token = '', worker = '', lease_until = 0,
+				attempts = ?, reason = ?, not_before = ?, ready_at = ? WHERE url = ?`,
+				attempts, opt.Reason, ready, ready, l.URL); err != nil {
+				return err
+			}
+			return refreshHost(ctx, tx, host)
+		}
+		state := "failed"
+		if opt.Retry {
+			state = "dead"
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE frontier SET state = ?, token = '', worker = '', lease_until = 0,
+			attempts = ?, reason = ?, failed_at = ? WHERE url = ?`, state, attempts, opt.Reason, ns(now), l.URL)
+		return err
+	})
+}
+
+// ReapRequests returns expired leases to the queue and frees their hosts.
+func (s *Store) ReapRequests(ctx context.Context) (int, error) {
+	var n int
+	err := s.write(ctx, "reap requests", func(tx *sql.Tx) error {
+		var err error
+		n, err = s.reapRequests(ctx, tx, ns(s.now()))
+		return err
+	})
+	return n, err
+}
+
+// FrontierStats counts URLs by state.
+func (s *Store) FrontierStats(ctx context.Context) (storage.FrontierStats, error) {
+	var st storage.FrontierStats
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return st, fmt.Errorf("frontier stats: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT state, COUNT(*) FROM frontier GROUP BY state`)
+	if err != nil {
+		return st, fmt.Errorf("frontier stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int64
+		if err := rows.Scan(&state, &n); err != nil {
+			return st, fmt.Errorf("frontier stats: %w", err)
+		}
+		switch state {
+		case "queued":
+			st.Queued = n
+		case "inflight":
+			st.InFlight = n
+		case "done":
+			st.Done = n
+		case "failed":
+			st.Failed = n
+		case "dead":
+			st.Dead = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("frontier stats: %w", err)
+	}
+	var oldest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MIN(queued_at) FROM frontier WHERE state = 'queued'`).Scan(&oldest); err != nil {
+		return st, fmt.Errorf("frontier stats: %w", err)
+	}
+	st.OldestQueued = tm(oldest.Int64)
+	return st, nil
+}
+
+// ListFailed returns failed and dead requests, newest first; limit <= 0 is all.
+func (s *Store) ListFailed(ctx context.Context, limit int) ([]storage.FailedRequest, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT url, source, depth, kind, not_before, revisit, attempts, etag, last_modified,
+		reason, state, failed_at FROM frontier WHERE state IN ('failed', 'dead')
+		ORDER BY failed_at DESC, url LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list failed requests: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.FailedRequest
+	for rows.Next() {
+		var f storage.FailedRequest
+		var notBefore, failedAt int64
+		var state string
+		if err := rows.Scan(&f.URL, &f.Source, &f.Depth, &f.Kind, &notBefore, &f.Revisit, &f.Attempts, &f.ETag,
+			&f.LastModified, &f.Reason, &state, &failedAt); err != nil {
+			return nil, fmt.Errorf("list failed requests: %w", err)
+		}
+		f.NotBefore, f.FailedAt, f.Dead = tm(notBefore), tm(failedAt), state == "dead"
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list failed requests: %w", err)
+	}
+	return out, nil
+}
