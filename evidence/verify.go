@@ -191,7 +191,7 @@ func (v *verifier) readSmall(name string, limit int64) ([]byte, bool) {
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
 	if err != nil {
-		v.rep.problem(name, "cannot read: %v", err)
+		v.rep.problem(name, "cannot read (corrupt zip entry): %v", zipErr(err))
 		return nil, false
 	}
 	if int64(len(b)) > limit {
@@ -245,7 +245,7 @@ func (v *verifier) checkDatapackage(names []string) []byte {
 		n, err := io.Copy(dc, rc)
 		rc.Close()
 		if err != nil {
-			v.rep.problem(res.Path, "cannot read (corrupt zip entry): %v", err)
+			v.rep.problem(res.Path, "cannot read (corrupt zip entry): %v", zipErr(err))
 			continue
 		}
 		if n != res.Bytes {
@@ -393,6 +393,7 @@ func (v *verifier) checkWARC(name string) error {
 	}
 	defer rc.Close()
 	err = scanWARC(rc, func(ri *recordInfo) error {
+		// rc fails at the end if the zip CRC does not match; checkDatapackage reports that.
 		v.rep.Records++
 		for _, p := range ri.Problems {
 			v.rep.problem(name, "record %s (%s) at offset %d: %s", ri.ID, ri.Type, ri.Offset, p)
@@ -497,6 +498,13 @@ func (v *verifier) checkIndex(name string) {
 			v.rep.problem(name, "line %d: range %d+%d runs past the end of %s", lineNo, off, length, warcPath)
 			continue
 		}
+		if strings.HasSuffix(warcPath, ".gz") {
+			var magic [2]byte
+			if _, err := sec.ReadAt(magic[:], off); err != nil || magic != [2]byte{0x1f, 0x8b} {
+				v.rep.problem(name, "line %d: offset %d of %s is not the start of a gzip member (record)", lineNo, off, warcPath)
+				continue
+			}
+		}
 		var got []*recordInfo
 		err = ws.scan(io.NewSectionReader(sec, off, length), func(ri *recordInfo) error {
 			got = append(got, ri)
@@ -528,7 +536,7 @@ func (v *verifier) checkIndex(name string) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		v.rep.problem(name, "cannot read: %v", err)
+		v.rep.problem(name, "cannot read (corrupt zip entry): %v", zipErr(err))
 	}
 }
 
@@ -584,6 +592,19 @@ func (v *verifier) checkPages(name string) {
 		v.rep.Pages++
 	}
 	if err := sc.Err(); err != nil {
-		v.rep.problem(name, "cannot read: %v", err)
+		v.rep.problem(name, "cannot read (corrupt zip entry): %v", zipErr(err))
 	}
+}
+
+// zipErr says what a zip read error means for a bundle.
+func zipErr(err error) string {
+	switch {
+	case errors.Is(err, zip.ErrChecksum):
+		return "content does not match the zip CRC-32"
+	case errors.Is(err, zip.ErrFormat):
+		return "content is longer than the zip header says"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "content is shorter than the zip header says"
+	}
+	return err.Error()
 }
