@@ -1,0 +1,131 @@
+package review
+
+import (
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/lokerwatch/lokerwatch"
+)
+
+// segment is a run of ad text covered by the same set of signal spans. The
+// template escapes Text; nothing here produces HTML.
+type segment struct {
+	Text    string
+	Signals []int  // indexes into the signal list of the spans covering it
+	Class   string // CSS classes when highlighted
+	Title   string // tooltip: the rules that fired here
+	Anchors []int  // signals whose span starts here (targets of #sig-N)
+}
+
+// maxSignals bounds the work on an assessment with absurdly many signals.
+const maxSignals = 1000
+
+// highlight cuts body into segments at every signal span boundary. Spans
+// are byte offsets into body and may overlap, nest, be empty or out of
+// range: out-of-range offsets are clamped, and boundaries inside a UTF-8
+// sequence are moved outwards to whole characters. Invalid UTF-8 in the
+// body shows as U+FFFD.
+func highlight(body string, sigs []lokerwatch.Signal) []segment {
+	type span struct{ i, start, end int }
+	var spans []span
+	for i, sg := range sigs {
+		if i >= maxSignals {
+			break
+		}
+		start, end := clampSpan(body, sg.Start, sg.End)
+		if start < end {
+			spans = append(spans, span{i, start, end})
+		}
+	}
+	cuts := []int{0, len(body)}
+	for _, sp := range spans {
+		cuts = append(cuts, sp.start, sp.end)
+	}
+	sort.Ints(cuts)
+	var segs []segment
+	for k := 0; k+1 < len(cuts); k++ {
+		a, b := cuts[k], cuts[k+1]
+		if a == b {
+			continue
+		}
+		seg := segment{Text: strings.ToValidUTF8(body[a:b], "\uFFFD")}
+		var titles []string
+		strongest := -1
+		allNeg := true
+		for _, sp := range spans {
+			if sp.start == a {
+				seg.Anchors = append(seg.Anchors, sp.i)
+			}
+			if sp.start <= a && sp.end >= b {
+				seg.Signals = append(seg.Signals, sp.i)
+				sg := sigs[sp.i]
+				titles = append(titles, signalTitle(sg))
+				if strongest < 0 || abs(sg.Weight) > abs(sigs[strongest].Weight) {
+					strongest = sp.i
+				}
+				if sg.Weight >= 0 {
+					allNeg = false
+				}
+			}
+		}
+		if len(seg.Signals) > 0 {
+			cls := []string{"hl", categoryClass(sigs[strongest].Category)}
+			if allNeg {
+				cls = append(cls, "neg")
+			}
+			if len(seg.Signals) > 1 {
+				cls = append(cls, "multi")
+			}
+			seg.Class = strings.Join(cls, " ")
+			seg.Title = strings.Join(titles, "\n")
+		}
+		segs = append(segs, seg)
+	}
+	return segs
+}
+
+// clampSpan brings [start, end) inside body and onto character boundaries.
+func clampSpan(body string, start, end int) (int, int) {
+	start = min(max(start, 0), len(body))
+	end = min(max(end, 0), len(body))
+	if start >= end {
+		return 0, 0
+	}
+	// Move outwards to the start of the character holding start and past
+	// the end of the one holding end-1; at most UTFMax-1 steps, since
+	// further continuation bytes are invalid UTF-8 anyway.
+	for n := 0; n < utf8.UTFMax-1 && start > 0 && !utf8.RuneStart(body[start]); n++ {
+		start--
+	}
+	for n := 0; n < utf8.UTFMax-1 && end < len(body) && !utf8.RuneStart(body[end]); n++ {
+		end++
+	}
+	return start, end
+}
+
+func signalTitle(sg lokerwatch.Signal) string {
+	t := sg.Rule
+	if sg.Category != "" {
+		t += " (" + string(sg.Category) + ")"
+	}
+	if sg.Description != "" {
+		t += ": " + sg.Description
+	}
+	return t
+}
+
+func categoryClass(c lokerwatch.Category) string {
+	switch c {
+	case lokerwatch.CategoryScam, lokerwatch.CategoryNonprocedural, lokerwatch.CategoryTrafficking:
+		return "cat-" + string(c)
+	}
+	return "cat-other"
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

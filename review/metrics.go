@@ -1,0 +1,91 @@
+package review
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lokerwatch/lokerwatch"
+)
+
+// metrics of the review desk. Labels are route patterns, status codes and
+// fixed words: never URLs, ads or users.
+type metrics struct {
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	logins    *prometheus.CounterVec
+	decisions *prometheus.CounterVec
+	refusals  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_review_http_requests_total",
+			Help: "HTTP requests served by the review desk, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "lokerwatch_review_http_request_duration_seconds",
+			Help:    "Time to serve a review desk request, by route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_review_logins_total",
+			Help: "Login attempts, by result (ok, failed, throttled).",
+		}, []string{"result"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_review_decisions_total",
+			Help: "Review decisions recorded, by verdict.",
+		}, []string{"verdict"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_review_refused_requests_total",
+			Help: "Requests refused for security reasons, by reason (role, csrf, cross_origin).",
+		}, []string{"reason"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	register(reg, &m.requests, &err)
+	register(reg, &m.duration, &err)
+	register(reg, &m.logins, &err)
+	register(reg, &m.decisions, &err)
+	register(reg, &m.refusals, &err)
+	return m, err
+}
+
+// register registers *c, or adopts the collector already registered under
+// the same name (a second Server on one registry shares the metrics).
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C, errp *error) {
+	if *errp != nil {
+		return
+	}
+	err := reg.Register(*c)
+	var are prometheus.AlreadyRegisteredError
+	switch {
+	case err == nil:
+	case errors.As(err, &are):
+		if existing, ok := are.ExistingCollector.(C); ok {
+			*c = existing
+			return
+		}
+		*errp = fmt.Errorf("register review metrics: %w", err)
+	default:
+		*errp = fmt.Errorf("register review metrics: %w", err)
+	}
+}
+
+func (m *metrics) request(route string, code int, d time.Duration) {
+	if route == "" {
+		route = "none"
+	}
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+func (m *metrics) login(result string)           { m.logins.WithLabelValues(result).Inc() }
+func (m *metrics) decision(v lokerwatch.Verdict) { m.decisions.WithLabelValues(string(v)).Inc() }
+func (m *metrics) refused(reason string)         { m.refusals.WithLabelValues(reason).Inc() }

@@ -1,0 +1,322 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+const (
+	queuePageSize = 50
+	maxPageSize   = 500
+)
+
+// parseFilter reads queue filters from a query string: status, category,
+// source, lang, since and until (YYYY-MM-DD or RFC 3339; until is
+// exclusive, a bare date meaning the end of that day), limit, offset.
+func parseFilter(q url.Values) (storage.ReviewFilter, error) {
+	var f storage.ReviewFilter
+	switch st := lokerwatch.ReviewStatus(q.Get("status")); st {
+	case "", lokerwatch.StatusPending, lokerwatch.StatusClaimed, lokerwatch.StatusDecided:
+		f.Status = st
+	case "all":
+	default:
+		return f, fmt.Errorf("status %q: want pending, claimed, decided or all", st)
+	}
+	switch c := lokerwatch.Category(q.Get("category")); c {
+	case "", lokerwatch.CategoryScam, lokerwatch.CategoryNonprocedural, lokerwatch.CategoryTrafficking:
+		f.Category = c
+	default:
+		return f, fmt.Errorf("category %q: want scam, nonprocedural or trafficking", c)
+	}
+	f.Source = strings.TrimSpace(q.Get("source"))
+	f.Lang = strings.TrimSpace(q.Get("lang"))
+	var err error
+	if f.Since, err = parseDate(q.Get("since"), false); err != nil {
+		return f, fmt.Errorf("since: %w", err)
+	}
+	if f.Until, err = parseDate(q.Get("until"), true); err != nil {
+		return f, fmt.Errorf("until: %w", err)
+	}
+	f.Limit = atoiDefault(q.Get("limit"), queuePageSize, 1, maxPageSize)
+	f.Offset = atoiDefault(q.Get("offset"), 0, 0, 1_000_000)
+	return f, nil
+}
+
+func parseDate(s string, endOfDay bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		if endOfDay {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date (want YYYY-MM-DD)", s)
+	}
+	return t, nil
+}
+
+// filterQuery is the query string of f's selection (not its paging), to
+// carry filters from the queue into "next" and back.
+func filterQuery(f storage.ReviewFilter) string {
+	v := url.Values{}
+	if f.Status != "" {
+		v.Set("status", string(f.Status))
+	}
+	if f.Category != "" {
+		v.Set("category", string(f.Category))
+	}
+	if f.Source != "" {
+		v.Set("source", f.Source)
+	}
+	if f.Lang != "" {
+		v.Set("lang", f.Lang)
+	}
+	if !f.Since.IsZero() {
+		v.Set("since", f.Since.UTC().Format("2006-01-02"))
+	}
+	if !f.Until.IsZero() {
+		v.Set("until", f.Until.UTC().AddDate(0, 0, -1).Format("2006-01-02"))
+	}
+	return v.Encode()
+}
+
+// claimNext claims the top pending item matching f for p. Analysts skip
+// escalated items, which wait for an investigator or admin.
+func (s *Server) claimNext(ctx context.Context, p *principal, f storage.ReviewFilter) (*lokerwatch.ReviewItem, error) {
+	f.Status, f.Limit, f.Offset = "", 0, 0
+	it, err := s.st.ClaimNext(ctx, p.name(), s.lease, f)
+	if err != nil {
+		return nil, err
+	}
+	if it.Verdict != lokerwatch.VerdictEscalate || allows(p.user.Role, storage.RoleInvestigator) {
+		return it, nil
+	}
+	if err := s.st.ReleaseItem(ctx, it.ID, p.name()); err != nil {
+		return nil, fmt.Errorf("release escalated item %s: %w", it.ID, err)
+	}
+	// Walk the queue past escalated items; ClaimItem is atomic, so two
+	// analysts still never get the same item.
+	f.Status = lokerwatch.StatusPending
+	f.Limit = 100
+	for page := 0; page < 20; page++ {
+		f.Offset = page * f.Limit
+		items, err := s.st.ListItems(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range items {
+			if c.Verdict == lokerwatch.VerdictEscalate {
+				continue
+			}
+			got, err := s.st.ClaimItem(ctx, c.ID, p.name(), s.lease)
+			if errors.Is(err, lokerwatch.ErrNotClaimant) || errors.Is(err, lokerwatch.ErrAlreadyDecided) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			return got, nil
+		}
+		if len(items) < f.Limit {
+			break
+		}
+	}
+	return nil, lokerwatch.ErrEmpty
+}
+
+type queueRow struct {
+	lokerwatch.ReviewItem
+	Mine    bool
+	Held    bool // claimed by someone with a live lease
+	LeaseIn string
+}
+
+type queueData struct {
+	Rows       []queueRow
+	Counts     map[lokerwatch.ReviewStatus]int64
+	Total      int64
+	Filter     storage.ReviewFilter
+	Status     string
+	Since      string
+	Until      string
+	Query      string // filters as a query string
+	PrevURL    string // "" on the first page
+	NextURL    string // "" on the last page
+	Languages  []string
+	Error      string
+}
+
+func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal) {
+	d := queueData{Languages: []string{"id", "en", "mixed"}}
+	f, err := parseFilter(r.URL.Query())
+	if err != nil {
+		d.Error = err.Error()
+		f = storage.ReviewFilter{Limit: queuePageSize}
+	}
+	if r.URL.Query().Get("status") == "" {
+		f.Status = lokerwatch.StatusPending
+	}
+	d.Status = string(f.Status)
+	if d.Status == "" {
+		d.Status = "all"
+	}
+	d.Filter = f
+	d.Since = formValueDate(f.Since, false)
+	d.Until = formValueDate(f.Until, true)
+	ctx := r.Context()
+	items, err := s.st.ListItems(ctx, f)
+	if err != nil {
+		s.storeError(w, r, "list queue", err)
+		return
+	}
+	d.Counts, err = s.st.CountItems(ctx)
+	if err != nil {
+		s.storeError(w, r, "count queue", err)
+		return
+	}
+	for _, n := range d.Counts {
+		d.Total += n
+	}
+	now := s.now()
+	for _, it := range items {
+		row := queueRow{ReviewItem: it}
+		if it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now) {
+			row.Held = true
+			row.Mine = it.Claimant == p.name()
+			row.LeaseIn = it.LeaseUntil.Sub(now).Round(time.Minute).String()
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	d.Query = filterQuery(f)
+	if d.Status == "all" {
+		d.Query = strings.TrimSuffix("status=all&"+d.Query, "&")
+	}
+	page := func(off int) string {
+		if d.Query == "" {
+			return "/?offset=" + strconv.Itoa(off)
+		}
+		return "/?" + d.Query + "&offset=" + strconv.Itoa(off)
+	}
+	if f.Offset > 0 {
+		d.PrevURL = page(max(f.Offset-f.Limit, 0))
+	}
+	if len(items) == f.Limit {
+		d.NextURL = page(f.Offset + f.Limit)
+	}
+	pd := newPage(p, "Queue", "queue", d)
+	pd.Flash = flash(r)
+	s.render(w, r, http.StatusOK, "queue", pd)
+}
+
+func formValueDate(t time.Time, until bool) string {
+	if t.IsZero() {
+		return ""
+	}
+	if until {
+		t = t.AddDate(0, 0, -1)
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// flash reads a short message passed on a redirect. Only fixed messages
+// are shown (by key), so a link cannot put words in the console's mouth.
+func flash(r *http.Request) string {
+	switch r.URL.Query().Get("msg") {
+	case "empty":
+		return "Nothing left to claim with these filters."
+	case "decided":
+		return "Decision recorded."
+	case "released":
+		return "Item released back to the queue."
+	case "lost":
+		return "That item is claimed by someone else or your lease expired; it was not changed."
+	case "decided-empty":
+		return "Decision recorded. Nothing left to claim with these filters."
+	}
+	return ""
+}
+
+// nextForm claims the top item (with the queue's filters) and opens it.
+func (s *Server) nextForm(w http.ResponseWriter, r *http.Request, p *principal) {
+	f, err := parseFilter(r.URL.Query())
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "Bad filter: "+err.Error())
+		return
+	}
+	it, err := s.claimNext(r.Context(), p, f)
+	if errors.Is(err, lokerwatch.ErrEmpty) {
+		http.Redirect(w, r, "/?msg=empty&"+filterQuery(f), http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		s.storeError(w, r, "claim next", err)
+		return
+	}
+	s.audit(r.Context(), lokerwatch.AuditEvent{Actor: p.name(), Action: "review.claim", Object: it.ID, Remote: remoteAddr(r), Detail: "next, ad " + it.AdID})
+	http.Redirect(w, r, adURL(it.AdID, filterQuery(f)), http.StatusSeeOther)
+}
+
+func adURL(adID, filterQ string) string {
+	u := "/ad/" + url.PathEscape(adID)
+	if filterQ != "" {
+		u += "?" + filterQ
+	}
+	return u
+}
+
+func (s *Server) claimForm(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	it, err := s.st.ClaimItem(r.Context(), id, p.name(), s.lease)
+	if err != nil {
+		s.storeError(w, r, "claim item "+id, err)
+		return
+	}
+	s.audit(r.Context(), lokerwatch.AuditEvent{Actor: p.name(), Action: "review.claim", Object: it.ID, Remote: remoteAddr(r), Detail: "ad " + it.AdID})
+	http.Redirect(w, r, adURL(it.AdID, r.URL.RawQuery), http.StatusSeeOther)
+}
+
+// releaseForm gives an item back; with next=1 the next item is claimed
+// first (while this one is still held, so it is not handed straight back).
+func (s *Server) releaseForm(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	ctx := r.Context()
+	f, _ := parseFilter(r.URL.Query())
+	var next *lokerwatch.ReviewItem
+	if r.PostFormValue("next") == "1" {
+		var err error
+		next, err = s.claimNext(ctx, p, f)
+		if err != nil && !errors.Is(err, lokerwatch.ErrEmpty) {
+			s.storeError(w, r, "claim next", err)
+			return
+		}
+	}
+	if err := s.st.ReleaseItem(ctx, id, p.name()); err != nil {
+		s.storeError(w, r, "release item "+id, err)
+		return
+	}
+	s.audit(ctx, lokerwatch.AuditEvent{Actor: p.name(), Action: "review.release", Object: id, Remote: remoteAddr(r)})
+	if next != nil {
+		s.audit(ctx, lokerwatch.AuditEvent{Actor: p.name(), Action: "review.claim", Object: next.ID, Remote: remoteAddr(r), Detail: "next, ad " + next.AdID})
+		http.Redirect(w, r, adURL(next.AdID, filterQuery(f)), http.StatusSeeOther)
+		return
+	}
+	q := "msg=released"
+	if fq := filterQuery(f); fq != "" {
+		q += "&" + fq
+	}
+	http.Redirect(w, r, "/?"+q, http.StatusSeeOther)
+}
