@@ -35,9 +35,11 @@ type SeenOptions struct {
 	ErrorRate float64 // bloom only (default 0.001)
 }
 
-// bloomSegmentBits is the size of one bitmap key: 2^26 bits = 8 MiB, so a
-// filter of any size is made of keys Redis can allocate and copy easily.
-const bloomSegmentBits = 1 << 26
+// bloomSegmentBits is the size of one bitmap key: just under 2^26 bits
+// (8 MiB), so a filter of any size is made of keys Redis can allocate and
+// copy easily, and each fits jemalloc's 8 MiB size class exactly (8 MiB
+// plus the string header would take the 10 MiB class).
+const bloomSegmentBits = 1<<26 - 1024
 
 // intsetTarget is how many fingerprints an exact bucket should hold at
 // Capacity; Redis keeps integer sets packed up to set-max-intset-entries
@@ -187,22 +189,23 @@ func flatten(m map[string]any) []any {
 func (s *Store) createBloomSegments(ctx context.Context, p seenParams) error {
 	nseg := (p.Bits + bloomSegmentBits - 1) / bloomSegmentBits
 	for i := uint64(0); i < nseg; i++ {
-		key := s.k("seen:b:", strconv.FormatUint(i, 10))
-		n, err := s.rdb.Exists(ctx, key).Result()
-		if err != nil {
-			return s.wrap("create bloom filter", err)
-		}
-		if n == 1 {
-			continue
-		}
 		bits := min(uint64(bloomSegmentBits), p.Bits-i*bloomSegmentBits)
-		zero := make([]byte, (bits+7)/8)
-		if err := s.rdb.SetNX(ctx, key, zero, 0).Err(); err != nil {
+		key := s.k("seen:b:", strconv.FormatUint(i, 10))
+		if err := createBitmapScript.Run(ctx, s.rdb, []string{key}, (bits+7)/8).Err(); err != nil {
 			return s.wrap("create bloom filter", err)
 		}
 	}
 	return nil
 }
+
+// createBitmapScript creates a zeroed string of exactly ARGV[1] bytes
+// unless the key exists. Built inside Redis so that megabytes of zeros do
+// not cross the network (nor sit in a client's query buffer).
+var createBitmapScript = newScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], string.rep('\0', tonumber(ARGV[1])))
+end
+return 1`)
 
 // seenSpec is the argument the Lua seen functions take for one URL:
 // "bucket,fingerprint" (exact) or "i1,i2,…,ik" bit indexes (bloom), from
