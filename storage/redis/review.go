@@ -141,11 +141,14 @@ var releaseItemScript = newScript(luaHeader + luaReview + `
 local id, reviewer = ARGV[2], ARGV[3]
 local key = item(id)
 if redis.call('EXISTS', key) == 0 then return redis.error_reply('LW notfound') end
-local f = redis.call('HMGET', key, 'status', 'claimant')
+local f = redis.call('HMGET', key, 'status', 'claimant', 'lease')
+local now = now_ms()
 if f[1] == 'decided' then return redis.error_reply('LW decided') end
-if f[1] ~= 'claimed' or f[2] ~= reviewer then return redis.error_reply('LW notclaimant') end
+if f[1] ~= 'claimed' or f[2] ~= reviewer or tonumber(f[3]) <= now then
+  return redis.error_reply('LW notclaimant')
+end
 to_pending(id)
-audit(now_ms(), reviewer, 'review.release', id, '', '')
+audit(now, reviewer, 'review.release', id, '', '')
 return 1`)
 
 // ARGV: P, id, reviewer, verdict, note, remote, amend, decided ms (0 = now)
