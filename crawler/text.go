@@ -181,6 +181,10 @@ func oneLine(s string, max int) string {
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
+	// End at a word when one ends in the second half.
+	if sp := strings.LastIndexByte(s[:cut], ' '); sp > max/2 {
+		cut = sp
+	}
 	return strings.TrimSpace(s[:cut]) + "…"
 }
 
