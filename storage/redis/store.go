@@ -205,6 +205,9 @@ func (s *Store) wrap(op string, err error) error {
 		}
 		return fmt.Errorf("%s: redis %s: %w", op, s.addr, err)
 	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", op, err) // the caller gave up; not an outage
+	}
 	if isNetErr(err) {
 		return fmt.Errorf("%s: %w at %s: %w", op, ErrUnreachable, s.addr, err)
 	}
