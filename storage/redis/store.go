@@ -12,6 +12,7 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,10 @@ type Options struct {
 	// Logger receives warnings (e.g. seen options that differ from the ones
 	// the store was created with). Default: slog.Default().
 	Logger *slog.Logger
+	// TLSConfig replaces the default TLS settings of a rediss:// URL (to
+	// trust a private CA or present a client certificate). The server name
+	// defaults to the URL's host.
+	TLSConfig *tls.Config
 	// RetryBase and RetryMax shape the exponential back-off of failed
 	// fetches: RetryBase·2^(attempts-1), at most RetryMax.
 	// Defaults 1s and 1h.
@@ -77,6 +82,16 @@ func OpenURL(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = prefix
+	}
+	if opts.TLSConfig != nil {
+		if ro.TLSConfig == nil {
+			return nil, fmt.Errorf("redis store URL %s: TLS settings given for a plain redis:// URL (use rediss://)", redactURL(rawURL))
+		}
+		tc := opts.TLSConfig.Clone()
+		if tc.ServerName == "" {
+			tc.ServerName = ro.TLSConfig.ServerName
+		}
+		ro.TLSConfig = tc
 	}
 	s := New(goredis.NewClient(ro), opts)
 	if err := s.Ping(ctx); err != nil {

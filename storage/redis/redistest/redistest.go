@@ -6,6 +6,7 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -24,6 +25,9 @@ type Config struct {
 	// AOF turns on appendonly with appendfsync always, so a server killed
 	// and restarted keeps every acknowledged write.
 	AOF bool
+	// TLSCert and TLSKey (PEM files) make the server speak TLS only, on
+	// Port; clients are not asked for certificates.
+	TLSCert, TLSKey string
 	// Args are extra redis-server arguments, e.g. "--maxmemory", "1gb".
 	Args []string
 }
@@ -44,11 +48,9 @@ type Server struct {
 // Start starts a redis-server for t and stops it when t ends.
 func Start(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
+	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not found on PATH; install it (Debian/Ubuntu: apt-get install redis-server) to run the Redis store tests")
 	}
-	_ = bin
 	s := &Server{t: t, dir: t.TempDir(), cfg: cfg}
 	s.Port = freePort(t)
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
@@ -59,8 +61,13 @@ func Start(t testing.TB, cfg Config) *Server {
 	return s
 }
 
-// URL is the store URL of the server, database 0.
-func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+// URL is the store URL of the server, database 0 (rediss:// with TLS).
+func (s *Server) URL() string {
+	if s.cfg.TLSCert != "" {
+		return "rediss://" + s.Addr + "/0"
+	}
+	return "redis://" + s.Addr + "/0"
+}
 
 // freePort asks the kernel for a free loopback port.
 func freePort(t testing.TB) int {
@@ -89,12 +96,16 @@ func (s *Server) start() error {
 	if s.cfg.AOF {
 		aof = "yes"
 	}
-	args := []string{
-		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--save", "",
+	port := []string{"--port", strconv.Itoa(s.Port)}
+	if s.cfg.TLSCert != "" {
+		port = []string{"--port", "0", "--tls-port", strconv.Itoa(s.Port), "--tls-cert-file", s.cfg.TLSCert,
+			"--tls-key-file", s.cfg.TLSKey, "--tls-auth-clients", "no"}
+	}
+	args := append(port,
+		"--bind", "127.0.0.1", "--save", "",
 		"--appendonly", aof, "--appendfsync", "always", "--dir", s.dir,
 		"--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning",
-		"--logfile", filepath.Join(s.dir, "redis.log"),
-	}
+		"--logfile", filepath.Join(s.dir, "redis.log"))
 	args = append(args, s.cfg.Args...)
 	cmd := exec.Command("redis-server", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -117,7 +128,7 @@ func (s *Server) waitReady(exited chan struct{}) error {
 			return fmt.Errorf("redis-server exited at start; log:\n%s", s.log())
 		default:
 		}
-		if ping(s.Addr) == nil {
+		if ping(s.Addr, s.cfg.TLSCert != "") == nil {
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -125,8 +136,16 @@ func (s *Server) waitReady(exited chan struct{}) error {
 	return fmt.Errorf("redis-server on %s did not answer PING within 10s; log:\n%s", s.Addr, s.log())
 }
 
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+func ping(addr string, useTLS bool) error {
+	var c net.Conn
+	var err error
+	d := &net.Dialer{Timeout: 200 * time.Millisecond}
+	if useTLS {
+		// Only checks the server is up; tests verify certificates themselves.
+		c, err = tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	} else {
+		c, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return err
 	}
