@@ -335,6 +335,10 @@ func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerw
 	case lokerwatch.StatusDecided:
 		key = s.k("rv:decided")
 	}
+	// Lapsed claims count as pending: return them first.
+	if err := reapClaimsScript.Run(ctx, s.rdb, nil, s.prefix, 1000).Err(); err != nil {
+		return nil, s.wrap("list review items", err)
+	}
 	var out []lokerwatch.ReviewItem
 	skipped := 0
 	const page = 200
@@ -387,6 +391,9 @@ func matchItem(it *lokerwatch.ReviewItem, f storage.ReviewFilter) bool {
 
 // CountItems counts items per status.
 func (s *Store) CountItems(ctx context.Context) (map[lokerwatch.ReviewStatus]int64, error) {
+	if err := reapClaimsScript.Run(ctx, s.rdb, nil, s.prefix, 1000).Err(); err != nil {
+		return nil, s.wrap("count review items", err)
+	}
 	var p, c, d *goredis.IntCmd
 	_, err := s.rdb.Pipelined(ctx, func(pp goredis.Pipeliner) error {
 		p = pp.ZCard(ctx, s.k("rv:ready"))

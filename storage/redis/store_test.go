@@ -412,3 +412,29 @@ func TestClaimNextScansPastNonMatching(t *testing.T) {
 		t.Fatalf("second ClaimNext(lang id): %v, want ErrEmpty", err)
 	}
 }
+
+// TestLapsedClaimCountsAsPending checks that listing and counting return
+// lapsed claims to the queue without waiting for a reaper.
+func TestLapsedClaimCountsAsPending(t *testing.T) {
+	srv := redistest.Start(t, redistest.Config{})
+	s := openStore(t, srv, redis.Options{})
+	ctx := ctxT(t)
+	ad := &lokerwatch.Ad{ID: "a1", Assessment: &lokerwatch.Assessment{Score: 70, Flagged: true}}
+	if _, _, err := s.Enqueue(ctx, ad); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimItem(ctx, "a1", "ana", 30*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.CountItems(ctx); c[lokerwatch.StatusClaimed] != 1 {
+		t.Fatalf("counts right after the claim = %v, want 1 claimed", c)
+	}
+	time.Sleep(60 * time.Millisecond) // let the lease run out: waiting for time itself
+	items, err := s.ListItems(ctx, storage.ReviewFilter{Status: lokerwatch.StatusPending})
+	if err != nil || len(items) != 1 || items[0].Claimant != "" {
+		t.Fatalf("pending items after the lease lapsed = %+v, %v; want a1 unclaimed", items, err)
+	}
+	if c, _ := s.CountItems(ctx); c[lokerwatch.StatusPending] != 1 || c[lokerwatch.StatusClaimed] != 0 {
+		t.Fatalf("counts after the lease lapsed = %v", c)
+	}
+}
