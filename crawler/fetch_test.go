@@ -114,7 +114,9 @@ func TestFetchRedirects(t *testing.T) {
 	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<p>b</p>")) })
 	mux.HandleFunc("/blocked", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/private", http.StatusFound) })
 	mux.HandleFunc("/private", func(w http.ResponseWriter, r *http.Request) { t.Error("fetched a vetoed redirect target") })
-	mux.HandleFunc("/ftp", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "ftp://example.com/x", http.StatusFound) })
+	mux.HandleFunc("/ftp", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "ftp://example.com/x", http.StatusFound)
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	veto := errors.New("vetoed")
