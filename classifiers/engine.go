@@ -1,0 +1,510 @@
+// Package classifiers scores overseas job ads for online-scam compound
+// recruitment, non-procedural placement and trafficking risk, and explains
+// every score. The pipeline: normalise the text (with a map back to the
+// original bytes), match every lexicon phrase with one Aho-Corasick
+// automaton, extract entities (phones, WhatsApp, Telegram, e-mail, money,
+// places, agencies, licences, ages), turn all of it into named facts, and
+// evaluate YAML rules (conditions in expr-lang) over the facts. Lexicons,
+// places, currencies and rules are plain YAML: embedded defaults plus a
+// directory given in the config.
+package classifiers
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/lokerwatch/lokerwatch"
+)
+
+//go:embed defaults/*.yaml
+var embeddedRules embed.FS
+
+// Options configure an Engine.
+type Options struct {
+	Threshold int                // flag at or above; default 50
+	RulesDir  string             // extra rule/lexicon YAML files (config classify.rules), "" = embedded only
+	Registry  string             // licensed agencies file (YAML or CSV), "" = none
+	Rates     map[string]float64 // currency -> IDR overrides
+}
+
+// CategoryNotOffer and CategoryAny are rule categories beside the three risk
+// categories: not_offer rules add to the "this post is not a job offer"
+// score (warnings, news, victim stories); any rules (legitimacy signals,
+// usually negative) apply to every risk category.
+const (
+	CategoryNotOffer = "not_offer"
+	CategoryAny      = "any"
+)
+
+// DefaultThreshold is the score at or above which an ad is flagged.
+const DefaultThreshold = 50
+
+type rule struct {
+	id          string
+	category    string
+	weight      int
+	description string
+	when        string
+	program     *vm.Program
+	refs        []string // facts the condition names, in order
+	where       string   // file:line
+}
+
+type country struct {
+	code       string
+	placement  bool
+	moratorium bool
+	wageIDR    float64
+	phone      string
+	cue        int // index of the country: cue
+	hotspotCue int // index of the hotspot: cue, -1 when none
+}
+
+// Engine classifies ads. It is safe for concurrent use.
+type Engine struct {
+	threshold int
+	lex       *Lexicon
+	rules     []rule
+	countries []country
+	byRegion  map[string]*country
+	cur       currencyIndex
+	registry  *Registry
+	factNames []string       // every fact a rule may name
+	factKinds map[string]any // fact -> zero value (type)
+	cueFact   []bool         // cue index -> is a rule fact
+	langID    int            // cue index of Indonesian function words, -1 when none
+	langEN    int
+	abroadCue int
+	version   string
+	settings  settingsDoc
+
+	foreignCodes []string
+	phoneMu      sync.RWMutex
+	phoneCache   map[string]phoneResult
+
+	pool sync.Pool
+}
+
+// Version names the rule set (a digest of every rule and lexicon file).
+func (e *Engine) Version() string { return e.version }
+
+// Threshold is the flagging threshold in force.
+func (e *Engine) Threshold() int { return e.threshold }
+
+// New loads the embedded rule files, then those of opt.RulesDir, compiles
+// every rule condition (an unknown fact is a load error naming the file and
+// line) and reads the registry.
+func New(opt Options) (*Engine, error) {
+	files, err := readRuleFiles(embeddedRules, opt.RulesDir)
+	if err != nil {
+		return nil, err
+	}
+	return newFromFiles(opt, files)
+}
+
+func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
+	e := &Engine{
+		threshold:  opt.Threshold,
+		byRegion:   map[string]*country{},
+		phoneCache: map[string]phoneResult{},
+		settings:   settingsDoc{NotOfferThreshold: 50, NotOfferFactor: 0.4, SalaryHighRatio: 2.5, DefaultWageIDR: 7e6},
+	}
+	if e.threshold <= 0 {
+		e.threshold = DefaultThreshold
+	}
+	h := sha256.New()
+	var (
+		cues     []cue
+		cueIdx   = map[string]int{}
+		negators []string
+		protect  []string
+		rules    []ruleDoc
+		ruleAt   = map[string]int{}
+		ctrys    []countryDoc
+		currs    []currencyDoc
+	)
+	addTerms := func(name, where string, desc string, terms map[string][]string) int {
+		i, ok := cueIdx[name]
+		if !ok {
+			i = len(cues)
+			cueIdx[name] = i
+			cues = append(cues, cue{name: name, description: desc, where: where})
+		}
+		langs := make([]string, 0, len(terms))
+		for l := range terms {
+			langs = append(langs, l)
+		}
+		sort.Strings(langs)
+		for _, l := range langs {
+			for _, t := range terms[l] {
+				cues[i].terms = append(cues[i].terms, l+"\x00"+t)
+			}
+		}
+		if cues[i].description == "" {
+			cues[i].description = desc
+		}
+		return i
+	}
+	for _, f := range files {
+		h.Write([]byte(f.name))
+		h.Write(f.data)
+		doc, err := parseFile(f.name, f.data)
+		if err != nil {
+			return nil, err
+		}
+		negators = append(negators, doc.Negators...)
+		protect = append(protect, doc.Protect...)
+		if s := doc.Settings; s != nil {
+			if s.NotOfferThreshold > 0 {
+				e.settings.NotOfferThreshold = s.NotOfferThreshold
+			}
+			if s.NotOfferFactor > 0 {
+				e.settings.NotOfferFactor = s.NotOfferFactor
+			}
+			if s.SalaryHighRatio > 0 {
+				e.settings.SalaryHighRatio = s.SalaryHighRatio
+			}
+			if s.DefaultWageIDR > 0 {
+				e.settings.DefaultWageIDR = s.DefaultWageIDR
+			}
+		}
+		for _, c := range doc.Cues {
+			where := fmt.Sprintf("%s:%d", f.name, c.line)
+			if !validName(c.Cue) {
+				return nil, &LoadError{f.name, c.line, fmt.Sprintf("cue name %q must be lower_snake_case", c.Cue)}
+			}
+			if len(c.Terms) == 0 {
+				return nil, &LoadError{f.name, c.line, fmt.Sprintf("cue %s has no terms", c.Cue)}
+			}
+			for l := range c.Terms {
+				if l != "id" && l != "en" && l != "any" {
+					return nil, &LoadError{f.name, c.line, fmt.Sprintf("cue %s: terms language %q must be id, en or any", c.Cue, l)}
+				}
+			}
+			i := addTerms(c.Cue, where, c.Description, c.Terms)
+			if c.Negated != "" {
+				cues[i].negated = c.Negated
+			}
+			if c.Strong {
+				cues[i].strong = true
+			}
+			if c.Count {
+				cues[i].count = true
+			}
+		}
+		ctrys = append(ctrys, doc.Countries...)
+		currs = append(currs, doc.Currencies...)
+		seenHere := map[string]bool{}
+		for _, r := range doc.Rules {
+			if r.ID == "" {
+				return nil, &LoadError{f.name, r.line, "rule has no id"}
+			}
+			if seenHere[r.ID] {
+				return nil, &LoadError{f.name, r.line, fmt.Sprintf("rule %s is defined twice in this file", r.ID)}
+			}
+			seenHere[r.ID] = true
+			if k, ok := ruleAt[r.ID]; ok {
+				rules[k] = r // a later file overrides
+				continue
+			}
+			ruleAt[r.ID] = len(rules)
+			rules = append(rules, r)
+		}
+	}
+	e.version = hex.EncodeToString(h.Sum(nil))[:12]
+
+	// Countries become internal cues (names with a colon cannot be named
+	// by rules): country:KH for names and places, hotspot:KH for hotspots.
+	for _, c := range ctrys {
+		code := strings.ToUpper(strings.TrimSpace(c.Code))
+		if len(code) != 2 {
+			return nil, &LoadError{c.file, c.line, fmt.Sprintf("country code %q must be ISO 3166-1 alpha-2", c.Code)}
+		}
+		terms := map[string][]string{"any": append(append([]string{"flag_" + strings.ToLower(code)}, c.Names...), c.Places...)}
+		ci := addTerms("country:"+code, fmt.Sprintf("%s:%d", c.file, c.line), "mentions "+code, terms)
+		hi := -1
+		if len(c.Hotspots) > 0 {
+			hi = addTerms("hotspot:"+code, fmt.Sprintf("%s:%d", c.file, c.line), "scam-compound hotspot in "+code, map[string][]string{"any": c.Hotspots})
+		}
+		if k, ok := e.byRegion[code]; ok {
+			k.cue, k.hotspotCue = ci, hi
+			continue
+		}
+		ct := country{code: code, placement: c.Placement == nil || *c.Placement, moratorium: c.Moratorium, cue: ci, hotspotCue: hi, phone: c.Phone}
+		ct.wageIDR = c.Wage
+		if c.Currency != "" {
+			ct.wageIDR = c.Wage * rateOf(currs, opt.Rates, c.Currency)
+		}
+		e.countries = append(e.countries, ct)
+		e.byRegion[code] = &e.countries[len(e.countries)-1]
+	}
+	for i := range e.countries {
+		e.byRegion[e.countries[i].code] = &e.countries[i]
+		if p := e.countries[i].phone; p != "" && p != "62" {
+			e.foreignCodes = append(e.foreignCodes, p)
+		}
+	}
+	// Longer calling codes first so "856" wins over "85".
+	sort.Slice(e.foreignCodes, func(i, j int) bool { return len(e.foreignCodes[i]) > len(e.foreignCodes[j]) })
+
+	e.cur = currencyIndex{one: map[string]string{}, two: map[string]string{}, rates: map[string]float64{"IDR": 1}}
+	for _, c := range currs {
+		code := strings.ToUpper(c.Code)
+		e.cur.rates[code] = c.Rate
+		for _, n := range c.Names {
+			nn := strings.TrimSpace(string(Normalize(n).Text))
+			if nn == "" {
+				continue
+			}
+			if strings.Contains(nn, " ") {
+				e.cur.two[nn] = code
+			} else {
+				e.cur.one[nn] = code
+			}
+		}
+	}
+	for k, v := range opt.Rates {
+		if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("classify.rates: rate for %s must be a positive number", k)
+		}
+		e.cur.rates[strings.ToUpper(k)] = v
+	}
+
+	lex, err := buildLexicon(cues, negators, protect)
+	if err != nil {
+		return nil, err
+	}
+	e.lex = lex
+	e.langID, e.langEN = -1, -1
+	if i, ok := lex.cueIdx["lang_id_words"]; ok {
+		e.langID = i
+	}
+	if i, ok := lex.cueIdx["lang_en_words"]; ok {
+		e.langEN = i
+	}
+
+	// The fact table: built-in facts plus one boolean per cue.
+	e.factKinds = builtinFacts()
+	e.cueFact = make([]bool, len(lex.cues))
+	for i, c := range lex.cues {
+		if strings.Contains(c.name, ":") {
+			continue
+		}
+		if _, clash := e.factKinds[c.name]; clash {
+			return nil, &LoadError{c.where, 0, fmt.Sprintf("cue name %q is a built-in fact", c.name)}
+		}
+		e.factKinds[c.name] = false
+		e.cueFact[i] = true
+		if c.count {
+			if _, clash := e.factKinds[c.name+"_n"]; clash {
+				return nil, &LoadError{c.where, 0, fmt.Sprintf("cue count fact %q clashes with another fact", c.name+"_n")}
+			}
+			e.factKinds[c.name+"_n"] = 0
+		}
+	}
+	e.abroadCue = -1
+	if i, ok := lex.cueIdx["abroad"]; ok {
+		e.abroadCue = i
+	}
+	for k := range e.factKinds {
+		e.factNames = append(e.factNames, k)
+	}
+	sort.Strings(e.factNames)
+
+	for _, rd := range rules {
+		r, err := e.compileRule(rd)
+		if err != nil {
+			return nil, err
+		}
+		e.rules = append(e.rules, r)
+	}
+	if opt.Registry != "" {
+		reg, err := e.loadRegistry(opt.Registry)
+		if err != nil {
+			return nil, err
+		}
+		e.registry = reg
+	}
+	e.pool.New = func() any { return e.newState() }
+	return e, nil
+}
+
+func rateOf(currs []currencyDoc, over map[string]float64, code string) float64 {
+	code = strings.ToUpper(code)
+	for k, v := range over {
+		if strings.ToUpper(k) == code && v > 0 {
+			return v
+		}
+	}
+	if code == "IDR" {
+		return 1
+	}
+	for _, c := range currs {
+		if strings.ToUpper(c.Code) == code {
+			return c.Rate
+		}
+	}
+	return 0
+}
+
+func validName(s string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// builtinFacts are the facts computed from entities and the ad itself,
+// with their types (the zero value).
+func builtinFacts() map[string]any {
+	return map[string]any{
+		"lang":                    "",    // id, en, mixed
+		"source":                  "",    // source name
+		"source_type":             "",    // jobboard, telegram, rss, html, or the source as given
+		"social_source":           false, // telegram, facebook, forum-like source
+		"text_len":                0,     // bytes of title + text
+		"phones":                  0,     // distinct phone numbers
+		"has_phone":               false,
+		"has_whatsapp":            false, // wa.me link or a number next to "WA"
+		"has_telegram":            false, // t.me link or @handle
+		"has_email":               false,
+		"free_email":              false, // gmail, yahoo, …
+		"foreign_phone":           false, // a non-Indonesian number
+		"phone_no_placement":      false, // a number from a country that is not a placement destination
+		"countries":               []string{},
+		"overseas":                false, // a foreign country, place or flag is named
+		"dest_no_placement":       false, // a destination that is not an official placement country (KH, MM, LA, VN)
+		"dest_moratorium":         false, // a destination under the domestic-work moratorium (Middle East)
+		"hotspot":                 false, // a scam-compound hotspot (Sihanoukville, Bavet, KK Park, …)
+		"salary_idr":              0,     // highest wage, IDR per month
+		"salary_ratio":            0.0,   // salary_idr / typical low-skill wage of the destination
+		"salary_high":             false, // salary_ratio at or above the configured ratio
+		"fee_idr":                 0,     // highest up-front payment asked, IDR
+		"min_age":                 0,     // lowest age accepted, 0 when none
+		"under_age":               false, // min_age below 18
+		"agency":                  false, // a company "PT …" is named
+		"licence":                 false, // a licence number is quoted
+		"registry":                false, // a registry of licensed agencies is loaded
+		"agency_registered":       false, // a named company is in the registry (active)
+		"agency_unregistered":     false, // registry loaded, a named company is not in it
+		"licence_registered":      false, // a quoted licence number is in the registry
+		"licence_unregistered":    false, // registry loaded, a quoted licence number is not in it
+		"registry_phone_match":    false, // a contact number belongs to a registered agency
+		"registry_phone_mismatch": false, // a registered agency is named but the contact number is not its own
+	}
+}
+
+// factSpanKinds says which entity spans are evidence for a built-in fact.
+var factSpanKinds = map[string][]string{
+	"has_phone": {"phone"}, "phones": {"phone"}, "has_whatsapp": {"whatsapp"}, "has_telegram": {"telegram"},
+	"has_email": {"email"}, "free_email": {"free_email"}, "foreign_phone": {"foreign_phone"},
+	"phone_no_placement": {"phone_no_placement"}, "countries": {"place"}, "overseas": {"place"},
+	"dest_no_placement": {"no_placement"}, "dest_moratorium": {"moratorium"}, "hotspot": {"hotspot"},
+	"salary_idr": {"salary"}, "salary_ratio": {"salary"}, "salary_high": {"salary"}, "fee_idr": {"fee"},
+	"min_age": {"age"}, "under_age": {"age"}, "agency": {"agency"}, "licence": {"licence"},
+	"agency_registered": {"agency"}, "agency_unregistered": {"agency"}, "licence_registered": {"licence"},
+	"licence_unregistered": {"licence"}, "registry_phone_match": {"registry_phone"},
+	"registry_phone_mismatch": {"phone", "whatsapp"},
+}
+
+func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
+	where := fmt.Sprintf("%s:%d", rd.file, rd.line)
+	fail := func(format string, a ...any) (rule, error) {
+		return rule{}, &LoadError{rd.file, rd.line, fmt.Sprintf("rule %s: ", rd.ID) + fmt.Sprintf(format, a...)}
+	}
+	switch rd.Category {
+	case string(lokerwatch.CategoryScam), string(lokerwatch.CategoryNonprocedural), string(lokerwatch.CategoryTrafficking), CategoryAny, CategoryNotOffer:
+	default:
+		return fail("category %q must be scam, nonprocedural, trafficking, any or not_offer", rd.Category)
+	}
+	if rd.Weight == 0 || rd.Weight > 100 || rd.Weight < -100 {
+		return fail("weight %d must be between -100 and 100 and not 0", rd.Weight)
+	}
+	if strings.TrimSpace(rd.Description) == "" {
+		return fail("needs a description an analyst can read")
+	}
+	if strings.TrimSpace(rd.When) == "" {
+		return fail("needs a condition (when)")
+	}
+	prog, err := expr.Compile(rd.When, expr.Env(e.factKinds), expr.AsBool())
+	if err != nil {
+		return fail("condition: %s", strings.ReplaceAll(err.Error(), "\n", " | "))
+	}
+	r := rule{id: rd.ID, category: rd.Category, weight: rd.Weight, description: strings.TrimSpace(rd.Description), when: rd.When, program: prog, where: where}
+	seen := map[string]bool{}
+	add := func(n string) {
+		if _, ok := e.factKinds[n]; ok && !seen[n] {
+			seen[n] = true
+			r.refs = append(r.refs, n)
+		}
+	}
+	if len(rd.Evidence) > 0 {
+		for _, n := range rd.Evidence {
+			if _, ok := e.factKinds[n]; !ok {
+				return fail("evidence names unknown fact %q", n)
+			}
+			add(n)
+		}
+	} else {
+		node := prog.Node()
+		ast.Walk(&node, identVisitor(add))
+	}
+	return r, nil
+}
+
+type identVisitor func(string)
+
+func (v identVisitor) Visit(n *ast.Node) {
+	if id, ok := (*n).(*ast.IdentifierNode); ok {
+		v(id.Value)
+	}
+}
+
+// Facts lists every fact a rule condition may name, with its type.
+func (e *Engine) Facts() map[string]string {
+	out := map[string]string{}
+	for k, v := range e.factKinds {
+		out[k] = fmt.Sprintf("%T", v)
+	}
+	return out
+}
+
+// Classify fills ad.Entities, ad.Fingerprint, ad.Lang (when empty) and
+// ad.Assessment. Signal spans are byte offsets into ad.Body(). It never
+// panics: an internal failure becomes an assessment with an engine.error
+// signal and is logged.
+func (e *Engine) Classify(ad *lokerwatch.Ad) {
+	if ad == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("classify: internal error", "ad", ad.ID, "panic", fmt.Sprint(r))
+			ad.Assessment = &lokerwatch.Assessment{
+				Categories: map[lokerwatch.Category]int{},
+				Signals:    []lokerwatch.Signal{{Rule: "engine.error", Description: fmt.Sprint("classifier failed on this ad: ", r)}},
+				Version:    e.version,
+			}
+		}
+	}()
+	st := e.pool.Get().(*state)
+	defer e.pool.Put(st)
+	st.run(ad)
+}

@@ -1,0 +1,439 @@
+package classifiers
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/coregx/ahocorasick"
+)
+
+// A cue is a named fact that lexicon terms make true ("visa_nonwork",
+// "lure_job"). Rules refer to cues by name.
+type cue struct {
+	name        string
+	description string
+	negated     string // "drop" or a cue that negated hits count towards; "" = no negation check
+	negatedIdx  int    // index of the negated cue, -1 when none
+	strong      bool   // may decide an ad alone (documented; used by tests)
+	count       bool   // expose <name>_n
+	where       string // file:line of the first definition
+	terms       []string
+}
+
+// segment is one literal run of words inside a phrase; gap is the most
+// words allowed between the previous segment and this one.
+type segment struct {
+	pat int
+	gap int
+}
+
+type phrase struct {
+	cue    int
+	lang   string
+	term   string // as written, for explanations
+	segs   []segment
+	prefix bool // last word may continue (no right word boundary)
+}
+
+type patInfo struct {
+	needLeft, needRight bool
+	refs                []patRef
+}
+
+type patRef struct {
+	phrase int
+	seg    int
+}
+
+// Lexicon is the compiled keyword stage: one Aho-Corasick automaton over all
+// literal segments of all phrases of all cues, with word-boundary checks and
+// phrase assembly on top.
+type Lexicon struct {
+	cues     []cue
+	cueIdx   map[string]int
+	phrases  []phrase
+	patterns []string
+	pats     []patInfo
+	ac       *ahocorasick.Automaton
+	negators map[string]bool
+	protect  map[string]bool
+	multi    bool // some phrase has more than one segment
+}
+
+// Hit is one cue occurrence in normalised text.
+type Hit struct {
+	Cue     int
+	Phrase  int
+	Start   int // in normalised text
+	End     int
+	Negated bool
+}
+
+const defaultGap = 3
+
+// termVariants expands a term's syntax into plain variants:
+// "{a|b c}" alternation, "[x]" optional words, "*" or "*N" a gap of up to
+// three (or N) words, and a trailing "~" on the last word for a prefix match.
+func termVariants(term string) ([]string, error) {
+	var out []string
+	var rec func(prefix, rest string) error
+	rec = func(prefix, rest string) error {
+		if len(out) > 4096 {
+			return fmt.Errorf("term %q expands to too many variants", term)
+		}
+		i := strings.IndexAny(rest, "{[")
+		if i < 0 {
+			if strings.ContainsAny(rest, "}]|") {
+				return fmt.Errorf("term %q: unbalanced brackets", term)
+			}
+			out = append(out, strings.Join(strings.Fields(prefix+rest), " "))
+			return nil
+		}
+		head := rest[:i]
+		if strings.ContainsAny(head, "}]|") {
+			return fmt.Errorf("term %q: unbalanced brackets", term)
+		}
+		closeCh := byte('}')
+		if rest[i] == '[' {
+			closeCh = ']'
+		}
+		j := strings.IndexByte(rest[i+1:], closeCh)
+		if j < 0 {
+			return fmt.Errorf("term %q: missing %q", term, string(closeCh))
+		}
+		inner := rest[i+1 : i+1+j]
+		if strings.ContainsAny(inner, "{[") {
+			return fmt.Errorf("term %q: nested brackets are not supported", term)
+		}
+		tail := rest[i+2+j:]
+		alts := strings.Split(inner, "|")
+		if rest[i] == '[' {
+			alts = append(alts, "")
+		}
+		for _, a := range alts {
+			if err := rec(prefix+head+" "+a+" ", tail); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := rec("", term); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// buildLexicon compiles the cues into one automaton.
+func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
+	lx := &Lexicon{cues: cues, cueIdx: map[string]int{}, negators: map[string]bool{}, protect: map[string]bool{}}
+	for k, v := range defaultProtected {
+		lx.protect[k] = v
+	}
+	for _, p := range protect {
+		lx.protect[strings.ToLower(strings.TrimSpace(p))] = true
+	}
+	for _, n := range negators {
+		lx.negators[strings.ToLower(strings.TrimSpace(n))] = true
+	}
+	for i, c := range cues {
+		lx.cueIdx[c.name] = i
+	}
+	for i := range lx.cues {
+		c := &lx.cues[i]
+		c.negatedIdx = -1
+		if c.negated != "" && c.negated != "drop" {
+			j, ok := lx.cueIdx[c.negated]
+			if !ok {
+				return nil, fmt.Errorf("%s: cue %s: negated cue %q is not defined", c.where, c.name, c.negated)
+			}
+			c.negatedIdx = j
+		}
+	}
+	patID := map[string]int{}
+	seen := map[string]bool{}
+	for ci, c := range lx.cues {
+		for _, t := range c.terms {
+			lang, body := "", t
+			if k := strings.IndexByte(t, '\x00'); k >= 0 {
+				lang, body = t[:k], t[k+1:]
+			}
+			vars, err := termVariants(body)
+			if err != nil {
+				return nil, fmt.Errorf("%s: cue %s: %w", c.where, c.name, err)
+			}
+			for _, v := range vars {
+				ph, err := lx.compilePhrase(ci, lang, body, v, patID)
+				if err != nil {
+					return nil, fmt.Errorf("%s: cue %s: %w", c.where, c.name, err)
+				}
+				if ph == nil {
+					continue
+				}
+				key := fmt.Sprint(ci, ph.segs, ph.prefix)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				lx.phrases = append(lx.phrases, *ph)
+			}
+		}
+	}
+	if len(lx.patterns) == 0 {
+		return nil, fmt.Errorf("lexicon has no terms")
+	}
+	for pi, ph := range lx.phrases {
+		if len(ph.segs) > 1 {
+			lx.multi = true
+		}
+		for si, s := range ph.segs {
+			lx.pats[s.pat].refs = append(lx.pats[s.pat].refs, patRef{pi, si})
+		}
+	}
+	ac, err := ahocorasick.NewBuilder().AddStrings(lx.patterns).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build keyword automaton: %w", err)
+	}
+	lx.ac = ac
+	return lx, nil
+}
+
+func (lx *Lexicon) compilePhrase(ci int, lang, term, variant string, patID map[string]int) (*phrase, error) {
+	ph := &phrase{cue: ci, lang: lang, term: term}
+	words := strings.Fields(variant)
+	if len(words) == 0 {
+		return nil, nil
+	}
+	if last := words[len(words)-1]; strings.HasSuffix(last, "~") && len(last) > 1 {
+		ph.prefix = true
+		words[len(words)-1] = strings.TrimSuffix(last, "~")
+	}
+	var cur []string
+	gap := 0
+	flush := func() error {
+		if len(cur) == 0 {
+			return fmt.Errorf("term %q: a gap must sit between words", term)
+		}
+		lit := string(Normalize(strings.Join(cur, " ")).Text)
+		if lit == "" {
+			return fmt.Errorf("term %q: a part is empty after normalisation", term)
+		}
+		id, ok := patID[lit]
+		if !ok {
+			id = len(lx.patterns)
+			patID[lit] = id
+			lx.patterns = append(lx.patterns, lit)
+			lx.pats = append(lx.pats, patInfo{
+				needLeft:  isWordByte(lit[0]),
+				needRight: isWordByte(lit[len(lit)-1]),
+			})
+		}
+		ph.segs = append(ph.segs, segment{pat: id, gap: gap})
+		cur = cur[:0]
+		return nil
+	}
+	for _, w := range words {
+		if w[0] == '*' {
+			n := defaultGap
+			if len(w) > 1 {
+				v, err := strconv.Atoi(w[1:])
+				if err != nil || v < 0 || v > 12 {
+					return nil, fmt.Errorf("term %q: bad gap %q (use * or *N with N 0-12)", term, w)
+				}
+				n = v
+			}
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			gap = n
+			continue
+		}
+		cur = append(cur, w)
+	}
+	if len(cur) == 0 {
+		return nil, fmt.Errorf("term %q: ends with a gap", term)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return ph, nil
+}
+
+// span is a range in normalised text.
+type span struct {
+	s, e    int
+	bounded bool // ends at a word boundary
+}
+
+type matchScratch struct {
+	byPat  map[int][]span
+	hits   []Hit
+	firsts []int
+}
+
+// Match finds every cue hit in normalised text, appending to hits.
+func (lx *Lexicon) Match(text []byte, hits []Hit, ms *matchScratch) []Hit {
+	if len(text) == 0 {
+		return hits
+	}
+	raw := lx.ac.FindAllOverlapping(text)
+	if ms.byPat == nil {
+		ms.byPat = map[int][]span{}
+	}
+	for k := range ms.byPat {
+		delete(ms.byPat, k)
+	}
+	ms.firsts = ms.firsts[:0]
+	for _, m := range raw {
+		pi := &lx.pats[m.PatternID]
+		if pi.needLeft && m.Start > 0 && isWordByte(text[m.Start-1]) {
+			continue
+		}
+		rightOK := !pi.needRight || m.End >= len(text) || !isWordByte(text[m.End])
+		stored := false
+		for _, ref := range pi.refs {
+			ph := &lx.phrases[ref.phrase]
+			last := ref.seg == len(ph.segs)-1
+			if !rightOK && !(last && ph.prefix) {
+				continue
+			}
+			if len(ph.segs) == 1 {
+				e := m.End
+				if ph.prefix {
+					for e < len(text) && isWordByte(text[e]) {
+						e++
+					}
+				}
+				hits = append(hits, Hit{Cue: ph.cue, Phrase: ref.phrase, Start: m.Start, End: e})
+				continue
+			}
+			if !stored {
+				ms.byPat[m.PatternID] = append(ms.byPat[m.PatternID], span{m.Start, m.End, rightOK})
+				stored = true
+			}
+			if ref.seg == 0 {
+				ms.firsts = append(ms.firsts, ref.phrase)
+			}
+		}
+	}
+	if len(ms.firsts) > 0 {
+		sort.Ints(ms.firsts)
+		prev := -1
+		for _, pidx := range ms.firsts {
+			if pidx == prev {
+				continue
+			}
+			prev = pidx
+			hits = lx.assemble(text, pidx, ms, hits)
+		}
+	}
+	for i := range hits {
+		h := &hits[i]
+		if lx.cues[h.Cue].negated != "" {
+			h.Negated = lx.negatedAt(text, h.Start)
+		}
+	}
+	return hits
+}
+
+// assemble finds occurrences of a multi-segment phrase.
+func (lx *Lexicon) assemble(text []byte, pidx int, ms *matchScratch, hits []Hit) []Hit {
+	ph := &lx.phrases[pidx]
+	for _, first := range ms.byPat[ph.segs[0].pat] {
+		if !first.bounded {
+			continue
+		}
+		end := first.e
+		ok := true
+		for k, sg := range ph.segs[1:] {
+			found := false
+			last := k == len(ph.segs)-2
+			for _, cand := range ms.byPat[sg.pat] {
+				if cand.s < end || !cand.bounded && !(last && ph.prefix) {
+					continue
+				}
+				if wordsBetween(text, end, cand.s, sg.gap) {
+					end = cand.e
+					found = true
+					break
+				}
+			}
+			if !found {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			if ph.prefix {
+				for end < len(text) && isWordByte(text[end]) {
+					end++
+				}
+			}
+			hits = append(hits, Hit{Cue: ph.cue, Phrase: pidx, Start: first.s, End: end})
+		}
+	}
+	return hits
+}
+
+// wordsBetween reports whether text[a:b] holds at most max words and no
+// sentence break.
+func wordsBetween(text []byte, a, b, max int) bool {
+	if b-a > (max+1)*24 {
+		return false
+	}
+	words := 0
+	in := false
+	for i := a; i < b; i++ {
+		c := text[i]
+		if isWordByte(c) {
+			if !in {
+				words++
+				if words > max {
+					return false
+				}
+			}
+			in = true
+			continue
+		}
+		in = false
+		if c == '.' || c == '!' || c == '?' || c == ';' || c == '\n' {
+			// a dot between digits or letters ("wa.me", "1.000") is not a break
+			if c == '.' && i > a && i+1 < b && isWordByte(text[i-1]) && isWordByte(text[i+1]) {
+				continue
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// negatedAt looks up to four words back, inside the clause, for a negator.
+func (lx *Lexicon) negatedAt(text []byte, pos int) bool {
+	words := 0
+	i := pos
+	for i > 0 && words < 4 {
+		// skip separators
+		j := i
+		for j > 0 && !isWordByte(text[j-1]) {
+			c := text[j-1]
+			if c == '.' || c == ',' || c == ';' || c == '!' || c == '?' || c == '\n' || c == ':' || c == '(' || c == ')' {
+				return false
+			}
+			j--
+		}
+		k := j
+		for k > 0 && isWordByte(text[k-1]) {
+			k--
+		}
+		if k == j {
+			return false
+		}
+		if lx.negators[string(text[k:j])] {
+			return true
+		}
+		words++
+		i = k
+	}
+	return false
+}

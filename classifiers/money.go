@@ -1,0 +1,346 @@
+package classifiers
+
+import (
+	"math"
+	"strings"
+)
+
+// Money is an amount found in an ad, normalised to rupiah per month when it
+// is a wage.
+type Money struct {
+	Start, End int     // normalised-text span
+	Amount     float64 // highest amount of a range, in the written currency
+	Currency   string  // ISO code; "IDR" when none is written and the amount is in juta/ribu
+	Period     string  // month, day, week, hour, year
+	IDR        float64 // amount in rupiah (per month for wages)
+	Kind       string  // salary, fee or other
+}
+
+// currencyIndex maps words and symbols (normalised) to ISO codes.
+type currencyIndex struct {
+	one   map[string]string // "usd", "$", "baht"
+	two   map[string]string // "dolar brunei"
+	rates map[string]float64
+}
+
+var periodWords = map[string]string{
+	"bulan": "month", "bln": "month", "bl": "month", "month": "month", "mo": "month", "mth": "month", "monthly": "month", "bulanan": "month", "sebulan": "month",
+	"hari": "day", "hr": "day", "day": "day", "daily": "day", "harian": "day", "sehari": "day",
+	"minggu": "week", "mg": "week", "week": "week", "weekly": "week", "mingguan": "week", "seminggu": "week", "wk": "week",
+	"jam": "hour", "hour": "hour", "hourly": "hour", "sejam": "hour",
+	"tahun": "year", "thn": "year", "year": "year", "yearly": "year", "annual": "year", "setahun": "year",
+}
+
+var periodFactor = map[string]float64{"month": 1, "day": 26, "week": 4.33, "hour": 208, "year": 1.0 / 12}
+
+var multipliers = map[string]float64{
+	"jt": 1e6, "juta": 1e6, "jutaan": 1e6, "million": 1e6, "mio": 1e6, "mil": 1e6, "mln": 1e6,
+	"rb": 1e3, "ribu": 1e3, "k": 1e3, "rebu": 1e3, "thousand": 1e3, "ribuan": 1e3,
+	"miliar": 1e9, "milyar": 1e9,
+}
+
+var salaryWords = map[string]bool{
+	"gaji": true, "gapok": true, "salary": true, "salaries": true, "upah": true, "income": true, "penghasilan": true,
+	"bayaran": true, "earn": true, "earning": true, "earnings": true, "wage": true, "wages": true,
+	"basic": true, "base": true, "pokok": true, "start": true, "mulai": true, "thp": true, "pay": true,
+	"paid": true, "digaji": true, "pendapatan": true, "honor": true, "salery": true, "sallary": true,
+}
+
+var feeWords = map[string]bool{
+	"biaya": true, "fee": true, "fees": true, "dp": true, "bayar": true, "membayar": true, "denda": true,
+	"penalti": true, "penalty": true, "jaminan": true, "deposit": true, "tebusan": true, "ransom": true,
+	"cost": true, "costs": true, "ongkos": true, "uang": true, "modal": true, "paket": true, "package": true,
+	"harga": true, "cicil": true, "transfer": true, "owe": true, "owed": true, "debt": true, "utang": true,
+	"hutang": true, "loan": true, "bonus": true, "komisi": true, "commission": true, "levy": true,
+	"ganti": true, "tiket": true, "ticket": true, "pungutan": true, "potongan": true, "potong": true,
+	"kasbon": true, "price": true, "tabungan": true, "lunas": true, "pelicin": true, "tembus": true,
+}
+
+// feeContext marks words that make an amount an up-front payment.
+var feeContext = map[string]bool{
+	"biaya": true, "fee": true, "fees": true, "dp": true, "bayar": true, "membayar": true, "jaminan": true,
+	"deposit": true, "ongkos": true, "modal": true, "paket": true, "package": true, "harga": true,
+	"transfer": true, "pungutan": true, "pelicin": true, "cicil": true,
+}
+
+// parseNumber reads digits with "." and "," separators at text[i:],
+// Indonesian or English style. It returns the value, the end, and ok.
+func parseNumber(text []byte, i int) (float64, int, bool) {
+	j := i
+	var groups []string
+	var seps []byte
+	cur := j
+	for j < len(text) && isDigitByte(text[j]) {
+		j++
+	}
+	groups = append(groups, string(text[cur:j]))
+	for j+1 < len(text) && (text[j] == '.' || text[j] == ',') && isDigitByte(text[j+1]) {
+		sep := text[j]
+		k := j + 1
+		for k < len(text) && isDigitByte(text[k]) {
+			k++
+		}
+		seps = append(seps, sep)
+		groups = append(groups, string(text[j+1:k]))
+		j = k
+		if len(groups) > 6 {
+			break
+		}
+	}
+	if len(groups[0]) > 12 {
+		return 0, j, false
+	}
+	val := 0.0
+	for _, c := range groups[0] {
+		val = val*10 + float64(c-'0')
+	}
+	for gi, g := range groups[1:] {
+		last := gi == len(groups)-2
+		if len(g) == 3 {
+			// thousands separator
+			for _, c := range g {
+				val = val*10 + float64(c-'0')
+			}
+			continue
+		}
+		if last && len(g) <= 2 {
+			frac := 0.0
+			for k := len(g) - 1; k >= 0; k-- {
+				frac = (frac + float64(g[k]-'0')) / 10
+			}
+			val += frac
+			continue
+		}
+		// Not a number format we understand (a date, a phone).
+		return 0, j, false
+	}
+	return val, j, true
+}
+
+// nextWord returns the word (letters, digits, $) starting at i after skipping
+// up to one run of spaces and light punctuation; "" when none.
+func nextWord(text []byte, i int) (string, int, int) {
+	for i < len(text) && (text[i] == ' ' || text[i] == '/' || text[i] == '+' || text[i] == '(') {
+		i++
+	}
+	s := i
+	for i < len(text) && (isWordByte(text[i]) || text[i] == '$') {
+		i++
+	}
+	return string(text[s:i]), s, i
+}
+
+func prevWord(text []byte, i int) (string, int) {
+	for i > 0 && (text[i-1] == ' ' || text[i-1] == ':' || text[i-1] == '(' || text[i-1] == '±' || text[i-1] == '~') {
+		i--
+	}
+	e := i
+	for i > 0 && (isWordByte(text[i-1]) || text[i-1] == '$') {
+		i--
+	}
+	return string(text[i:e]), i
+}
+
+// extractMoney finds amounts of money in normalised text.
+func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
+	n := len(text)
+	for i := 0; i < n; i++ {
+		if !isDigitByte(text[i]) {
+			continue
+		}
+		if i > 0 {
+			c := text[i-1]
+			if isDigitByte(c) || c == '.' || c == ',' || c == '_' {
+				continue
+			}
+			if isLetterByte(c) {
+				// "rp15", "rm1.800", "usd1000": a currency glued to the number
+				if w, _ := prevWord(text, i); ci.one[w] == "" {
+					continue
+				}
+			}
+		}
+		v, j, ok := parseNumber(text, i)
+		if !ok {
+			i = j
+			continue
+		}
+		m := Money{Start: i, End: j, Amount: v}
+		// currency before: "rp 15", "usd1.000", "$800", "nt$27.000"
+		k := i
+		for k > 0 && text[k-1] == ' ' {
+			k--
+		}
+		if k > 0 && text[k-1] == '$' {
+			w, ws := prevWord(text, k)
+			if code, ok := ci.one[w]; ok && strings.HasSuffix(w, "$") {
+				m.Currency, m.Start = code, ws
+			} else {
+				m.Currency, m.Start = "USD", k-1
+			}
+		} else if w, ws := prevWord(text, i); w != "" {
+			if code, ok := ci.one[w]; ok {
+				m.Currency, m.Start = code, ws
+			}
+		}
+		// range: "15-25", "1.000–3.000", "15 s/d 25", "8 sampai 12"
+		hi := v
+		end := j
+		p := j
+		for p < n && text[p] == ' ' {
+			p++
+		}
+		rangeStart := -1
+		if p < n && (text[p] == '-' || text[p] == '~') {
+			rangeStart = p + 1
+		} else if w, _, we := nextWord(text, p); w == "sampai" || w == "hingga" || w == "to" || w == "sd" || w == "s" && we+2 < n && text[we] == '/' {
+			rangeStart = we
+			if w == "s" {
+				rangeStart = we + 2
+			}
+		}
+		if rangeStart >= 0 {
+			q := rangeStart
+			for q < n && (text[q] == ' ' || text[q] == '$') {
+				q++
+			}
+			// a currency may repeat: "$800–$1.500", "rp 5 - rp 7"
+			if w, _, we := nextWord(text, q); ci.one[w] != "" && !isDigitByte(w[0]) {
+				q = we
+				for q < n && text[q] == ' ' {
+					q++
+				}
+			}
+			if q < n && isDigitByte(text[q]) {
+				if v2, j2, ok := parseNumber(text, q); ok && v2 >= v {
+					hi, end = v2, j2
+				}
+			}
+		}
+		m.Amount, m.End = hi, end
+		// multiplier, currency and period after the number
+		mult := 1.0
+		q := end
+		for step := 0; step < 4 && q < n; step++ {
+			w, ws, we := nextWord(text, q)
+			if w == "" {
+				// "15jt++" or "$1k++": skip plus signs
+				if q < n && text[q] == '+' {
+					q++
+					continue
+				}
+				break
+			}
+			if ws > q+2 && step > 0 {
+				break
+			}
+			if f, ok := multipliers[w]; ok && mult == 1 {
+				mult = f
+				m.End = we
+				q = we
+				continue
+			}
+			if m.Currency == "" {
+				if code, ok := ci.two[w+" "+peekWord(text, we)]; ok {
+					_, _, we2 := nextWord(text, we)
+					m.Currency, m.End, q = code, we2, we2
+					continue
+				}
+				if code, ok := ci.one[w]; ok {
+					m.Currency, m.End, q = code, we, we
+					continue
+				}
+			}
+			if per, ok := periodWords[w]; ok && m.Period == "" {
+				m.Period, m.End, q = per, we, we
+				continue
+			}
+			if w == "per" || w == "a" || w == "an" || w == "dalam" || w == "tiap" || w == "setiap" {
+				w2, _, we2 := nextWord(text, we)
+				if per, ok := periodWords[w2]; ok && m.Period == "" {
+					m.Period, m.End, q = per, we2, we2
+					continue
+				}
+			}
+			if w == "usd" || w == "nett" || w == "net" || w == "bersih" || w == "gross" || w == "brutto" || w == "bruto" || w == "basic" {
+				q = we
+				continue
+			}
+			break
+		}
+		m.Amount *= mult
+		if m.Currency == "" {
+			// Without a currency or a multiplier only a rupiah-style amount
+			// ("15.000.000") counts; a bare long number is a phone or an id.
+			bare := mult == 1 && (text[i] == '0' || strings.Count(string(text[i:j]), ".")+strings.Count(string(text[i:j]), ",") < 2)
+			if !bare && (mult >= 1e6 || m.Amount >= 500000) {
+				m.Currency = "IDR"
+			} else {
+				i = j - 1
+				continue // a bare small number: a count, an age, a date
+			}
+		}
+		if m.Period == "" {
+			m.Period = "month"
+		}
+		rate := ci.rates[m.Currency]
+		if rate == 0 {
+			rate = 1
+		}
+		m.IDR = m.Amount * rate * periodFactor[m.Period]
+		if math.IsInf(m.IDR, 0) || math.IsNaN(m.IDR) || m.IDR > 1e13 {
+			i = j - 1
+			continue
+		}
+		m.Kind = moneyKind(text, m.Start)
+		out = append(out, m)
+		if len(out) >= 32 {
+			return out
+		}
+		i = m.End - 1
+		if i < j-1 {
+			i = j - 1
+		}
+	}
+	return out
+}
+
+func peekWord(text []byte, i int) string {
+	w, _, _ := nextWord(text, i)
+	return w
+}
+
+// moneyKind looks back up to six words, inside the sentence, for what the
+// amount is: a wage or a payment.
+func moneyKind(text []byte, pos int) string {
+	i := pos
+	for step := 0; step < 6 && i > 0; step++ {
+		j := i
+		for j > 0 && !isWordByte(text[j-1]) {
+			c := text[j-1]
+			if c == '.' && (j < 2 || !isDigitByte(text[j-2])) || c == '\n' || c == ';' || c == '!' || c == '?' {
+				return "salary"
+			}
+			j--
+		}
+		k := j
+		for k > 0 && isWordByte(text[k-1]) {
+			k--
+		}
+		if k == j {
+			break
+		}
+		w := string(text[k:j])
+		if salaryWords[w] {
+			return "salary"
+		}
+		if feeContext[w] {
+			return "fee"
+		}
+		if feeWords[w] {
+			return "other"
+		}
+		i = k
+	}
+	return "salary"
+}
