@@ -577,8 +577,12 @@ func (j *job) ack(etag, lastModified string) bool {
 	return true
 }
 
-// maxRetryAfter caps how long a 429/503 may rest a host.
-const maxRetryAfter = time.Hour
+// A 429 or 503 rests the host for its Retry-After (capped), or
+// defaultSlowDown when it gives none.
+const (
+	maxRetryAfter   = time.Hour
+	defaultSlowDown = 30 * time.Second
+)
 
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	v := strings.TrimSpace(h.Get("Retry-After"))
@@ -606,7 +610,11 @@ func (j *job) handle(st *fetchState) {
 		return
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
 		c.n.errors.Add(1)
-		rest := max(retryAfter(*resp.Headers, time.Now()), j.delay, 30*time.Second)
+		rest := retryAfter(*resp.Headers, time.Now())
+		if rest == 0 {
+			rest = defaultSlowDown
+		}
+		rest = max(rest, j.delay)
 		j.log.Warn("server asks to slow down", "status", status, "rest", rest)
 		j.fail(true, fmt.Sprintf("HTTP %d", status), rest)
 		return

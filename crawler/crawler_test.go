@@ -1,0 +1,264 @@
+package crawler_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/config"
+	"github.com/lokerwatch/lokerwatch/crawler"
+	"github.com/lokerwatch/lokerwatch/storage/sqlite"
+)
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func testConfig(sources ...config.Source) *config.Config {
+	cfg := config.Default()
+	cfg.Crawl.UserAgent = "lokerwatch-test/1.0"
+	cfg.Crawl.Parallelism = 4
+	cfg.Crawl.HostDelay = 0
+	cfg.Crawl.Timeout = config.Duration(5 * time.Second)
+	cfg.Crawl.Lease = config.Duration(10 * time.Second)
+	cfg.Sources = sources
+	return cfg
+}
+
+func newTestCrawler(t *testing.T, cfg *config.Config, st crawler.Store, follow bool) *crawler.Crawler {
+	t.Helper()
+	c, err := crawler.New(crawler.Options{
+		Config: cfg, Store: st, Classifier: newClassifier(t), Worker: t.Name(), Follow: follow,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// counter is a test server that counts requests per path.
+type counter struct {
+	mu   sync.Mutex
+	hits map[string][]time.Time
+}
+
+func (c *counter) hit(r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hits == nil {
+		c.hits = map[string][]time.Time{}
+	}
+	c.hits[r.URL.RequestURI()] = append(c.hits[r.URL.RequestURI()], time.Now())
+}
+
+func (c *counter) times(path string) []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.hits[path]...)
+}
+
+func (c *counter) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for p, h := range c.hits {
+		if p != "/robots.txt" {
+			n += len(h)
+		}
+	}
+	return n
+}
+
+// chain serves /p/N linking to /p/N+1 (and N+2) forever.
+func chain(cnt *counter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cnt.hit(r)
+		var n int
+		if _, err := fmt.Sscanf(r.URL.Path, "/p/%d", &n); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<html><body><a href="/p/%d">next</a> <a href="/p/%d">skip</a></body></html>`, n+1, n+2)
+	})
+}
+
+func TestMaxPagesAndDepth(t *testing.T) {
+	for _, tt := range []struct {
+		name               string
+		maxPages, maxDepth int
+		want               int
+		finished           bool
+	}{
+		{"max_pages", 5, 50, 5, false},
+		{"max_depth", 0, 3, 7, true}, // /p/0; /p/1,/p/2; /p/3,/p/4; /p/5,/p/6 (depth 3)
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var cnt counter
+			srv := httptest.NewServer(chain(&cnt))
+			defer srv.Close()
+			cfg := testConfig(config.Source{Name: "chain", Type: lokerwatch.SourceJobBoard,
+				Seeds: []string{srv.URL + "/p/0"}, Follow: []string{`/p/\d+$`}})
+			cfg.Crawl.MaxPages, cfg.Crawl.MaxDepth = tt.maxPages, tt.maxDepth
+			c := newTestCrawler(t, cfg, openStore(t), false)
+			if _, err := c.Seed(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			sum, err := c.Run(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cnt.total() != tt.want || sum.Pages != tt.want || sum.Finished != tt.finished {
+				t.Errorf("fetched %d, summary %+v; want %d pages, finished %v", cnt.total(), sum, tt.want, tt.finished)
+			}
+		})
+	}
+}
+
+func TestRetryAfterRestsHost(t *testing.T) {
+	var cnt counter
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cnt.hit(r)
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		if len(cnt.times("/busy")) == 1 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<p>ok</p>"))
+	}))
+	defer srv.Close()
+	cfg := testConfig(config.Source{Name: "busy", Type: lokerwatch.SourceJobBoard, Seeds: []string{srv.URL + "/busy"}})
+	c := newTestCrawler(t, cfg, openStore(t), false)
+	if _, err := c.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sum, err := c.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := cnt.times("/busy")
+	if len(hits) != 2 || !sum.Finished {
+		t.Fatalf("/busy fetched %d times, summary %+v; want a retry after the 429", len(hits), sum)
+	}
+	if gap := hits[1].Sub(hits[0]); gap < time.Second {
+		t.Errorf("retried %v after a 429 with Retry-After: 1", gap)
+	}
+}
+
+func TestFollowRecrawlsListings(t *testing.T) {
+	var cnt counter
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cnt.hit(r)
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<html><body><div class="post"><p class="t">Lowongan kasir</p></div><a href="/old">x</a></body></html>`))
+	}))
+	defer srv.Close()
+	cfg := testConfig(config.Source{Name: "forum", Type: lokerwatch.SourceHTML, Seeds: []string{srv.URL + "/list"},
+		Follow: []string{`/old$`}, Every: config.Duration(150 * time.Millisecond),
+		Profile: &config.Profile{Item: "div.post", Text: "p.t"}})
+	st := openStore(t)
+	c := newTestCrawler(t, cfg, st, true)
+	if _, err := c.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+	defer cancel()
+	sum, err := c.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(cnt.times("/list")); n < 3 {
+		t.Errorf("listing fetched %d times in 1.2s with every: 150ms", n)
+	}
+	if n := len(cnt.times("/old")); n != 1 {
+		t.Errorf("a page (not a listing) fetched %d times; want once", n)
+	}
+	// The post on /list and the one on /old; revisits find them again.
+	if sum.Finished || sum.NewAds != 2 || sum.Ads < 4 {
+		t.Errorf("summary %+v: want not finished (follow), two new ads seen again on revisits", sum)
+	}
+}
+
+func TestStopLeavesWorkInFlight(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	cfg := testConfig(config.Source{Name: "slow", Type: lokerwatch.SourceJobBoard, Seeds: []string{srv.URL + "/slow"}})
+	st := openStore(t)
+	c := newTestCrawler(t, cfg, st, false)
+	if _, err := c.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	sum, err := c.Run(ctx)
+	if err != nil || sum.Finished {
+		t.Fatalf("Run = %+v, %v", sum, err)
+	}
+	// The interrupted fetch is neither done nor failed: its lease runs out
+	// and another worker takes it.
+	fs, err := st.FrontierStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs.InFlight != 1 || fs.Done != 0 || fs.Failed != 0 || fs.Dead != 0 {
+		t.Errorf("after stop: %+v; want the URL still in flight", fs)
+	}
+}
+
+func TestNewRejectsBadSources(t *testing.T) {
+	st := openStore(t)
+	for _, tt := range []struct {
+		src  config.Source
+		want string
+	}{
+		{config.Source{Name: "a", Type: lokerwatch.SourceJobBoard, Seeds: []string{"http://x/"}, Follow: []string{"("}}, "follow[0]"},
+		{config.Source{Name: "b", Type: lokerwatch.SourceHTML, Seeds: []string{"http://x/"}, Profile: &config.Profile{Item: "div[", Text: "p"}}, "item selector"},
+		{config.Source{Name: "c", Type: lokerwatch.SourceHTML, Seeds: []string{"http://x/"}}, "profile"},
+		{config.Source{Name: "d", Type: "forum", Seeds: []string{"http://x/"}}, "unknown type"},
+		{config.Source{Name: "e", Type: lokerwatch.SourceRSS, Seeds: []string{"ftp://x/feed"}}, "seed"},
+	} {
+		_, err := crawler.New(crawler.Options{Config: testConfig(tt.src), Store: st, Classifier: newClassifier(t)})
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.src.Name) {
+			t.Errorf("source %s: err %v, want one naming the source and %q", tt.src.Name, err, tt.want)
+		}
+	}
+}
