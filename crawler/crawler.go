@@ -630,7 +630,7 @@ func (j *job) handle(st *fetchState) {
 		return
 	}
 	ct := resp.Headers.Get("Content-Type")
-	if !textual(ct, resp.Body) {
+	if !textual(ct, ex.Body) {
 		c.n.errors.Add(1)
 		j.log.Warn("not a text page", "content_type", ct)
 		j.fail(false, fmt.Sprintf("not a text page (%s)", ct), j.delay)
@@ -639,7 +639,13 @@ func (j *job) handle(st *fetchState) {
 	if ex.Truncated {
 		j.log.Warn("body cut at crawl.max_body", "max_body", c.cfg.MaxBody)
 	}
-	p := &page{URL: resp.Request.URL, ContentType: ct, Body: resp.Body}
+	// The body as received (colly converts by the header's charset only);
+	// feed parsers read the XML declaration themselves.
+	body := ex.Body
+	if j.src.cfg.Type != lokerwatch.SourceRSS {
+		body = htmlUTF8(ct, body)
+	}
+	p := &page{URL: resp.Request.URL, ContentType: ct, Body: body}
 	exr, err := j.src.ext.extract(p)
 	if err != nil {
 		c.n.errors.Add(1)
@@ -647,7 +653,7 @@ func (j *job) handle(st *fetchState) {
 		j.fail(false, err.Error(), j.delay)
 		return
 	}
-	if isHTML(ct, resp.Body) {
+	if isHTML(ct, body) {
 		j.src.followLinks(p, &exr)
 	}
 	for i, perr := range exr.Problems {
