@@ -494,9 +494,15 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 			if j.interrupted(ctx) {
 				return
 			}
-			j.log.Warn("robots.txt", "err", err)
 			c.n.errors.Add(1)
-			j.fail(true, err.Error(), 0)
+			if errors.Is(err, ErrRefused) {
+				c.n.refused.Add(1)
+				j.log.Warn("refused", "err", err)
+				j.fail(false, err.Error(), 0)
+				return
+			}
+			j.log.Warn("robots.txt", "err", err)
+			j.fail(true, err.Error(), robotsErrorTTL)
 			return
 		}
 		if !ok {

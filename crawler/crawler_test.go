@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -260,5 +261,40 @@ func TestNewRejectsBadSources(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.src.Name) {
 			t.Errorf("source %s: err %v, want one naming the source and %q", tt.src.Name, err, tt.want)
 		}
+	}
+}
+
+func TestGuardRefusalIsRecorded(t *testing.T) {
+	var cnt counter
+	srv := httptest.NewServer(chain(&cnt))
+	defer srv.Close()
+	cfg := testConfig(config.Source{Name: "intranet", Type: lokerwatch.SourceJobBoard, Seeds: []string{srv.URL + "/p/0"}})
+	st := openStore(t)
+	c, err := crawler.New(crawler.Options{
+		Config: cfg, Store: st, Classifier: newClassifier(t), Worker: t.Name(),
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, fmt.Errorf("%w: %s is loopback", crawler.ErrRefused, addr)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := c.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Refused != 1 || !sum.Finished || cnt.total() != 0 {
+		t.Errorf("summary %+v, %d requests reached the server; want one refusal and none", sum, cnt.total())
+	}
+	failed, err := st.ListFailed(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != 1 || failed[0].Dead || !strings.Contains(failed[0].Reason, "is loopback") {
+		t.Errorf("failed requests %+v; want the seed, failed for good with the guard's reason", failed)
 	}
 }

@@ -23,8 +23,10 @@ import (
 const (
 	maxRobotsBody = 512 << 10 // Google reads the first 500 KiB
 	// robotsErrorTTL is how long a 5xx robots.txt answer is kept before the
-	// host is asked again.
-	robotsErrorTTL = 10 * time.Minute
+	// host is asked again; the host rests as long, so the retries of its
+	// URLs (which count towards max_attempts) are spread over a while
+	// rather than spent in seconds.
+	robotsErrorTTL = 5 * time.Minute
 	// robotsLocalTTL bounds how long this process trusts its in-memory copy
 	// of a store entry, so a robots.txt refreshed by another worker is seen.
 	robotsLocalTTL = time.Minute
@@ -143,7 +145,7 @@ func (r *robots) load(ctx context.Context, key string) (*robotsRules, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("%w: %s/robots.txt: %v", errRobotsUnavailable, key, err)
+			return nil, fmt.Errorf("%w: %s/robots.txt: %w", errRobotsUnavailable, key, err)
 		}
 		ttl := r.ttl
 		if status >= 500 || status == http.StatusTooManyRequests {
