@@ -298,3 +298,21 @@ func TestGuardRefusalIsRecorded(t *testing.T) {
 		t.Errorf("failed requests %+v; want the seed, failed for good with the guard's reason", failed)
 	}
 }
+
+func openStoreB(b *testing.B) *sqlite.Store {
+	b.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "lw.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+func newBenchCrawler(b *testing.B, cfg *config.Config, st crawler.Store, clf crawler.Classifier) *crawler.Crawler {
+	b.Helper()
+	c, err := crawler.New(crawler.Options{Config: cfg, Store: st, Classifier: clf, Worker: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
