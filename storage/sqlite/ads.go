@@ -23,7 +23,7 @@ func (s *Store) PutAd(ctx context.Context, ad *lokerwatch.Ad) (storage.PutResult
 	if ad == nil || ad.ID == "" {
 		return res, errors.New("put ad: missing ad ID")
 	}
-	err := s.write(ctx, "put ad "+ad.ID, func(tx *sql.Tx) error {
+	err := s.write(ctx, "put ad "+ad.ID, func(tx *txn) error {
 		res = storage.PutResult{}
 		lastSeen := ad.FetchedAt
 		if lastSeen.IsZero() {
@@ -197,7 +197,7 @@ func (s *Store) CountAds(ctx context.Context) (total, flagged int64, err error) 
 
 // DeleteAd removes an ad and its index keys.
 func (s *Store) DeleteAd(ctx context.Context, id string) error {
-	return s.write(ctx, "delete ad "+id, func(tx *sql.Tx) error {
+	return s.write(ctx, "delete ad "+id, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ad_keys WHERE ad_id = ?`, id); err != nil {
 			return err
 		}

@@ -26,6 +26,20 @@ func backoff(attempts int) time.Duration {
 	return min(d, backoffMax)
 }
 
+const (
+	addInsert = `INSERT INTO frontier
+		(url, host, source, depth, kind, revisit, state, not_before, ready_at, queued_at)
+		VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT(url) DO NOTHING`
+	addRequeue = `UPDATE frontier SET
+		source = ?, depth = ?, kind = ?, revisit = 1, state = 'queued', not_before = ?, ready_at = ?,
+		queued_at = ?, attempts = 0, token = '', worker = '', lease_until = 0, reason = '', failed_at = 0
+		WHERE url = ? AND state IN ('done', 'failed', 'dead')`
+	addHost = `INSERT INTO hosts (host, next_ready) VALUES (?, ?)
+		ON CONFLICT(host) DO UPDATE SET next_ready = CASE
+			WHEN next_ready IS NULL OR excluded.next_ready < next_ready THEN excluded.next_ready
+			ELSE next_ready END`
+)
+
 // Add queues the requests whose URL was not seen (or that are Revisit and
 // not queued or in flight). A request without a usable URL is skipped and
 // reported in the error; the others are still queued.
@@ -35,31 +49,8 @@ func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
 	}
 	var bad []error
 	queued := 0
-	err := s.write(ctx, "add requests", func(tx *sql.Tx) error {
+	err := s.write(ctx, "add requests", func(tx *txn) error {
 		queued, bad = 0, nil
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO frontier
-			(url, host, source, depth, kind, revisit, state, not_before, ready_at, queued_at)
-			VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT(url) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		requeue, err := tx.PrepareContext(ctx, `UPDATE frontier SET
-			source = ?, depth = ?, kind = ?, revisit = 1, state = 'queued', not_before = ?, ready_at = ?,
-			queued_at = ?, attempts = 0, token = '', worker = '', lease_until = 0, reason = '', failed_at = 0
-			WHERE url = ? AND state IN ('done', 'failed', 'dead')`)
-		if err != nil {
-			return err
-		}
-		defer requeue.Close()
-		host, err := tx.PrepareContext(ctx, `INSERT INTO hosts (host, next_ready) VALUES (?, ?)
-			ON CONFLICT(host) DO UPDATE SET next_ready = CASE
-				WHEN next_ready IS NULL OR excluded.next_ready < next_ready THEN excluded.next_ready
-				ELSE next_ready END`)
-		if err != nil {
-			return err
-		}
-		defer host.Close()
 		now := ns(s.now())
 		for i, r := range reqs {
 			h, err := hostOf(r.URL)
@@ -68,13 +59,13 @@ func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
 				continue
 			}
 			ready := max(now, ns(r.NotBefore))
-			res, err := ins.ExecContext(ctx, r.URL, h, r.Source, r.Depth, r.Kind, r.Revisit, ns(r.NotBefore), ready, now)
+			res, err := tx.ExecContext(ctx, addInsert, r.URL, h, r.Source, r.Depth, r.Kind, r.Revisit, ns(r.NotBefore), ready, now)
 			if err != nil {
 				return err
 			}
 			n, _ := res.RowsAffected()
 			if n == 0 && r.Revisit {
-				res, err = requeue.ExecContext(ctx, r.Source, r.Depth, r.Kind, ns(r.NotBefore), ready, now, r.URL)
+				res, err = tx.ExecContext(ctx, addRequeue, r.Source, r.Depth, r.Kind, ns(r.NotBefore), ready, now, r.URL)
 				if err != nil {
 					return err
 				}
@@ -84,7 +75,7 @@ func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
 				continue
 			}
 			queued++
-			if _, err := host.ExecContext(ctx, h, ready); err != nil {
+			if _, err := tx.ExecContext(ctx, addHost, h, ready); err != nil {
 				return err
 			}
 		}
@@ -113,14 +104,14 @@ func (s *Store) Seen(ctx context.Context, url string) (bool, error) {
 }
 
 // refreshHost recomputes a host's earliest queued request.
-func refreshHost(ctx context.Context, tx *sql.Tx, host string) error {
+func refreshHost(ctx context.Context, tx *txn, host string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE hosts SET next_ready =
 		(SELECT MIN(ready_at) FROM frontier WHERE host = ?1 AND state = 'queued') WHERE host = ?1`, host)
 	return err
 }
 
 // reapRequests returns expired leases to the queue at their old place.
-func (s *Store) reapRequests(ctx context.Context, tx *sql.Tx, now int64) (int, error) {
+func (s *Store) reapRequests(ctx context.Context, tx *txn, now int64) (int, error) {
 	rows, err := tx.QueryContext(ctx, `UPDATE frontier SET state = 'queued', token = '', worker = '', lease_until = 0
 		WHERE state = 'inflight' AND lease_until < ? RETURNING host`, now)
 	if err != nil {
@@ -152,7 +143,7 @@ func (s *Store) reapRequests(ctx context.Context, tx *sql.Tx, now int64) (int, e
 // ClaimRequest leases the oldest ready request of a free host.
 func (s *Store) ClaimRequest(ctx context.Context, worker string, ttl time.Duration) (*storage.Lease, error) {
 	var l *storage.Lease
-	err := s.write(ctx, "claim request", func(tx *sql.Tx) error {
+	err := s.write(ctx, "claim request", func(tx *txn) error {
 		l = nil
 		now := s.now()
 		nowNS := ns(now)
@@ -213,7 +204,7 @@ func (s *Store) ClaimRequest(ctx context.Context, worker string, ttl time.Durati
 // Extend renews a lease and sets l.Until.
 func (s *Store) Extend(ctx context.Context, l *storage.Lease, ttl time.Duration) error {
 	until := s.now().Add(ttl)
-	err := s.write(ctx, "extend lease of "+l.URL, func(tx *sql.Tx) error {
+	err := s.write(ctx, "extend lease of "+l.URL, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE frontier SET lease_until = ?
 			WHERE url = ? AND state = 'inflight' AND token = ?`, ns(until), l.URL, l.Token)
 		if err != nil {
@@ -232,7 +223,7 @@ func (s *Store) Extend(ctx context.Context, l *storage.Lease, ttl time.Duration)
 
 // endLease checks that l is still held and frees its host for delay.
 // The host comes from the row, not from the caller's copy of the lease.
-func endLease(ctx context.Context, tx *sql.Tx, l *storage.Lease, now int64, delay time.Duration) (attempts int, host string, err error) {
+func endLease(ctx context.Context, tx *txn, l *storage.Lease, now int64, delay time.Duration) (attempts int, host string, err error) {
 	err = tx.QueryRowContext(ctx, `SELECT attempts, host FROM frontier WHERE url = ? AND state = 'inflight' AND token = ?`,
 		l.URL, l.Token).Scan(&attempts, &host)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -247,7 +238,7 @@ func endLease(ctx context.Context, tx *sql.Tx, l *storage.Lease, now int64, dela
 
 // Ack marks the request done, keeps its validators and rests its host.
 func (s *Store) Ack(ctx context.Context, l *storage.Lease, opt storage.AckOptions) error {
-	return s.write(ctx, "ack "+l.URL, func(tx *sql.Tx) error {
+	return s.write(ctx, "ack "+l.URL, func(tx *txn) error {
 		now := ns(s.now())
 		if _, _, err := endLease(ctx, tx, l, now, opt.HostDelay); err != nil {
 			return err
@@ -264,7 +255,7 @@ func (s *Store) Ack(ctx context.Context, l *storage.Lease, opt storage.AckOption
 
 // Fail requeues the request with back-off, or marks it dead or failed.
 func (s *Store) Fail(ctx context.Context, l *storage.Lease, opt storage.FailOptions) error {
-	return s.write(ctx, "fail "+l.URL, func(tx *sql.Tx) error {
+	return s.write(ctx, "fail "+l.URL, func(tx *txn) error {
 		now := s.now()
 		attempts, host, err := endLease(ctx, tx, l, ns(now), opt.HostDelay)
 		if err != nil {
@@ -297,7 +288,7 @@ func (s *Store) Fail(ctx context.Context, l *storage.Lease, opt storage.FailOpti
 // ReapRequests returns expired leases to the queue and frees their hosts.
 func (s *Store) ReapRequests(ctx context.Context) (int, error) {
 	var n int
-	err := s.write(ctx, "reap requests", func(tx *sql.Tx) error {
+	err := s.write(ctx, "reap requests", func(tx *txn) error {
 		var err error
 		n, err = s.reapRequests(ctx, tx, ns(s.now()))
 		return err

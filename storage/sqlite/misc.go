@@ -30,7 +30,7 @@ func (s *Store) GetRobots(ctx context.Context, key string) ([]byte, int, bool, e
 
 // PutRobots caches a robots.txt for ttl.
 func (s *Store) PutRobots(ctx context.Context, key string, body []byte, status int, ttl time.Duration) error {
-	return s.write(ctx, "put robots "+key, func(tx *sql.Tx) error {
+	return s.write(ctx, "put robots "+key, func(tx *txn) error {
 		now := s.now()
 		if body == nil {
 			body = []byte{}
@@ -49,7 +49,7 @@ func (s *Store) PutRobots(ctx context.Context, key string, body []byte, status i
 
 // AppendAudit appends one event; the store assigns its ID (and Time when zero).
 func (s *Store) AppendAudit(ctx context.Context, ev lokerwatch.AuditEvent) error {
-	return s.write(ctx, "append audit "+ev.Action, func(tx *sql.Tx) error {
+	return s.write(ctx, "append audit "+ev.Action, func(tx *txn) error {
 		return s.audit(ctx, tx, ev)
 	})
 }
@@ -105,7 +105,7 @@ func (s *Store) PutEvidence(ctx context.Context, rec *storage.EvidenceRecord) er
 	if rec == nil || rec.ID == "" {
 		return errors.New("put evidence: missing record ID")
 	}
-	return s.write(ctx, "put evidence "+rec.ID, func(tx *sql.Tx) error {
+	return s.write(ctx, "put evidence "+rec.ID, func(tx *txn) error {
 		warc := rec.WARC
 		if warc == nil {
 			warc = []byte{}
@@ -200,7 +200,7 @@ func (s *Store) EvidenceForAd(ctx context.Context, adID string) ([]storage.Evide
 
 // DeleteEvidence removes a capture.
 func (s *Store) DeleteEvidence(ctx context.Context, id string) error {
-	return s.write(ctx, "delete evidence "+id, func(tx *sql.Tx) error {
+	return s.write(ctx, "delete evidence "+id, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM evidence_ads WHERE evidence_id = ?`, id); err != nil {
 			return err
 		}
@@ -220,7 +220,7 @@ func (s *Store) PutUser(ctx context.Context, u *storage.User) error {
 	if u == nil || u.Name == "" {
 		return errors.New("put user: missing name")
 	}
-	return s.write(ctx, "put user "+u.Name, func(tx *sql.Tx) error {
+	return s.write(ctx, "put user "+u.Name, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, password_hash, created_at, disabled) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT(name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash,
 				created_at = excluded.created_at, disabled = excluded.disabled`,
@@ -279,7 +279,7 @@ func (s *Store) PutSession(ctx context.Context, ss *storage.Session) error {
 	if ss == nil || ss.ID == "" {
 		return errors.New("put session: missing ID")
 	}
-	return s.write(ctx, "put session", func(tx *sql.Tx) error {
+	return s.write(ctx, "put session", func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user, csrf, created_at, expires, token) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT(id) DO UPDATE SET user = excluded.user, csrf = excluded.csrf, created_at = excluded.created_at,
 				expires = excluded.expires, token = excluded.token`,
@@ -311,7 +311,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*storage.Session, er
 
 // DeleteSession removes a session (logout); unknown IDs are not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	return s.write(ctx, "delete session", func(tx *sql.Tx) error {
+	return s.write(ctx, "delete session", func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
 		return err
 	})

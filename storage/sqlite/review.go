@@ -39,7 +39,7 @@ func scanItem(row scanner, now time.Time) (*lokerwatch.ReviewItem, error) {
 	return &it, nil
 }
 
-func (s *Store) audit(ctx context.Context, tx *sql.Tx, ev lokerwatch.AuditEvent) error {
+func (s *Store) audit(ctx context.Context, tx *txn, ev lokerwatch.AuditEvent) error {
 	if ev.Time.IsZero() {
 		ev.Time = s.now()
 	}
@@ -50,7 +50,7 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, ev lokerwatch.AuditEvent)
 
 // loadItem reads an item inside a write transaction, raw (a lapsed claim
 // still shows as claimed so that callers can log its expiry).
-func loadItem(ctx context.Context, tx *sql.Tx, id string) (*lokerwatch.ReviewItem, error) {
+func loadItem(ctx context.Context, tx *txn, id string) (*lokerwatch.ReviewItem, error) {
 	it, err := scanItem(tx.QueryRowContext(ctx, `SELECT `+itemCols+` FROM review_items WHERE id = ?`, id), time.Time{})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, lokerwatch.ErrNotFound
@@ -59,7 +59,7 @@ func loadItem(ctx context.Context, tx *sql.Tx, id string) (*lokerwatch.ReviewIte
 }
 
 // expire logs and clears a lapsed claim.
-func (s *Store) expire(ctx context.Context, tx *sql.Tx, it *lokerwatch.ReviewItem, now time.Time) error {
+func (s *Store) expire(ctx context.Context, tx *txn, it *lokerwatch.ReviewItem, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE review_items SET status = 'pending', claimant = '', lease_until = 0 WHERE id = ?`, it.ID); err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (s *Store) Enqueue(ctx context.Context, ad *lokerwatch.Ad) (*lokerwatch.Rev
 	}
 	var it *lokerwatch.ReviewItem
 	created := false
-	err := s.write(ctx, "enqueue ad "+ad.ID, func(tx *sql.Tx) error {
+	err := s.write(ctx, "enqueue ad "+ad.ID, func(tx *txn) error {
 		created = false
 		now := s.now()
 		res, err := tx.ExecContext(ctx, `INSERT INTO review_items (id, ad_id, url, title, source, lang, score, category, status, created_at)
@@ -158,7 +158,7 @@ func reviewWhere(f storage.ReviewFilter, now int64) (string, []any) {
 
 const priorityOrder = ` ORDER BY score DESC, created_at, id`
 
-func (s *Store) claim(ctx context.Context, tx *sql.Tx, it *lokerwatch.ReviewItem, reviewer string, now time.Time, ttl time.Duration) error {
+func (s *Store) claim(ctx context.Context, tx *txn, it *lokerwatch.ReviewItem, reviewer string, now time.Time, ttl time.Duration) error {
 	if lapsed(it, now) {
 		if err := s.expire(ctx, tx, it, now); err != nil {
 			return err
@@ -180,7 +180,7 @@ func (s *Store) ClaimNext(ctx context.Context, reviewer string, ttl time.Duratio
 		return nil, errors.New("claim next review item: missing reviewer")
 	}
 	var it *lokerwatch.ReviewItem
-	err := s.write(ctx, "claim next review item for "+reviewer, func(tx *sql.Tx) error {
+	err := s.write(ctx, "claim next review item for "+reviewer, func(tx *txn) error {
 		it = nil
 		now := s.now()
 		f.Status = lokerwatch.StatusPending
@@ -211,7 +211,7 @@ func (s *Store) ClaimItem(ctx context.Context, id, reviewer string, ttl time.Dur
 		return nil, fmt.Errorf("claim review item %s: missing reviewer", id)
 	}
 	var it *lokerwatch.ReviewItem
-	err := s.write(ctx, "claim review item "+id, func(tx *sql.Tx) error {
+	err := s.write(ctx, "claim review item "+id, func(tx *txn) error {
 		now := s.now()
 		var err error
 		if it, err = loadItem(ctx, tx, id); err != nil {
@@ -232,7 +232,7 @@ func (s *Store) ClaimItem(ctx context.Context, id, reviewer string, ttl time.Dur
 }
 
 // held loads an item and checks that reviewer holds a live claim on it.
-func held(ctx context.Context, tx *sql.Tx, id, reviewer string, now time.Time) (*lokerwatch.ReviewItem, error) {
+func held(ctx context.Context, tx *txn, id, reviewer string, now time.Time) (*lokerwatch.ReviewItem, error) {
 	it, err := loadItem(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -245,7 +245,7 @@ func held(ctx context.Context, tx *sql.Tx, id, reviewer string, now time.Time) (
 
 // RenewItem extends reviewer's lease on id.
 func (s *Store) RenewItem(ctx context.Context, id, reviewer string, ttl time.Duration) error {
-	return s.write(ctx, "renew review item "+id, func(tx *sql.Tx) error {
+	return s.write(ctx, "renew review item "+id, func(tx *txn) error {
 		now := s.now()
 		if _, err := held(ctx, tx, id, reviewer, now); err != nil {
 			return err
@@ -260,7 +260,7 @@ func (s *Store) RenewItem(ctx context.Context, id, reviewer string, ttl time.Dur
 
 // ReleaseItem puts a claimed item back in the queue at its priority.
 func (s *Store) ReleaseItem(ctx context.Context, id, reviewer string) error {
-	return s.write(ctx, "release review item "+id, func(tx *sql.Tx) error {
+	return s.write(ctx, "release review item "+id, func(tx *txn) error {
 		now := s.now()
 		if _, err := held(ctx, tx, id, reviewer, now); err != nil {
 			return err
@@ -281,7 +281,7 @@ func (s *Store) Decide(ctx context.Context, d lokerwatch.Decision) (*lokerwatch.
 		return nil, fmt.Errorf("decide review item %s: missing reviewer", d.ItemID)
 	}
 	var it *lokerwatch.ReviewItem
-	err := s.write(ctx, "decide review item "+d.ItemID, func(tx *sql.Tx) error {
+	err := s.write(ctx, "decide review item "+d.ItemID, func(tx *txn) error {
 		now := s.now()
 		var err error
 		if it, err = loadItem(ctx, tx, d.ItemID); err != nil {
@@ -439,7 +439,7 @@ func (s *Store) Decisions(ctx context.Context, itemID string) ([]lokerwatch.Deci
 // ReapClaims returns items with expired leases to the queue.
 func (s *Store) ReapClaims(ctx context.Context) (int, error) {
 	n := 0
-	err := s.write(ctx, "reap review claims", func(tx *sql.Tx) error {
+	err := s.write(ctx, "reap review claims", func(tx *txn) error {
 		n = 0
 		now := s.now()
 		rows, err := tx.QueryContext(ctx, `SELECT `+itemCols+` FROM review_items

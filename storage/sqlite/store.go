@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lokerwatch/lokerwatch/storage"
@@ -37,6 +38,72 @@ type Store struct {
 	r    *sql.DB // readers
 	// now is the clock; tests of this package may replace it.
 	now func() time.Time
+
+	// Statements prepared once on the writer connection: parsing SQL is
+	// about half the cost of a small transaction in the pure-Go SQLite.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// txn is a write transaction whose statements come from the cache.
+type txn struct {
+	*sql.Tx
+	s       *Store
+	pending []string // statements to prepare after the transaction
+}
+
+// cached returns the prepared statement for q, or nil when q was not
+// prepared yet; then q is noted and prepared after the transaction, when the
+// one writer connection is free again (preparing on the pool while a
+// transaction holds that connection would wait forever).
+func (t *txn) cached(q string) *sql.Stmt {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	if st, ok := t.s.stmts[q]; ok {
+		return st
+	}
+	t.pending = append(t.pending, q)
+	return nil
+}
+
+func (s *Store) prepare(ctx context.Context, qs []string) {
+	for _, q := range qs {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			continue // it ran fine unprepared; it will be tried again
+		}
+		s.mu.Lock()
+		if s.stmts == nil {
+			s.stmts = map[string]*sql.Stmt{}
+		}
+		if _, dup := s.stmts[q]; dup {
+			st.Close()
+		} else {
+			s.stmts[q] = st
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (t *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.cached(q); st != nil {
+		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, q, args...)
+}
+
+func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.cached(q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, q, args...)
+}
+
+func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.cached(q); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, q, args...)
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -137,9 +204,10 @@ func open(ctx context.Context, path string) (*Store, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	return s.write(ctx, "create schema", func(tx *sql.Tx) error {
+	return s.write(ctx, "create schema", func(tx *txn) error {
 		var v int
-		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		// Plain (uncached) statements: the schema is many statements in one.
+		if err := tx.Tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 			return err
 		}
 		if v > schemaVersion {
@@ -148,10 +216,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		if v == schemaVersion {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, schema); err != nil {
+		if _, err := tx.Tx.ExecContext(ctx, schema); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
+		_, err := tx.Tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
 		return err
 	})
 }
@@ -170,6 +238,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.mu.Unlock()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -178,19 +252,23 @@ func (s *Store) Close() error {
 }
 
 // write runs fn in an IMMEDIATE transaction on the writer connection.
-func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+func (s *Store) write(ctx context.Context, what string, fn func(tx *txn) error) error {
+	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", what, err)
 	}
-	if err := fn(tx); err != nil {
+	tx := &txn{Tx: sqlTx, s: s}
+	err = fn(tx)
+	if err != nil {
 		tx.Rollback()
-		return fmt.Errorf("%s: %w", what, err)
+		err = fmt.Errorf("%s: %w", what, err)
+	} else if err = tx.Commit(); err != nil {
+		err = fmt.Errorf("%s: commit: %w", what, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", what, err)
+	if len(tx.pending) > 0 {
+		s.prepare(context.WithoutCancel(ctx), tx.pending)
 	}
-	return nil
+	return err
 }
 
 // Times are stored as Unix nanoseconds; 0 is the zero time.
