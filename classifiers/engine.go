@@ -57,8 +57,18 @@ type rule struct {
 	description string
 	when        string
 	program     *vm.Program
-	refs        []string // facts the condition names, in order
-	where       string   // file:line
+	refs        []factRef // facts the condition names, in order (evidence)
+	gate        []int     // fact ids: the rule cannot fire unless one is set; nil = always run
+	where       string    // file:line
+}
+
+// factRef says where the evidence for a fact is: a cue's first hit or an
+// entity span kind.
+type factRef struct {
+	id      int
+	cue     int // -1 when not a cue
+	spans   []int
+	support string // description of a supporting-evidence signal
 }
 
 type country struct {
@@ -73,21 +83,24 @@ type country struct {
 
 // Engine classifies ads. It is safe for concurrent use.
 type Engine struct {
-	threshold int
-	lex       *Lexicon
-	rules     []rule
-	countries []country
-	byRegion  map[string]*country
-	cur       currencyIndex
-	registry  *Registry
-	factNames []string       // every fact a rule may name
-	factKinds map[string]any // fact -> zero value (type)
-	cueFact   []bool         // cue index -> is a rule fact
-	langID    int            // cue index of Indonesian function words, -1 when none
-	langEN    int
-	abroadCue int
-	version   string
-	settings  settingsDoc
+	threshold  int
+	lex        *Lexicon
+	rules      []rule
+	countries  []country
+	byRegion   map[string]*country
+	cur        currencyIndex
+	registry   *Registry
+	factNames  []string       // every fact a rule may name, sorted; index = fact id
+	factKinds  map[string]any // fact -> zero value (type)
+	factID     map[string]int
+	cueFactID  []int // cue index -> fact id, -1 for internal cues
+	cueCountID []int // cue index -> fact id of <cue>_n, -1 when none
+	bid        [numBuiltins]int
+	langID     int // cue index of Indonesian function words, -1 when none
+	langEN     int
+	abroadCue  int
+	version    string
+	settings   settingsDoc
 
 	foreignCodes []string
 	phoneMu      sync.RWMutex
@@ -258,7 +271,7 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 	// Longer calling codes first so "856" wins over "85".
 	sort.Slice(e.foreignCodes, func(i, j int) bool { return len(e.foreignCodes[i]) > len(e.foreignCodes[j]) })
 
-	e.cur = currencyIndex{one: map[string]string{}, two: map[string]string{}, rates: map[string]float64{"IDR": 1}}
+	e.cur = currencyIndex{one: map[string]string{}, two: map[string]string{}, twoFirst: map[string]bool{}, rates: map[string]float64{"IDR": 1}}
 	for _, c := range currs {
 		code := strings.ToUpper(c.Code)
 		e.cur.rates[code] = c.Rate
@@ -267,8 +280,9 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 			if nn == "" {
 				continue
 			}
-			if strings.Contains(nn, " ") {
+			if first, _, ok := strings.Cut(nn, " "); ok {
 				e.cur.two[nn] = code
+				e.cur.twoFirst[first] = true
 			} else {
 				e.cur.one[nn] = code
 			}
@@ -296,8 +310,7 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 
 	// The fact table: built-in facts plus one boolean per cue.
 	e.factKinds = builtinFacts()
-	e.cueFact = make([]bool, len(lex.cues))
-	for i, c := range lex.cues {
+	for _, c := range lex.cues {
 		if strings.Contains(c.name, ":") {
 			continue
 		}
@@ -305,7 +318,6 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 			return nil, &LoadError{c.where, 0, fmt.Sprintf("cue name %q is a built-in fact", c.name)}
 		}
 		e.factKinds[c.name] = false
-		e.cueFact[i] = true
 		if c.count {
 			if _, clash := e.factKinds[c.name+"_n"]; clash {
 				return nil, &LoadError{c.where, 0, fmt.Sprintf("cue count fact %q clashes with another fact", c.name+"_n")}
@@ -321,6 +333,28 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 		e.factNames = append(e.factNames, k)
 	}
 	sort.Strings(e.factNames)
+	e.factID = make(map[string]int, len(e.factNames))
+	for i, n := range e.factNames {
+		e.factID[n] = i
+	}
+	for i, n := range builtinOrder {
+		id, ok := e.factID[n]
+		if !ok {
+			return nil, fmt.Errorf("internal: built-in fact %s has no type", n)
+		}
+		e.bid[i] = id
+	}
+	e.cueFactID = make([]int, len(lex.cues))
+	e.cueCountID = make([]int, len(lex.cues))
+	for i, c := range lex.cues {
+		e.cueFactID[i], e.cueCountID[i] = -1, -1
+		if id, ok := e.factID[c.name]; ok && !strings.Contains(c.name, ":") {
+			e.cueFactID[i] = id
+			if c.count {
+				e.cueCountID[i] = e.factID[c.name+"_n"]
+			}
+		}
+	}
 
 	for _, rd := range rules {
 		r, err := e.compileRule(rd)
@@ -412,16 +446,94 @@ func builtinFacts() map[string]any {
 }
 
 // factSpanKinds says which entity spans are evidence for a built-in fact.
-var factSpanKinds = map[string][]string{
-	"has_phone": {"phone"}, "phones": {"phone"}, "has_whatsapp": {"whatsapp"}, "has_telegram": {"telegram"},
-	"has_email": {"email"}, "free_email": {"free_email"}, "foreign_phone": {"foreign_phone"},
-	"phone_no_placement": {"phone_no_placement"}, "countries": {"place"}, "overseas": {"place"},
-	"dest_no_placement": {"no_placement"}, "dest_moratorium": {"moratorium"}, "hotspot": {"hotspot"},
-	"salary_idr": {"salary"}, "salary_ratio": {"salary"}, "salary_high": {"salary"}, "fee_idr": {"fee"},
-	"min_age": {"age"}, "under_age": {"age"}, "agency": {"agency"}, "licence": {"licence"},
-	"agency_registered": {"agency"}, "agency_unregistered": {"agency"}, "licence_registered": {"licence"},
-	"licence_unregistered": {"licence"}, "registry_phone_match": {"registry_phone"},
-	"registry_phone_mismatch": {"phone", "whatsapp"},
+var factSpanKinds = map[string][]int{
+	"has_phone": {spPhone}, "phones": {spPhone}, "has_whatsapp": {spWhatsApp}, "has_telegram": {spTelegram},
+	"has_email": {spEmail}, "free_email": {spFreeEmail}, "foreign_phone": {spForeignPhone},
+	"phone_no_placement": {spPhoneNoPlacement}, "countries": {spPlace}, "overseas": {spPlace},
+	"dest_no_placement": {spNoPlacement}, "dest_moratorium": {spMoratorium}, "hotspot": {spHotspot},
+	"salary_idr": {spSalary}, "salary_ratio": {spSalary}, "salary_high": {spSalary}, "fee_idr": {spFee},
+	"min_age": {spAge}, "under_age": {spAge}, "agency": {spAgency}, "licence": {spLicence},
+	"agency_registered": {spAgency}, "agency_unregistered": {spAgency}, "licence_registered": {spLicence},
+	"licence_unregistered": {spLicence}, "registry_phone_match": {spRegistryPhone},
+	"registry_phone_mismatch": {spPhone, spWhatsApp},
+}
+
+// factRefOf resolves where a fact's evidence comes from.
+func (e *Engine) factRefOf(name string) factRef {
+	ref := factRef{id: e.factID[name], cue: -1, spans: factSpanKinds[name], support: "supporting evidence (" + name + ")"}
+	base := name
+	if b, ok := strings.CutSuffix(name, "_n"); ok {
+		if _, isCue := e.lex.cueIdx[b]; isCue {
+			base = b
+		}
+	}
+	if i, ok := e.lex.cueIdx[base]; ok && e.cueFactID[i] >= 0 {
+		ref.cue = i
+	}
+	return ref
+}
+
+// gateOf finds facts of which at least one must be set (non-zero) for the
+// condition to be true; ok is false when no such set is known.
+func (e *Engine) gateOf(n ast.Node) ([]int, bool) {
+	switch x := n.(type) {
+	case *ast.IdentifierNode:
+		id, ok := e.factID[x.Value]
+		if !ok {
+			return nil, false
+		}
+		return []int{id}, true
+	case *ast.BinaryNode:
+		switch x.Operator {
+		case "&&", "and":
+			l, okl := e.gateOf(x.Left)
+			r, okr := e.gateOf(x.Right)
+			switch {
+			case okl && okr && len(r) < len(l):
+				return r, true
+			case okl:
+				return l, true
+			case okr:
+				return r, true
+			}
+			return nil, false
+		case "||", "or":
+			l, okl := e.gateOf(x.Left)
+			r, okr := e.gateOf(x.Right)
+			if okl && okr {
+				return append(append([]int{}, l...), r...), true
+			}
+			return nil, false
+		case ">", ">=", "==":
+			id, ok := x.Left.(*ast.IdentifierNode)
+			if !ok {
+				return nil, false
+			}
+			fid, known := e.factID[id.Value]
+			if !known {
+				return nil, false
+			}
+			var c float64
+			switch v := x.Right.(type) {
+			case *ast.IntegerNode:
+				c = float64(v.Value)
+			case *ast.FloatNode:
+				c = v.Value
+			case *ast.StringNode:
+				if x.Operator == "==" && v.Value != "" {
+					return []int{fid}, true
+				}
+				return nil, false
+			default:
+				return nil, false
+			}
+			// a zero fact fails "> c" for c >= 0, ">= c" and "== c" for c > 0
+			if x.Operator == ">" && c >= 0 || c > 0 {
+				return []int{fid}, true
+			}
+		}
+	}
+	return nil, false
 }
 
 func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
@@ -452,7 +564,7 @@ func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
 	add := func(n string) {
 		if _, ok := e.factKinds[n]; ok && !seen[n] {
 			seen[n] = true
-			r.refs = append(r.refs, n)
+			r.refs = append(r.refs, e.factRefOf(n))
 		}
 	}
 	if len(rd.Evidence) > 0 {
@@ -465,6 +577,9 @@ func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
 	} else {
 		node := prog.Node()
 		ast.Walk(&node, identVisitor(add))
+	}
+	if g, ok := e.gateOf(prog.Node()); ok {
+		r.gate = g
 	}
 	return r, nil
 }

@@ -1,6 +1,7 @@
 package classifiers
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -41,7 +42,6 @@ func (e *Engine) extractPhones(text []byte, out []Entity) []Entity {
 	for i := 0; i < n; i++ {
 		c := text[i]
 		startsNum := isDigitByte(c) || c == '+' && i+1 < n && isDigitByte(text[i+1])
-		var w string
 		if !startsNum {
 			if !isASCIILetter(c) || i > 0 && isWordByte(text[i-1]) {
 				continue
@@ -50,8 +50,7 @@ func (e *Engine) extractPhones(text []byte, out []Entity) []Entity {
 			for j < n && isASCIILetter(text[j]) {
 				j++
 			}
-			w = string(text[i:j])
-			if _, ok := numberWords[w]; !ok {
+			if _, ok := numberWords[string(text[i:j])]; !ok {
 				i = j - 1
 				continue
 			}
@@ -186,7 +185,8 @@ func (e *Engine) parsePhone(cand string) phoneResult {
 func whatsappBefore(text []byte, pos int) bool {
 	i := pos
 	for step := 0; step < 4 && i > 0; step++ {
-		w, ws := prevWord(text, i)
+		wb, ws := prevWord(text, i)
+		w := string(wb)
 		if w == "" {
 			if i > 0 && (text[i-1] == ':' || text[i-1] == '.' || text[i-1] == '-' || text[i-1] == '/') {
 				i--
@@ -302,8 +302,8 @@ var linkPrefixes = []string{
 }
 
 func socialBefore(text []byte, pos int) bool {
-	w, _ := prevWord(text, pos)
-	switch w {
+	wb, _ := prevWord(text, pos)
+	switch string(wb) {
 	case "ig", "instagram", "insta", "tiktok", "tt", "twitter", "fb", "facebook", "x", "threads":
 		return true
 	}
@@ -393,7 +393,8 @@ func extractAges(text []byte, out []Entity) []Entity {
 		ctx := false
 		k := i
 		for step := 0; step < 3 && k > 0; step++ {
-			w, ws := prevWord(text, k)
+			wb, ws := prevWord(text, k)
+			w := string(wb)
 			if w == "" {
 				break
 			}
@@ -412,13 +413,13 @@ func extractAges(text []byte, out []Entity) []Entity {
 			k = ws
 		}
 		// context after: "16+", "17 and above", "15 tahun ke atas", "17th"
-		after := string(text[j:min(n, j+24)])
-		plus := strings.HasPrefix(after, "+") || strings.HasPrefix(after, " +")
+		after := text[j:min(n, j+24)]
+		plus := bytes.HasPrefix(after, []byte("+")) || bytes.HasPrefix(after, []byte(" +"))
 		if !ctx && plus && v < 30 {
 			// "17+ ok": a plus after a teen number reads as an age
 			ctx = v >= 12 && v <= 21
 		}
-		if !ctx && ageAfter(text, j) && (strings.Contains(after, "ke atas") || strings.Contains(after, "keatas") || strings.Contains(after, "and above") || strings.Contains(after, "and over") || strings.Contains(after, "or older")) {
+		if !ctx && ageAfter(text, j) && (bytes.Contains(after, []byte("ke atas")) || bytes.Contains(after, []byte("keatas")) || bytes.Contains(after, []byte("and above")) || bytes.Contains(after, []byte("and over")) || bytes.Contains(after, []byte("or older"))) {
 			ctx = true
 		}
 		if ctx {
@@ -430,8 +431,8 @@ func extractAges(text []byte, out []Entity) []Entity {
 }
 
 func ageAfter(text []byte, j int) bool {
-	w, _, _ := nextWord(text, j)
-	switch w {
+	wb, _, _ := nextWord(text, j)
+	switch string(wb) {
 	case "th", "thn", "tahun", "years", "year", "yo", "y", "tahunan", "and", "ke", "keatas", "+", "":
 		return true
 	}
@@ -504,7 +505,13 @@ func normSpanOf(nt *Normalized, s, e int) (int, int) {
 	return lo, hi
 }
 
+var licenceHeads = map[string]bool{
+	"sip3mi": true, "sip2mi": true, "siuppak": true, "nib": true, "izin": true, "ijin": true,
+	"licence": true, "license": true, "lisensi": true, "sk": true,
+}
+
 var licenceIntro = map[string]bool{
+	"disnaker": true, "provinsi": true, "kemnaker": true,
 	"sip3mi": true, "sip2mi": true, "siuppak": true, "sippak": true, "siup": true, "nib": true,
 	"izin": true, "ijin": true, "licence": true, "license": true, "licensed": true, "lisensi": true,
 	"sk": true, "no": true, "nomor": true, "nomer": true, "number": true, "reg": true, "registration": true,
@@ -522,8 +529,7 @@ func extractLicences(text []byte, out []Entity) []Entity {
 		for j < n && isWordByte(text[j]) {
 			j++
 		}
-		w := string(text[i:j])
-		if w != "sip3mi" && w != "sip2mi" && w != "siuppak" && w != "nib" && w != "izin" && w != "ijin" && w != "licence" && w != "license" && w != "lisensi" && w != "sk" {
+		if !licenceHeads[string(text[i:j])] {
 			i = j - 1
 			continue
 		}
@@ -544,7 +550,7 @@ func extractLicences(text []byte, out []Entity) []Entity {
 			for k < n && isWordByte(text[k]) {
 				k++
 			}
-			if !licenceIntro[string(text[s:k])] && string(text[s:k]) != "disnaker" && string(text[s:k]) != "provinsi" && string(text[s:k]) != "kemnaker" {
+			if !licenceIntro[string(text[s:k])] {
 				words = 99
 				break
 			}
@@ -575,7 +581,7 @@ func extractLicences(text []byte, out []Entity) []Entity {
 				}
 				continue
 			}
-			if strings.HasPrefix(string(text[k:]), " tahun ") && k+7 < n && isDigitByte(text[k+7]) {
+			if bytes.HasPrefix(text[k:], []byte(" tahun ")) && k+7 < n && isDigitByte(text[k+7]) {
 				k += 7
 				continue
 			}

@@ -2,7 +2,7 @@ package classifiers
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,11 +22,12 @@ type cue struct {
 	terms       []string
 }
 
-// segment is one literal run of words inside a phrase; gap is the most
-// words allowed between the previous segment and this one.
+// segment is one run of words inside a phrase, written as one or more
+// alternative literals (patterns); gap is the most words allowed between
+// the previous segment and this one.
 type segment struct {
-	pat int
-	gap int
+	pats []int
+	gap  int
 }
 
 type phrase struct {
@@ -152,7 +153,6 @@ func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
 		}
 	}
 	patID := map[string]int{}
-	seen := map[string]bool{}
 	for ci, c := range lx.cues {
 		for _, t := range c.terms {
 			lang, body := "", t
@@ -163,6 +163,10 @@ func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: cue %s: %w", c.where, c.name, err)
 			}
+			// Variants with the same shape (number of parts, gaps, prefix)
+			// become one phrase whose parts have alternative literals.
+			groups := map[string]*phrase{}
+			var order []string
 			for _, v := range vars {
 				ph, err := lx.compilePhrase(ci, lang, body, v, patID)
 				if err != nil {
@@ -171,12 +175,24 @@ func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
 				if ph == nil {
 					continue
 				}
-				key := fmt.Sprint(ci, ph.segs, ph.prefix)
-				if seen[key] {
+				key := fmt.Sprint(len(ph.segs), ph.prefix)
+				for _, sg := range ph.segs {
+					key += fmt.Sprint(",", sg.gap)
+				}
+				g, ok := groups[key]
+				if !ok {
+					groups[key] = ph
+					order = append(order, key)
 					continue
 				}
-				seen[key] = true
-				lx.phrases = append(lx.phrases, *ph)
+				for k, sg := range ph.segs {
+					if !slices.Contains(g.segs[k].pats, sg.pats[0]) {
+						g.segs[k].pats = append(g.segs[k].pats, sg.pats[0])
+					}
+				}
+			}
+			for _, k := range order {
+				lx.phrases = append(lx.phrases, *groups[k])
 			}
 		}
 	}
@@ -187,8 +203,13 @@ func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
 		if len(ph.segs) > 1 {
 			lx.multi = true
 		}
-		for si, s := range ph.segs {
-			lx.pats[s.pat].refs = append(lx.pats[s.pat].refs, patRef{pi, si})
+		for si, sg := range ph.segs {
+			for _, p := range sg.pats {
+				ref := patRef{pi, si}
+				if !slices.Contains(lx.pats[p].refs, ref) {
+					lx.pats[p].refs = append(lx.pats[p].refs, ref)
+				}
+			}
 		}
 	}
 	ac, err := ahocorasick.NewBuilder().AddStrings(lx.patterns).Build()
@@ -229,7 +250,7 @@ func (lx *Lexicon) compilePhrase(ci int, lang, term, variant string, patID map[s
 				needRight: isWordByte(lit[len(lit)-1]),
 			})
 		}
-		ph.segs = append(ph.segs, segment{pat: id, gap: gap})
+		ph.segs = append(ph.segs, segment{pats: []int{id}, gap: gap})
 		cur = cur[:0]
 		return nil
 	}
@@ -267,9 +288,11 @@ type span struct {
 }
 
 type matchScratch struct {
-	byPat  map[int][]span
-	hits   []Hit
-	firsts []int
+	byPat   [][]span // pattern -> occurrences (multi-part phrases only)
+	touched []int
+	firsts  []int
+	stamp   []uint32 // phrase -> generation it was queued in
+	gen     uint32
 }
 
 // Match finds every cue hit in normalised text, appending to hits.
@@ -278,13 +301,23 @@ func (lx *Lexicon) Match(text []byte, hits []Hit, ms *matchScratch) []Hit {
 		return hits
 	}
 	raw := lx.ac.FindAllOverlapping(text)
-	if ms.byPat == nil {
-		ms.byPat = map[int][]span{}
+	if len(ms.byPat) != len(lx.patterns) {
+		ms.byPat = make([][]span, len(lx.patterns))
+		ms.touched = ms.touched[:0]
 	}
-	for k := range ms.byPat {
-		delete(ms.byPat, k)
+	for _, p := range ms.touched {
+		ms.byPat[p] = ms.byPat[p][:0]
 	}
+	ms.touched = ms.touched[:0]
 	ms.firsts = ms.firsts[:0]
+	if len(ms.stamp) != len(lx.phrases) {
+		ms.stamp = make([]uint32, len(lx.phrases))
+	}
+	ms.gen++
+	if ms.gen == 0 {
+		clear(ms.stamp)
+		ms.gen = 1
+	}
 	for _, m := range raw {
 		pi := &lx.pats[m.PatternID]
 		if pi.needLeft && m.Start > 0 && isWordByte(text[m.Start-1]) {
@@ -309,24 +342,20 @@ func (lx *Lexicon) Match(text []byte, hits []Hit, ms *matchScratch) []Hit {
 				continue
 			}
 			if !stored {
+				if len(ms.byPat[m.PatternID]) == 0 {
+					ms.touched = append(ms.touched, m.PatternID)
+				}
 				ms.byPat[m.PatternID] = append(ms.byPat[m.PatternID], span{m.Start, m.End, rightOK})
 				stored = true
 			}
-			if ref.seg == 0 {
+			if ref.seg == 0 && ms.stamp[ref.phrase] != ms.gen {
+				ms.stamp[ref.phrase] = ms.gen
 				ms.firsts = append(ms.firsts, ref.phrase)
 			}
 		}
 	}
-	if len(ms.firsts) > 0 {
-		sort.Ints(ms.firsts)
-		prev := -1
-		for _, pidx := range ms.firsts {
-			if pidx == prev {
-				continue
-			}
-			prev = pidx
-			hits = lx.assemble(text, pidx, ms, hits)
-		}
+	for _, pidx := range ms.firsts {
+		hits = lx.assemble(text, pidx, ms, hits)
 	}
 	for i := range hits {
 		h := &hits[i]
@@ -340,37 +369,44 @@ func (lx *Lexicon) Match(text []byte, hits []Hit, ms *matchScratch) []Hit {
 // assemble finds occurrences of a multi-segment phrase.
 func (lx *Lexicon) assemble(text []byte, pidx int, ms *matchScratch, hits []Hit) []Hit {
 	ph := &lx.phrases[pidx]
-	for _, first := range ms.byPat[ph.segs[0].pat] {
-		if !first.bounded {
-			continue
-		}
-		end := first.e
-		ok := true
-		for k, sg := range ph.segs[1:] {
-			found := false
-			last := k == len(ph.segs)-2
-			for _, cand := range ms.byPat[sg.pat] {
-				if cand.s < end || !cand.bounded && !(last && ph.prefix) {
-					continue
+	nseg := len(ph.segs)
+	for _, p0 := range ph.segs[0].pats {
+		for _, first := range ms.byPat[p0] {
+			if !first.bounded {
+				continue
+			}
+			end := first.e
+			ok := true
+			for k := 1; k < nseg && ok; k++ {
+				sg := &ph.segs[k]
+				last := k == nseg-1
+				best := -1
+				bestEnd := 0
+				for _, p := range sg.pats {
+					for _, cand := range ms.byPat[p] {
+						if cand.s < end || !cand.bounded && !(last && ph.prefix) {
+							continue
+						}
+						if (best < 0 || cand.s < best) && wordsBetween(text, end, cand.s, sg.gap) {
+							best, bestEnd = cand.s, cand.e
+						}
+						break // later occurrences of this literal are further away
+					}
 				}
-				if wordsBetween(text, end, cand.s, sg.gap) {
-					end = cand.e
-					found = true
-					break
+				if best < 0 {
+					ok = false
+				} else {
+					end = bestEnd
 				}
 			}
-			if !found {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			if ph.prefix {
-				for end < len(text) && isWordByte(text[end]) {
-					end++
+			if ok {
+				if ph.prefix {
+					for end < len(text) && isWordByte(text[end]) {
+						end++
+					}
 				}
+				hits = append(hits, Hit{Cue: ph.cue, Phrase: pidx, Start: first.s, End: end})
 			}
-			hits = append(hits, Hit{Cue: ph.cue, Phrase: pidx, Start: first.s, End: end})
 		}
 	}
 	return hits

@@ -1,6 +1,7 @@
 package classifiers
 
 import (
+	"bytes"
 	"math"
 	"strings"
 )
@@ -18,9 +19,10 @@ type Money struct {
 
 // currencyIndex maps words and symbols (normalised) to ISO codes.
 type currencyIndex struct {
-	one   map[string]string // "usd", "$", "baht"
-	two   map[string]string // "dolar brunei"
-	rates map[string]float64
+	one      map[string]string // "usd", "$", "baht"
+	two      map[string]string // "dolar brunei"
+	twoFirst map[string]bool   // first words of two-word names
+	rates    map[string]float64
 }
 
 var periodWords = map[string]string{
@@ -30,6 +32,8 @@ var periodWords = map[string]string{
 	"jam": "hour", "hour": "hour", "hourly": "hour", "sejam": "hour",
 	"tahun": "year", "thn": "year", "year": "year", "yearly": "year", "annual": "year", "setahun": "year",
 }
+
+var rangeWords = map[string]bool{"sampai": true, "hingga": true, "to": true, "sd": true}
 
 var periodFactor = map[string]float64{"month": 1, "day": 26, "week": 4.33, "hour": 208, "year": 1.0 / 12}
 
@@ -64,62 +68,51 @@ var feeContext = map[string]bool{
 }
 
 // parseNumber reads digits with "." and "," separators at text[i:],
-// Indonesian or English style. It returns the value, the end, and ok.
+// Indonesian or English style: a separator followed by exactly three digits
+// groups thousands ("15.000.000", "1,200"); a last group of one or two
+// digits is a decimal ("1,5 juta", "2.5"). It returns the value, the end,
+// and ok (false for dates, phone numbers and other digit runs).
 func parseNumber(text []byte, i int) (float64, int, bool) {
 	j := i
-	var groups []string
-	var seps []byte
-	cur := j
 	for j < len(text) && isDigitByte(text[j]) {
 		j++
 	}
-	groups = append(groups, string(text[cur:j]))
-	for j+1 < len(text) && (text[j] == '.' || text[j] == ',') && isDigitByte(text[j+1]) {
-		sep := text[j]
+	if j-i > 12 {
+		return 0, j, false
+	}
+	val := 0.0
+	for k := i; k < j; k++ {
+		val = val*10 + float64(text[k]-'0')
+	}
+	for groups := 0; j+1 < len(text) && (text[j] == '.' || text[j] == ',') && isDigitByte(text[j+1]); groups++ {
 		k := j + 1
 		for k < len(text) && isDigitByte(text[k]) {
 			k++
 		}
-		seps = append(seps, sep)
-		groups = append(groups, string(text[j+1:k]))
-		j = k
-		if len(groups) > 6 {
-			break
-		}
-	}
-	if len(groups[0]) > 12 {
-		return 0, j, false
-	}
-	val := 0.0
-	for _, c := range groups[0] {
-		val = val*10 + float64(c-'0')
-	}
-	for gi, g := range groups[1:] {
-		last := gi == len(groups)-2
-		if len(g) == 3 {
-			// thousands separator
+		g := text[j+1 : k]
+		last := k >= len(text) || !((text[k] == '.' || text[k] == ',') && k+1 < len(text) && isDigitByte(text[k+1]))
+		switch {
+		case len(g) == 3 && groups < 6:
 			for _, c := range g {
 				val = val*10 + float64(c-'0')
 			}
-			continue
-		}
-		if last && len(g) <= 2 {
+		case last && len(g) <= 2:
 			frac := 0.0
-			for k := len(g) - 1; k >= 0; k-- {
-				frac = (frac + float64(g[k]-'0')) / 10
+			for x := len(g) - 1; x >= 0; x-- {
+				frac = (frac + float64(g[x]-'0')) / 10
 			}
 			val += frac
-			continue
+		default:
+			return 0, k, false // not a number format we understand
 		}
-		// Not a number format we understand (a date, a phone).
-		return 0, j, false
+		j = k
 	}
 	return val, j, true
 }
 
 // nextWord returns the word (letters, digits, $) starting at i after skipping
 // up to one run of spaces and light punctuation; "" when none.
-func nextWord(text []byte, i int) (string, int, int) {
+func nextWord(text []byte, i int) ([]byte, int, int) {
 	for i < len(text) && (text[i] == ' ' || text[i] == '/' || text[i] == '+' || text[i] == '(') {
 		i++
 	}
@@ -127,10 +120,10 @@ func nextWord(text []byte, i int) (string, int, int) {
 	for i < len(text) && (isWordByte(text[i]) || text[i] == '$') {
 		i++
 	}
-	return string(text[s:i]), s, i
+	return text[s:i], s, i
 }
 
-func prevWord(text []byte, i int) (string, int) {
+func prevWord(text []byte, i int) ([]byte, int) {
 	for i > 0 && (text[i-1] == ' ' || text[i-1] == ':' || text[i-1] == '(' || text[i-1] == '±' || text[i-1] == '~') {
 		i--
 	}
@@ -138,7 +131,7 @@ func prevWord(text []byte, i int) (string, int) {
 	for i > 0 && (isWordByte(text[i-1]) || text[i-1] == '$') {
 		i--
 	}
-	return string(text[i:e]), i
+	return text[i:e], i
 }
 
 // extractMoney finds amounts of money in normalised text.
@@ -155,7 +148,7 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 			}
 			if isLetterByte(c) {
 				// "rp15", "rm1.800", "usd1000": a currency glued to the number
-				if w, _ := prevWord(text, i); ci.one[w] == "" {
+				if wb, _ := prevWord(text, i); ci.one[string(wb)] == "" {
 					continue
 				}
 			}
@@ -172,14 +165,15 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 			k--
 		}
 		if k > 0 && text[k-1] == '$' {
-			w, ws := prevWord(text, k)
+			wb, ws := prevWord(text, k)
+			w := string(wb)
 			if code, ok := ci.one[w]; ok && strings.HasSuffix(w, "$") {
 				m.Currency, m.Start = code, ws
 			} else {
 				m.Currency, m.Start = "USD", k-1
 			}
-		} else if w, ws := prevWord(text, i); w != "" {
-			if code, ok := ci.one[w]; ok {
+		} else if wb, ws := prevWord(text, i); len(wb) > 0 {
+			if code, ok := ci.one[string(wb)]; ok {
 				m.Currency, m.Start = code, ws
 			}
 		}
@@ -193,9 +187,9 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 		rangeStart := -1
 		if p < n && (text[p] == '-' || text[p] == '~') {
 			rangeStart = p + 1
-		} else if w, _, we := nextWord(text, p); w == "sampai" || w == "hingga" || w == "to" || w == "sd" || w == "s" && we+2 < n && text[we] == '/' {
+		} else if wb, _, we := nextWord(text, p); rangeWords[string(wb)] || string(wb) == "s" && we+2 < n && text[we] == '/' {
 			rangeStart = we
-			if w == "s" {
+			if string(wb) == "s" {
 				rangeStart = we + 2
 			}
 		}
@@ -205,7 +199,7 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 				q++
 			}
 			// a currency may repeat: "$800–$1.500", "rp 5 - rp 7"
-			if w, _, we := nextWord(text, q); ci.one[w] != "" && !isDigitByte(w[0]) {
+			if wb, _, we := nextWord(text, q); len(wb) > 0 && ci.one[string(wb)] != "" && !isDigitByte(wb[0]) {
 				q = we
 				for q < n && text[q] == ' ' {
 					q++
@@ -222,7 +216,8 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 		mult := 1.0
 		q := end
 		for step := 0; step < 4 && q < n; step++ {
-			w, ws, we := nextWord(text, q)
+			wb, ws, we := nextWord(text, q)
+			w := string(wb)
 			if w == "" {
 				// "15jt++" or "$1k++": skip plus signs
 				if q < n && text[q] == '+' {
@@ -241,10 +236,12 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 				continue
 			}
 			if m.Currency == "" {
-				if code, ok := ci.two[w+" "+peekWord(text, we)]; ok {
-					_, _, we2 := nextWord(text, we)
-					m.Currency, m.End, q = code, we2, we2
-					continue
+				if ci.twoFirst[w] {
+					if code, ok := ci.two[w+" "+string(peekWord(text, we))]; ok {
+						_, _, we2 := nextWord(text, we)
+						m.Currency, m.End, q = code, we2, we2
+						continue
+					}
 				}
 				if code, ok := ci.one[w]; ok {
 					m.Currency, m.End, q = code, we, we
@@ -256,8 +253,8 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 				continue
 			}
 			if w == "per" || w == "a" || w == "an" || w == "dalam" || w == "tiap" || w == "setiap" {
-				w2, _, we2 := nextWord(text, we)
-				if per, ok := periodWords[w2]; ok && m.Period == "" {
+				w2b, _, we2 := nextWord(text, we)
+				if per, ok := periodWords[string(w2b)]; ok && m.Period == "" {
 					m.Period, m.End, q = per, we2, we2
 					continue
 				}
@@ -272,7 +269,7 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 		if m.Currency == "" {
 			// Without a currency or a multiplier only a rupiah-style amount
 			// ("15.000.000") counts; a bare long number is a phone or an id.
-			bare := mult == 1 && (text[i] == '0' || strings.Count(string(text[i:j]), ".")+strings.Count(string(text[i:j]), ",") < 2)
+			bare := mult == 1 && (text[i] == '0' || bytes.Count(text[i:j], []byte("."))+bytes.Count(text[i:j], []byte(",")) < 2)
 			if !bare && (mult >= 1e6 || m.Amount >= 500000) {
 				m.Currency = "IDR"
 			} else {
@@ -305,7 +302,7 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 	return out
 }
 
-func peekWord(text []byte, i int) string {
+func peekWord(text []byte, i int) []byte {
 	w, _, _ := nextWord(text, i)
 	return w
 }

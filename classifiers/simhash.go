@@ -2,26 +2,43 @@ package classifiers
 
 import "math/bits"
 
+// spread[x] holds bit i of x in byte i, so eight bit counters can be
+// added with one 64-bit addition.
+var spread = func() (t [256]uint64) {
+	for x := 0; x < 256; x++ {
+		var v uint64
+		for i := 0; i < 8; i++ {
+			if x&(1<<i) != 0 {
+				v |= 1 << (8 * i)
+			}
+		}
+		t[x] = v
+	}
+	return
+}()
+
 // SimHash is a 64-bit near-duplicate fingerprint of normalised text: every
 // word bigram (a two-word shingle) votes on each bit with its FNV-1a hash.
 // Reposts of one ad with a changed phone number, price or a few words differ
 // in a few bits; unrelated ads differ in about half of them.
 func SimHash(text []byte) uint64 {
-	var v [64]int32
+	var counts [64]int32
+	var acc [8]uint64 // byte i of acc[j]: votes for bit 8j+i since the last flush
+	pending := 0
+	features := 0
+	flush := func() {
+		for j := 0; j < 8; j++ {
+			a := acc[j]
+			for i := 0; i < 8; i++ {
+				counts[8*j+i] += int32((a >> (8 * i)) & 0xff)
+			}
+			acc[j] = 0
+		}
+		pending = 0
+	}
 	var prev uint64
 	havePrev := false
 	n := len(text)
-	features := 0
-	add := func(h uint64) {
-		features++
-		for b := 0; b < 64; b++ {
-			if h&(1<<uint(b)) != 0 {
-				v[b]++
-			} else {
-				v[b]--
-			}
-		}
-	}
 	for i := 0; i < n; {
 		for i < n && !isWordByte(text[i]) {
 			i++
@@ -29,15 +46,22 @@ func SimHash(text []byte) uint64 {
 		if i >= n {
 			break
 		}
-		// FNV-1a of the word
-		h := uint64(14695981039346656037)
+		h := uint64(14695981039346656037) // FNV-1a of the word
 		for i < n && isWordByte(text[i]) {
 			h ^= uint64(text[i])
 			h *= 1099511628211
 			i++
 		}
 		if havePrev {
-			add(mix(prev*31 + h))
+			f := mix(prev*31 + h)
+			for j := 0; j < 8; j++ {
+				acc[j] += spread[byte(f>>(8*j))]
+			}
+			features++
+			pending++
+			if pending == 255 {
+				flush()
+			}
 		}
 		prev, havePrev = h, true
 	}
@@ -47,9 +71,10 @@ func SimHash(text []byte) uint64 {
 		}
 		return 0
 	}
+	flush()
 	var out uint64
 	for b := 0; b < 64; b++ {
-		if v[b] > 0 {
+		if 2*int(counts[b]) > features {
 			out |= 1 << uint(b)
 		}
 	}

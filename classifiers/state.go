@@ -14,6 +14,68 @@ import (
 // page cannot make classification slow. Signals only point into this prefix.
 const MaxBody = 256 << 10
 
+// Span kinds: entity evidence that built-in facts point at.
+const (
+	spPhone = iota
+	spWhatsApp
+	spTelegram
+	spEmail
+	spFreeEmail
+	spForeignPhone
+	spPhoneNoPlacement
+	spRegistryPhone
+	spAge
+	spAgency
+	spLicence
+	spPlace
+	spNoPlacement
+	spMoratorium
+	spHotspot
+	spSalary
+	spFee
+	numSpanKinds
+)
+
+// Built-in facts set on every run, by index into Engine.bid.
+const (
+	bAgency = iota
+	bAgencyRegistered
+	bAgencyUnregistered
+	bCountries
+	bDestMoratorium
+	bDestNoPlacement
+	bFeeIdr
+	bForeignPhone
+	bFreeEmail
+	bHasEmail
+	bHasPhone
+	bHasTelegram
+	bHasWhatsapp
+	bHotspot
+	bLang
+	bLicence
+	bLicenceRegistered
+	bLicenceUnregistered
+	bMinAge
+	bOverseas
+	bPhoneNoPlacement
+	bPhones
+	bRegistry
+	bRegistryPhoneMatch
+	bRegistryPhoneMismatch
+	bSalaryHigh
+	bSalaryIdr
+	bSalaryRatio
+	bSocialSource
+	bSource
+	bSourceType
+	bTextLen
+	bUnderAge
+	numBuiltins
+)
+
+var builtinOrder = [numBuiltins]string{"agency", "agency_registered", "agency_unregistered", "countries", "dest_moratorium", "dest_no_placement", "fee_idr", "foreign_phone", "free_email", "has_email", "has_phone", "has_telegram", "has_whatsapp", "hotspot", "lang", "licence", "licence_registered", "licence_unregistered", "min_age", "overseas", "phone_no_placement", "phones", "registry", "registry_phone_match", "registry_phone_mismatch", "salary_high", "salary_idr", "salary_ratio", "social_source", "source", "source_type", "text_len", "under_age"}
+
 // state is the per-call scratch, pooled.
 type state struct {
 	e     *Engine
@@ -27,13 +89,20 @@ type state struct {
 	// cue index -> first hit index (+1); 0 = no hit
 	cueHits  []int32
 	cueCount []int32
-	spans    map[string][]span
+	spans    [numSpanKinds][]span
+	truthy   []bool // fact id -> set to a non-zero value in this run
+	sigs     []lokerwatch.Signal
+	dirty    []int  // fact ids to reset
 }
 
 func (e *Engine) newState() *state {
-	st := &state{e: e, env: make(map[string]any, len(e.factKinds)), spans: map[string][]span{}}
+	st := &state{e: e, env: make(map[string]any, len(e.factKinds))}
+	for k, v := range e.factKinds {
+		st.env[k] = v
+	}
 	st.cueHits = make([]int32, len(e.lex.cues))
 	st.cueCount = make([]int32, len(e.lex.cues))
+	st.truthy = make([]bool, len(e.factNames))
 	return st
 }
 
@@ -41,19 +110,53 @@ func (st *state) reset() {
 	st.hits = st.hits[:0]
 	st.ents = st.ents[:0]
 	st.money = st.money[:0]
-	for i := range st.cueHits {
-		st.cueHits[i] = 0
-		st.cueCount[i] = 0
+	clear(st.sigs) // drop references to the previous ad's text
+	st.sigs = st.sigs[:0]
+	clear(st.cueHits)
+	clear(st.cueCount)
+	for k := range st.spans {
+		st.spans[k] = st.spans[k][:0]
 	}
-	for k, v := range st.spans {
-		st.spans[k] = v[:0]
+	for _, id := range st.dirty {
+		name := st.e.factNames[id]
+		st.env[name] = st.e.factKinds[name]
+		st.truthy[id] = false
 	}
-	for k, v := range st.e.factKinds {
-		st.env[k] = v
+	st.dirty = st.dirty[:0]
+}
+
+// set records a fact; zero values are the default and are not written.
+func (st *state) set(id int, v any) {
+	switch x := v.(type) {
+	case bool:
+		if !x {
+			return
+		}
+	case int:
+		if x == 0 {
+			return
+		}
+	case float64:
+		if x == 0 {
+			return
+		}
+	case string:
+		if x == "" {
+			return
+		}
+	case []string:
+		if len(x) == 0 {
+			return
+		}
+	}
+	st.env[st.e.factNames[id]] = v
+	if !st.truthy[id] {
+		st.truthy[id] = true
+		st.dirty = append(st.dirty, id)
 	}
 }
 
-func (st *state) addSpan(kind string, s, e int) {
+func (st *state) addSpan(kind int, s, e int) {
 	st.spans[kind] = append(st.spans[kind], span{s: s, e: e, bounded: true})
 }
 
@@ -97,7 +200,6 @@ func (st *state) run(ad *lokerwatch.Ad) {
 
 	ents := &ad.Entities
 	*ents = lokerwatch.Entities{}
-	env := st.env
 	phoneSet := map[string]bool{}
 	minAge := 0
 	for _, en := range st.ents {
@@ -111,51 +213,51 @@ func (st *state) run(ad *lokerwatch.Ad) {
 			if wa && !contains(ents.WhatsApp, en.Value) {
 				ents.WhatsApp = append(ents.WhatsApp, en.Value)
 			}
-			st.addSpan("phone", en.Start, en.End)
+			st.addSpan(spPhone, en.Start, en.End)
 			if wa {
-				st.addSpan("whatsapp", en.Start, en.End)
+				st.addSpan(spWhatsApp, en.Start, en.End)
 			}
 			if en.Country != "" && en.Country != "ID" {
-				st.addSpan("foreign_phone", en.Start, en.End)
+				st.addSpan(spForeignPhone, en.Start, en.End)
 				if c := e.byRegion[en.Country]; c != nil && !c.placement {
-					st.addSpan("phone_no_placement", en.Start, en.End)
+					st.addSpan(spPhoneNoPlacement, en.Start, en.End)
 				}
 			}
 			if e.registry != nil {
 				if _, ok := e.registry.phones[en.Value]; ok {
-					st.addSpan("registry_phone", en.Start, en.End)
+					st.addSpan(spRegistryPhone, en.Start, en.End)
 				}
 			}
 		case "telegram":
 			if !contains(ents.Telegram, en.Value) {
 				ents.Telegram = append(ents.Telegram, en.Value)
 			}
-			st.addSpan("telegram", en.Start, en.End)
+			st.addSpan(spTelegram, en.Start, en.End)
 		case "email":
 			if !contains(ents.Emails, en.Value) {
 				ents.Emails = append(ents.Emails, en.Value)
 			}
-			st.addSpan("email", en.Start, en.End)
+			st.addSpan(spEmail, en.Start, en.End)
 			if isFreeMail(en.Value) {
-				st.addSpan("free_email", en.Start, en.End)
+				st.addSpan(spFreeEmail, en.Start, en.End)
 			}
 		case "age":
 			if minAge == 0 || en.Num < minAge {
 				minAge = en.Num
 			}
-			st.addSpan("age", en.Start, en.End)
+			st.addSpan(spAge, en.Start, en.End)
 		case "agency":
 			if !contains(ents.Agencies, en.Value) {
 				ents.Agencies = append(ents.Agencies, en.Value)
 			}
-			st.addSpan("agency", en.Start, en.End)
+			st.addSpan(spAgency, en.Start, en.End)
 		case "licence":
 			os, oe := st.nt.Span(en.Start, en.End)
 			lic := strings.TrimSpace(body[os:oe])
 			if !contains(ents.Licences, lic) {
 				ents.Licences = append(ents.Licences, lic)
 			}
-			st.addSpan("licence", en.Start, en.End)
+			st.addSpan(spLicence, en.Start, en.End)
 		}
 	}
 
@@ -183,16 +285,16 @@ func (st *state) run(ad *lokerwatch.Ad) {
 			first = st.cueHits[c.hotspotCue]
 		}
 		hs := st.hits[first-1]
-		st.addSpan("place", hs.Start, hs.End)
+		st.addSpan(spPlace, hs.Start, hs.End)
 		if !c.placement {
-			st.addSpan("no_placement", hs.Start, hs.End)
+			st.addSpan(spNoPlacement, hs.Start, hs.End)
 		}
 		if c.moratorium {
-			st.addSpan("moratorium", hs.Start, hs.End)
+			st.addSpan(spMoratorium, hs.Start, hs.End)
 		}
 		if hot {
 			hh := st.hits[st.cueHits[c.hotspotCue]-1]
-			st.addSpan("hotspot", hh.Start, hh.End)
+			st.addSpan(spHotspot, hh.Start, hh.End)
 		}
 	}
 	sort.Strings(countries)
@@ -215,12 +317,12 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		case "salary":
 			if m.IDR > salary {
 				salary = m.IDR
-				st.spans["salary"] = append(st.spans["salary"][:0], span{m.Start, m.End, true})
+				st.spans[spSalary] = append(st.spans[spSalary][:0], span{m.Start, m.End, true})
 			}
 		case "fee":
 			if m.IDR > fee {
 				fee = m.IDR
-				st.spans["fee"] = append(st.spans["fee"][:0], span{m.Start, m.End, true})
+				st.spans[spFee] = append(st.spans[spFee][:0], span{m.Start, m.End, true})
 			}
 		}
 	}
@@ -236,22 +338,22 @@ func (st *state) run(ad *lokerwatch.Ad) {
 
 	// Registry.
 	if reg := e.registry; reg != nil {
-		env["registry"] = true
+		st.set(e.bid[bRegistry], true)
 		var named []*Agency
 		for _, a := range ents.Agencies {
 			if ag, ok := reg.byName[agencyKey(a)]; ok && ag.Status == "active" {
 				named = append(named, ag)
-				env["agency_registered"] = true
+				st.set(e.bid[bAgencyRegistered], true)
 			} else {
-				env["agency_unregistered"] = true
+				st.set(e.bid[bAgencyUnregistered], true)
 			}
 		}
 		for _, l := range ents.Licences {
 			if ag, ok := reg.byLicence[licenceKey(l)]; ok && ag.Status == "active" {
-				env["licence_registered"] = true
+				st.set(e.bid[bLicenceRegistered], true)
 				named = append(named, ag)
 			} else {
-				env["licence_unregistered"] = true
+				st.set(e.bid[bLicenceUnregistered], true)
 			}
 		}
 		if len(named) > 0 && len(ents.Phones) > 0 {
@@ -265,8 +367,8 @@ func (st *state) run(ad *lokerwatch.Ad) {
 					}
 				}
 			}
-			env["registry_phone_match"] = match
-			env["registry_phone_mismatch"] = !match
+			st.set(e.bid[bRegistryPhoneMatch], match)
+			st.set(e.bid[bRegistryPhoneMismatch], !match)
 		}
 	}
 
@@ -278,51 +380,47 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	}
 
 	// Facts.
-	for i, ok := range e.cueFact {
-		if ok && st.cueHits[i] > 0 {
-			c := &e.lex.cues[i]
-			env[c.name] = true
-			if c.count {
-				env[c.name+"_n"] = st.distinctTerms(i)
+	for i, id := range e.cueFactID {
+		if id >= 0 && st.cueHits[i] > 0 {
+			st.set(id, true)
+			if n := e.cueCountID[i]; n >= 0 {
+				st.set(n, st.distinctTerms(i))
 			}
 		}
 	}
-	env["lang"] = lang
-	env["source"] = ad.Source
+	st.set(e.bid[bLang], lang)
+	st.set(e.bid[bSource], ad.Source)
 	stype := string(ad.SourceType)
 	if stype == "" {
 		stype = ad.Source
 	}
-	env["source_type"] = stype
+	st.set(e.bid[bSourceType], stype)
 	switch strings.ToLower(stype) {
 	case "telegram", "facebook", "forum", "html", "social", "instagram", "tiktok", "whatsapp", "classified":
-		env["social_source"] = true
+		st.set(e.bid[bSocialSource], true)
 	}
-	env["text_len"] = len(body)
-	env["phones"] = len(ents.Phones)
-	env["has_phone"] = len(ents.Phones) > 0
-	env["has_whatsapp"] = len(ents.WhatsApp) > 0
-	env["has_telegram"] = len(ents.Telegram) > 0
-	env["has_email"] = len(ents.Emails) > 0
-	env["free_email"] = len(st.spans["free_email"]) > 0
-	env["foreign_phone"] = len(st.spans["foreign_phone"]) > 0
-	env["phone_no_placement"] = len(st.spans["phone_no_placement"]) > 0
-	if countries == nil {
-		countries = []string{}
-	}
-	env["countries"] = countries
-	env["overseas"] = overseas
-	env["dest_no_placement"] = len(st.spans["no_placement"]) > 0
-	env["dest_moratorium"] = len(st.spans["moratorium"]) > 0
-	env["hotspot"] = len(st.spans["hotspot"]) > 0
-	env["salary_idr"] = int(salary)
-	env["salary_ratio"] = ratio
-	env["salary_high"] = ratio >= e.settings.SalaryHighRatio
-	env["fee_idr"] = int(fee)
-	env["min_age"] = minAge
-	env["under_age"] = minAge > 0 && minAge < 18
-	env["agency"] = len(ents.Agencies) > 0
-	env["licence"] = len(ents.Licences) > 0
+	st.set(e.bid[bTextLen], len(body))
+	st.set(e.bid[bPhones], len(ents.Phones))
+	st.set(e.bid[bHasPhone], len(ents.Phones) > 0)
+	st.set(e.bid[bHasWhatsapp], len(ents.WhatsApp) > 0)
+	st.set(e.bid[bHasTelegram], len(ents.Telegram) > 0)
+	st.set(e.bid[bHasEmail], len(ents.Emails) > 0)
+	st.set(e.bid[bFreeEmail], len(st.spans[spFreeEmail]) > 0)
+	st.set(e.bid[bForeignPhone], len(st.spans[spForeignPhone]) > 0)
+	st.set(e.bid[bPhoneNoPlacement], len(st.spans[spPhoneNoPlacement]) > 0)
+	st.set(e.bid[bCountries], countries)
+	st.set(e.bid[bOverseas], overseas)
+	st.set(e.bid[bDestNoPlacement], len(st.spans[spNoPlacement]) > 0)
+	st.set(e.bid[bDestMoratorium], len(st.spans[spMoratorium]) > 0)
+	st.set(e.bid[bHotspot], len(st.spans[spHotspot]) > 0)
+	st.set(e.bid[bSalaryIdr], int(salary))
+	st.set(e.bid[bSalaryRatio], ratio)
+	st.set(e.bid[bSalaryHigh], ratio >= e.settings.SalaryHighRatio)
+	st.set(e.bid[bFeeIdr], int(fee))
+	st.set(e.bid[bMinAge], minAge)
+	st.set(e.bid[bUnderAge], minAge > 0 && minAge < 18)
+	st.set(e.bid[bAgency], len(ents.Agencies) > 0)
+	st.set(e.bid[bLicence], len(ents.Licences) > 0)
 
 	// Rules.
 	a := &lokerwatch.Assessment{Categories: map[lokerwatch.Category]int{}, Version: e.version}
@@ -330,9 +428,12 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	notOffer := 0
 	for ri := range e.rules {
 		r := &e.rules[ri]
-		out, err := st.vm.Run(r.program, env)
+		if !st.gateOpen(r) {
+			continue
+		}
+		out, err := st.vm.Run(r.program, st.env)
 		if err != nil {
-			a.Signals = append(a.Signals, lokerwatch.Signal{Rule: r.id, Description: "rule failed: " + err.Error()})
+			st.sigs = append(st.sigs, lokerwatch.Signal{Rule: r.id, Description: "rule failed: " + err.Error()})
 			continue
 		}
 		if b, _ := out.(bool); !b {
@@ -348,7 +449,7 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		default:
 			risk[r.category] += r.weight
 		}
-		a.Signals = st.evidence(a.Signals, r, body)
+		st.sigs = st.evidence(st.sigs, r, body)
 	}
 	best, bestScore := lokerwatch.CategoryNone, 0
 	for _, c := range lokerwatch.Categories {
@@ -369,7 +470,7 @@ func (st *state) run(ad *lokerwatch.Ad) {
 				best, bestScore = c, s
 			}
 		}
-		a.Signals = append(a.Signals, lokerwatch.Signal{
+		st.sigs = append(st.sigs, lokerwatch.Signal{
 			Rule:        "post.not_an_offer",
 			Description: fmt.Sprintf("reads as a warning, news report or victim story rather than a job offer (not-offer score %d): risk scores scaled by %.1f, never flagged", notOffer, e.settings.NotOfferFactor),
 		})
@@ -379,6 +480,8 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	if a.Flagged {
 		a.Category = best
 	}
+	// one exact-size copy out of the pooled buffer
+	a.Signals = append(make([]lokerwatch.Signal, 0, len(st.sigs)), st.sigs...)
 	if a.Signals == nil {
 		a.Signals = []lokerwatch.Signal{}
 	}
@@ -416,7 +519,7 @@ func (st *state) evidence(sigs []lokerwatch.Signal, r *rule, body string) []loke
 			sig.Description = r.description
 			first = false
 		} else {
-			sig.Description = "supporting evidence (" + ref + ")"
+			sig.Description = ref.support
 		}
 		sigs = append(sigs, sig)
 	}
@@ -426,37 +529,33 @@ func (st *state) evidence(sigs []lokerwatch.Signal, r *rule, body string) []loke
 	return sigs
 }
 
+// gateOpen reports whether any fact the rule needs is set (rules whose
+// gate facts are all zero cannot fire and are not run).
+func (st *state) gateOpen(r *rule) bool {
+	if r.gate == nil {
+		return true
+	}
+	for _, id := range r.gate {
+		if st.truthy[id] {
+			return true
+		}
+	}
+	return false
+}
+
 // factSpan is the first text span that makes a fact true.
-func (st *state) factSpan(name string) (span, bool) {
-	v := st.env[name]
-	switch x := v.(type) {
-	case bool:
-		if !x {
-			return span{}, false
-		}
-	case int:
-		if x == 0 {
-			return span{}, false
-		}
-	case float64:
-		if x == 0 {
-			return span{}, false
-		}
-	case []string:
-		if len(x) == 0 {
-			return span{}, false
-		}
-	default:
+func (st *state) factSpan(ref factRef) (span, bool) {
+	if !st.truthy[ref.id] {
 		return span{}, false
 	}
-	if i, ok := st.e.lex.cueIdx[name]; ok && st.e.cueFact[i] {
-		if h := st.cueHits[i]; h > 0 {
+	if ref.cue >= 0 {
+		if h := st.cueHits[ref.cue]; h > 0 {
 			hit := st.hits[h-1]
 			return span{hit.Start, hit.End, true}, true
 		}
 		return span{}, false
 	}
-	for _, k := range factSpanKinds[name] {
+	for _, k := range ref.spans {
 		if s := st.spans[k]; len(s) > 0 {
 			return s[0], true
 		}

@@ -1,0 +1,140 @@
+package classifiers
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/lokerwatch/lokerwatch"
+)
+
+// benchAds loads the held-out fixture (always in the repo) as the
+// benchmark corpus.
+func benchAds(b *testing.B) []InputLine {
+	b.Helper()
+	f, err := os.Open("testdata/heldout.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var out []InputLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var in InputLine
+		if err := json.Unmarshal(sc.Bytes(), &in); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+func benchEngine(b *testing.B) *Engine {
+	b.Helper()
+	e, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// BenchmarkClassify is the whole pipeline: normalise, keywords, entities,
+// money, facts, rules, evidence, fingerprint. Throughput is bytes of
+// title + "\n" + text per second on one goroutine.
+func BenchmarkClassify(b *testing.B) {
+	e := benchEngine(b)
+	ads := benchAds(b)
+	total := 0
+	for _, a := range ads {
+		total += len(a.Title) + 1 + len(a.Text)
+	}
+	b.SetBytes(int64(total))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k := range ads {
+			ad := lokerwatch.Ad{ID: ads[k].ID, Title: ads[k].Title, Text: ads[k].Text, Source: ads[k].Source}
+			e.Classify(&ad)
+		}
+	}
+}
+
+// normalisedCorpus is the benchmark corpus normalised once, so the keyword
+// benchmarks measure matching only.
+func normalisedCorpus(b *testing.B) [][]byte {
+	var out [][]byte
+	for _, a := range benchAds(b) {
+		out = append(out, Normalize(a.Title+"\n"+a.Text).Text)
+	}
+	return out
+}
+
+func corpusBytes(c [][]byte) int64 {
+	n := 0
+	for _, t := range c {
+		n += len(t)
+	}
+	return int64(n)
+}
+
+// BenchmarkKeywords is the keyword stage alone: the Aho-Corasick automaton
+// over every lexicon phrase part, word-boundary checks, phrase assembly
+// and negation.
+func BenchmarkKeywords(b *testing.B) {
+	e := benchEngine(b)
+	corpus := normalisedCorpus(b)
+	b.SetBytes(corpusBytes(corpus))
+	var hits []Hit
+	var ms matchScratch
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, t := range corpus {
+			hits = e.lex.Match(t, hits[:0], &ms)
+		}
+	}
+}
+
+// BenchmarkKeywordsRegexp is the naive alternative for comparison: one Go
+// regexp alternation of the same literal terms with word boundaries,
+// over the same normalised text. It does less (no phrase assembly, no
+// negation) and is still far slower.
+func BenchmarkKeywordsRegexp(b *testing.B) {
+	e := benchEngine(b)
+	corpus := normalisedCorpus(b)
+	pats := make([]string, len(e.lex.patterns))
+	for i, p := range e.lex.patterns {
+		pats[i] = regexp.QuoteMeta(p)
+	}
+	re := regexp.MustCompile(`\b(?:` + strings.Join(pats, "|") + `)\b`)
+	b.SetBytes(corpusBytes(corpus))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, t := range corpus {
+			_ = re.FindAllIndex(t, -1)
+		}
+	}
+}
+
+// BenchmarkNormalize is the normaliser alone.
+func BenchmarkNormalize(b *testing.B) {
+	ads := benchAds(b)
+	var n Normalized
+	total := 0
+	for _, a := range ads {
+		total += len(a.Title) + 1 + len(a.Text)
+	}
+	b.SetBytes(int64(total))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, a := range ads {
+			normalizeInto(&n, a.Title+"\n"+a.Text, nil)
+		}
+	}
+}

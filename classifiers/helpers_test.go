@@ -1,0 +1,68 @@
+package classifiers
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func loadLines(t testing.TB, path string) []InputLine {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []InputLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var in InputLine
+		if err := json.Unmarshal(sc.Bytes(), &in); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// devSet finds ../shared/data/ads-dev.jsonl beside the module root; the
+// labelled development set is never copied into the repository.
+func devSet(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("go.mod not found above the package directory")
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "..", "shared", "data", "ads-dev.jsonl")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("development set %s not present (it lives in shared/ beside the clone): %v", p, err)
+	}
+	return p
+}
+
+var testEngine *Engine
+
+func engine(t testing.TB) *Engine {
+	t.Helper()
+	if testEngine == nil {
+		e, err := New(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		testEngine = e
+	}
+	return testEngine
+}
