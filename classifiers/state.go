@@ -92,7 +92,7 @@ type state struct {
 	spans    [numSpanKinds][]span
 	truthy   []bool // fact id -> set to a non-zero value in this run
 	sigs     []lokerwatch.Signal
-	dirty    []int  // fact ids to reset
+	dirty    []int // fact ids to reset
 }
 
 func (e *Engine) newState() *state {
