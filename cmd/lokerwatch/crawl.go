@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/lokerwatch/lokerwatch/classifiers"
+	"github.com/lokerwatch/lokerwatch/config"
+	"github.com/lokerwatch/lokerwatch/crawler"
+	"github.com/lokerwatch/lokerwatch/demo"
+	"github.com/lokerwatch/lokerwatch/evidence"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+// pipeline is the parts a crawl needs, built from the config.
+type pipeline struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   storage.Store
+	crawler *crawler.Crawler
+}
+
+func (p *pipeline) Close() { p.store.Close() }
+
+func newClassifier(cfg *config.Config) (*classifiers.Engine, error) {
+	eng, err := classifiers.New(classifiers.Options{
+		Threshold: cfg.Classify.Threshold,
+		RulesDir:  cfg.Classify.Rules,
+		Registry:  cfg.Classify.Registry,
+		Rates:     cfg.Classify.Rates,
+	})
+	if err != nil {
+		// Rules and registry are config: a bad one is the user's to fix.
+		return nil, usageError{fmt.Errorf("load classifier: %w", err)}
+	}
+	return eng, nil
+}
+
+func buildPipeline(ctx context.Context, e *env, c *common, follow bool) (*pipeline, error) {
+	cfg, err := c.load(e)
+	if err != nil {
+		return nil, err
+	}
+	log, err := c.logger(e)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Sources) == 0 {
+		return nil, usagef("no sources configured (see the README's config reference)")
+	}
+	eng, err := newClassifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	worker := fmt.Sprintf("%s-%d", host, os.Getpid())
+	cr, err := crawler.New(crawler.Options{
+		Config:     cfg,
+		Store:      st,
+		Classifier: eng,
+		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: worker, Logger: log}),
+		Logger:     log,
+		Worker:     worker,
+		Follow:     follow,
+	})
+	if err != nil {
+		st.Close()
+		return nil, usageError{err}
+	}
+	return &pipeline{cfg: cfg, log: log, store: st, crawler: cr}, nil
+}
+
+func printSummary(e *env, s crawler.Summary) {
+	fmt.Fprintf(e.stdout, "pages %d, ads %d, flagged %d, errors %d, %.1fs\n",
+		s.Pages, s.Ads, s.Flagged, s.Errors, s.Duration.Seconds())
+}
+
+func runCrawl(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := flags(e, "crawl", "--config FILE [--store URL]")
+	c.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	p, err := buildPipeline(ctx, e, &c, false)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if _, err := p.crawler.Seed(ctx); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	sum, err := p.crawler.Run(ctx)
+	printSummary(e, sum)
+	return err
+}
+
+func runSeed(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := flags(e, "seed", "--config FILE --store redis://…")
+	c.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	p, err := buildPipeline(ctx, e, &c, false)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	n, err := p.crawler.Seed(ctx)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "%d seeds queued\n", n)
+	return nil
+}
+
+func runWorker(ctx context.Context, e *env, args []string) error {
+	var c common
+	var follow bool
+	fs := flags(e, "worker", "--config FILE --store redis://… [--follow]")
+	c.register(fs)
+	fs.BoolVar(&follow, "follow", false, "keep working after the crawl is finished (recrawls, new seeds)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	p, err := buildPipeline(ctx, e, &c, follow)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	sum, err := p.crawler.Run(ctx)
+	printSummary(e, sum)
+	return err
+}
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	var c common
+	var format string
+	fs := flags(e, "status", "[--store URL] [--format table|jsonl]")
+	c.register(fs)
+	fs.StringVar(&format, "format", "table", "output: table or jsonl")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.load(e)
+	if err != nil {
+		return err
+	}
+	log, err := c.logger(e)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fst, err := st.FrontierStats(ctx)
+	if err != nil {
+		return fmt.Errorf("frontier stats: %w", err)
+	}
+	counts, err := st.CountItems(ctx)
+	if err != nil {
+		return fmt.Errorf("review counts: %w", err)
+	}
+	total, flagged, err := st.CountAds(ctx)
+	if err != nil {
+		return fmt.Errorf("count ads: %w", err)
+	}
+	switch format {
+	case "jsonl":
+		return json.NewEncoder(e.stdout).Encode(map[string]any{
+			"frontier": fst, "review": counts, "ads": total, "flagged": flagged,
+		})
+	case "table":
+		fmt.Fprintf(e.stdout, "frontier  queued %d  in-flight %d  done %d  failed %d  dead %d\n",
+			fst.Queued, fst.InFlight, fst.Done, fst.Failed, fst.Dead)
+		if !fst.OldestQueued.IsZero() {
+			fmt.Fprintf(e.stdout, "          oldest queued %s ago\n", time.Since(fst.OldestQueued).Round(time.Second))
+		}
+		fmt.Fprintf(e.stdout, "ads       %d stored, %d flagged\n", total, flagged)
+		fmt.Fprintf(e.stdout, "review    pending %d  claimed %d  decided %d\n",
+			counts["pending"], counts["claimed"], counts["decided"])
+		return nil
+	}
+	return usagef("--format %q: want table or jsonl", format)
+}
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	var c common
+	var once bool
+	fs := flags(e, "demo", "[--once] [--store URL]")
+	c.register(fs)
+	// The demo's output is the queue; routine crawl logs would bury it.
+	fs.Lookup("log-level").DefValue = "warn"
+	c.logLevel = "warn"
+	fs.BoolVar(&once, "once", false, "exit after the crawl instead of serving the sample web")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := c.load(e)
+	if err != nil {
+		return err
+	}
+	log, err := c.logger(e)
+	if err != nil {
+		return err
+	}
+	if c.store == "" {
+		// A fresh store each run, so the demo always shows what it finds.
+		dir, err := os.MkdirTemp("", "lokerwatch-demo-")
+		if err != nil {
+			return err
+		}
+		cfg.Store = "sqlite:" + dir + "/demo.db"
+		fmt.Fprintf(e.stderr, "demo store: %s\n", cfg.Store)
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return demo.Run(ctx, demo.Options{Store: st, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log})
+}

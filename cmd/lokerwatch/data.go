@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+// withStore parses the common flags, opens the store and runs fn.
+func withStore(ctx context.Context, e *env, c *common, fn func(storage.Store) error) error {
+	cfg, err := c.load(e)
+	if err != nil {
+		return err
+	}
+	log, err := c.logger(e)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+func checkFormat(format string) error {
+	if format != "table" && format != "jsonl" {
+		return usagef("--format %q: want table or jsonl", format)
+	}
+	return nil
+}
+
+// clip shortens s to n runes for a table cell and keeps it on one line.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+type adLine struct {
+	ID         string              `json:"id"`
+	URL        string              `json:"url"`
+	Source     string              `json:"source"`
+	Title      string              `json:"title"`
+	Text       string              `json:"text"`
+	Score      int                 `json:"score"`
+	Flagged    bool                `json:"flagged"`
+	Category   lokerwatch.Category `json:"category"`
+	Lang       string              `json:"lang,omitempty"`
+	FirstSeen  time.Time           `json:"first_seen,omitzero"`
+	LastSeen   time.Time           `json:"last_seen,omitzero"`
+	Entities   lokerwatch.Entities `json:"entities"`
+	Assessment any                 `json:"assessment,omitempty"`
+}
+
+func runAds(ctx context.Context, e *env, args []string) error {
+	var c common
+	var flagged bool
+	var format string
+	var limit int
+	fs := flags(e, "ads", "[--flagged] [--format table|jsonl] [--store URL]")
+	c.register(fs)
+	fs.BoolVar(&flagged, "flagged", false, "only flagged ads")
+	fs.StringVar(&format, "format", "table", "output: table or jsonl")
+	fs.IntVar(&limit, "limit", 0, "at most this many ads (0: all)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkFormat(format); err != nil {
+		return err
+	}
+	return withStore(ctx, e, &c, func(st storage.Store) error {
+		enc := json.NewEncoder(e.stdout)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		if format == "table" {
+			fmt.Fprintln(tw, "SCORE\tFLAG\tCATEGORY\tSOURCE\tTITLE\tURL")
+		}
+		err := st.ScanAds(ctx, storage.AdFilter{FlaggedOnly: flagged, Limit: limit}, func(ad *lokerwatch.Ad) error {
+			l := adLine{ID: ad.ID, URL: ad.URL, Source: ad.Source, Title: ad.Title, Text: ad.Text,
+				Lang: ad.Lang, FirstSeen: ad.FirstSeen, LastSeen: ad.LastSeen, Entities: ad.Entities}
+			if a := ad.Assessment; a != nil {
+				l.Score, l.Flagged, l.Category = a.Score, a.Flagged, a.Category
+				l.Assessment = a
+			}
+			if format == "jsonl" {
+				return enc.Encode(l)
+			}
+			flag := ""
+			if l.Flagged {
+				flag = "yes"
+			}
+			_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", l.Score, flag, l.Category, l.Source, clip(l.Title, 60), l.URL)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("list ads: %w", err)
+		}
+		return tw.Flush()
+	})
+}
+
+func runReview(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(e.stderr, "Usage: lokerwatch review list|show|claim|decide [flags]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return usagef("want a subcommand: list, show, claim or decide")
+	}
+	switch args[0] {
+	case "list":
+		return reviewList(ctx, e, args[1:])
+	case "show":
+		return reviewShow(ctx, e, args[1:])
+	case "claim":
+		return reviewClaim(ctx, e, args[1:])
+	case "decide":
+		return reviewDecide(ctx, e, args[1:])
+	}
+	return usagef("unknown review subcommand %q (want list, show, claim or decide)", args[0])
+}
+
+func reviewList(ctx context.Context, e *env, args []string) error {
+	var c common
+	var status, format, category string
+	var limit int
+	fs := flags(e, "review list", "[--status pending|claimed|decided|all] [--format table|jsonl]")
+	c.register(fs)
+	fs.StringVar(&status, "status", "pending", "pending, claimed, decided or all")
+	fs.StringVar(&format, "format", "table", "output: table or jsonl")
+	fs.StringVar(&category, "category", "", "only this category (scam, nonprocedural, trafficking)")
+	fs.IntVar(&limit, "limit", 0, "at most this many items (0: all)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkFormat(format); err != nil {
+		return err
+	}
+	f := storage.ReviewFilter{Category: lokerwatch.Category(category), Limit: limit}
+	switch status {
+	case "pending", "claimed", "decided":
+		f.Status = lokerwatch.ReviewStatus(status)
+	case "all":
+	default:
+		return usagef("--status %q: want pending, claimed, decided or all", status)
+	}
+	return withStore(ctx, e, &c, func(st storage.Store) error {
+		items, err := st.ListItems(ctx, f)
+		if err != nil {
+			return fmt.Errorf("list review items: %w", err)
+		}
+		return printItems(e.stdout, items, format)
+	})
+}
+
+func printItems(w io.Writer, items []lokerwatch.ReviewItem, format string) error {
+	if format == "jsonl" {
+		enc := json.NewEncoder(w)
+		for i := range items {
+			if err := enc.Encode(&items[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSCORE\tCATEGORY\tSTATUS\tSOURCE\tTITLE")
+	for _, it := range items {
+		status := string(it.Status)
+		if it.Verdict != "" {
+			status += ":" + string(it.Verdict)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Score, it.Category, status, it.Source, clip(it.Title, 70))
+	}
+	return tw.Flush()
+}
+
+func reviewShow(ctx context.Context, e *env, args []string) error {
+	var c common
+	var format string
+	fs := flags(e, "review show", "ID [--format table|jsonl]")
+	c.register(fs)
+	fs.StringVar(&format, "format", "table", "output: table or jsonl")
+	if err := parse(fs, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one review item ID")
+	}
+	if err := checkFormat(format); err != nil {
+		return err
+	}
+	id := fs.Arg(0)
+	return withStore(ctx, e, &c, func(st storage.Store) error {
+		it, err := st.GetItem(ctx, id)
+		if err != nil {
+			return fmt.Errorf("review item %s: %w", id, err)
+		}
+		ad, err := st.GetAd(ctx, it.AdID)
+		if err != nil {
+			return fmt.Errorf("ad %s of review item %s: %w", it.AdID, id, err)
+		}
+		hist, err := st.Decisions(ctx, id)
+		if err != nil {
+			return fmt.Errorf("decisions of review item %s: %w", id, err)
+		}
+		if format == "jsonl" {
+			return json.NewEncoder(e.stdout).Encode(map[string]any{"item": it, "ad": ad, "decisions": hist})
+		}
+		w := e.stdout
+		fmt.Fprintf(w, "item      %s (%s)\n", it.ID, it.Status)
+		fmt.Fprintf(w, "ad        %s\nurl       %s\nsource    %s\n", ad.ID, ad.URL, ad.Source)
+		fmt.Fprintf(w, "title     %s\n", ad.Title)
+		if a := ad.Assessment; a != nil {
+			fmt.Fprintf(w, "score     %d  category %s  flagged %v\n", a.Score, a.Category, a.Flagged)
+			fmt.Fprintf(w, "per cat.  scam %d  nonprocedural %d  trafficking %d\n",
+				a.Categories[lokerwatch.CategoryScam], a.Categories[lokerwatch.CategoryNonprocedural], a.Categories[lokerwatch.CategoryTrafficking])
+			fmt.Fprintln(w, "signals:")
+			for _, s := range a.Signals {
+				fmt.Fprintf(w, "  %+4d  %-14s %-28s %q\n", s.Weight, s.Category, s.Rule, s.Evidence)
+				if s.Description != "" {
+					fmt.Fprintf(w, "        %s\n", s.Description)
+				}
+			}
+		}
+		ents, _ := json.Marshal(ad.Entities)
+		fmt.Fprintf(w, "entities  %s\n", ents)
+		fmt.Fprintf(w, "text:\n%s\n", ad.Text)
+		if len(hist) > 0 {
+			fmt.Fprintln(w, "decisions:")
+			for _, d := range hist {
+				fmt.Fprintf(w, "  %s  %-13s by %s  %s\n", d.DecidedAt.Format(time.RFC3339), d.Verdict, d.Reviewer, d.Note)
+			}
+		}
+		return nil
+	})
+}
+
+func reviewClaim(ctx context.Context, e *env, args []string) error {
+	var c common
+	var reviewer, format string
+	var lease time.Duration
+	fs := flags(e, "review claim", "[ID] --reviewer NAME [--lease 10m]")
+	c.register(fs)
+	fs.StringVar(&reviewer, "reviewer", "", "who claims (required)")
+	fs.DurationVar(&lease, "lease", 10*time.Minute, "how long the claim holds")
+	fs.StringVar(&format, "format", "table", "output: table or jsonl")
+	if err := parse(fs, reorder(args)); err != nil {
+		return err
+	}
+	if reviewer == "" {
+		return usagef("--reviewer is required")
+	}
+	if fs.NArg() > 1 {
+		return usagef("want at most one review item ID")
+	}
+	if err := checkFormat(format); err != nil {
+		return err
+	}
+	return withStore(ctx, e, &c, func(st storage.Store) error {
+		var it *lokerwatch.ReviewItem
+		var err error
+		if fs.NArg() == 1 {
+			it, err = st.ClaimItem(ctx, fs.Arg(0), reviewer, lease)
+		} else {
+			it, err = st.ClaimNext(ctx, reviewer, lease, storage.ReviewFilter{})
+		}
+		if errors.Is(err, lokerwatch.ErrEmpty) {
+			fmt.Fprintln(e.stderr, "the review queue is empty")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		return printItems(e.stdout, []lokerwatch.ReviewItem{*it}, format)
+	})
+}
+
+func reviewDecide(ctx context.Context, e *env, args []string) error {
+	var c common
+	var verdict, reviewer, note string
+	var amend bool
+	fs := flags(e, "review decide", "ID --verdict scam|nonprocedural|trafficking|benign|escalate --reviewer NAME [--note TEXT]")
+	c.register(fs)
+	fs.StringVar(&verdict, "verdict", "", "scam, nonprocedural, trafficking, benign or escalate (required)")
+	fs.StringVar(&reviewer, "reviewer", "", "who decides (required)")
+	fs.StringVar(&note, "note", "", "free-text note kept with the decision")
+	fs.BoolVar(&amend, "amend", false, "change the verdict of an item already decided (the earlier decision is kept in the history)")
+	if err := parse(fs, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one review item ID")
+	}
+	v, err := lokerwatch.ParseVerdict(verdict)
+	if err != nil {
+		return usageError{err}
+	}
+	if reviewer == "" {
+		return usagef("--reviewer is required")
+	}
+	return withStore(ctx, e, &c, func(st storage.Store) error {
+		it, err := st.Decide(ctx, lokerwatch.Decision{ItemID: fs.Arg(0), Verdict: v, Reviewer: reviewer,
+			Note: note, DecidedAt: time.Now().UTC(), Amend: amend})
+		if err != nil {
+			return fmt.Errorf("decide review item %s: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(e.stdout, "%s: %s by %s\n", it.ID, it.Verdict, it.Reviewer)
+		return nil
+	})
+}
+
+// reorder moves positional arguments after flags so that both
+// "decide ID --verdict x" and "decide --verdict x ID" work.
+func reorder(args []string) []string {
+	var flagArgs, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-"):
+			flagArgs = append(flagArgs, a)
+			if !strings.Contains(a, "=") && !isBoolFlag(a) && i+1 < len(args) {
+				flagArgs = append(flagArgs, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(flagArgs, pos...)
+}
+
+// isBoolFlag lists the boolean flags of the commands that use reorder.
+func isBoolFlag(a string) bool {
+	switch strings.TrimLeft(a, "-") {
+	case "amend", "h", "help", "flagged", "once", "follow", "explain", "errors", "password-stdin":
+		return true
+	}
+	return false
+}
