@@ -9,9 +9,5 @@ import (
 // pretending to work.
 var errNotYet = errors.New("not available in this build yet")
 
-func runServe(context.Context, *env, []string) error  { return errNotYet }
-func runExport(context.Context, *env, []string) error { return errNotYet }
-func runVerify(context.Context, *env, []string) error { return errNotYet }
-func runKeys(context.Context, *env, []string) error   { return errNotYet }
-func runPurge(context.Context, *env, []string) error  { return errNotYet }
-func runUser(context.Context, *env, []string) error   { return errNotYet }
+func runServe(context.Context, *env, []string) error { return errNotYet }
+func runUser(context.Context, *env, []string) error  { return errNotYet }

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lokerwatch/lokerwatch/evidence"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+// parseTime accepts RFC 3339 or a plain date.
+func parseTime(flagName, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usagef("--%s %q: want a date (2026-11-27) or RFC 3339 time", flagName, s)
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	var c common
+	var out, format, verdicts, since, until, entity, keyPath, actor string
+	var all bool
+	fs := flags(e, "export", "-o FILE [--format wacz|csv|jsonl] [--verdict LIST] [--since T] [--until T] [--entity VALUE] [--key FILE]")
+	c.register(fs)
+	fs.StringVar(&out, "o", "", "output `FILE` (required)")
+	fs.StringVar(&format, "format", "wacz", "wacz (signed case bundle with captures), csv or jsonl")
+	fs.StringVar(&verdicts, "verdict", "", "comma-separated verdicts to include (scam,nonprocedural,trafficking,benign,escalate,undecided); default all")
+	fs.StringVar(&since, "since", "", "only ads seen at or after this time")
+	fs.StringVar(&until, "until", "", "only ads seen before this time")
+	fs.StringVar(&entity, "entity", "", "only ads naming this phone (any format), handle, e-mail or agency")
+	fs.StringVar(&keyPath, "key", "", "signing key `FILE` (PEM); default evidence.signing_key from config; none: unsigned")
+	fs.StringVar(&actor, "actor", "", "who exports, for the audit trail (default: $USER)")
+	fs.BoolVar(&all, "all", false, "include ads that were not flagged")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if out == "" {
+		return usagef("-o FILE is required")
+	}
+	f, err := evidence.ParseFormat(format)
+	if err != nil {
+		return usageError{err}
+	}
+	vs, err := evidence.ParseVerdicts(verdicts)
+	if err != nil {
+		return usageError{err}
+	}
+	sinceT, err := parseTime("since", since)
+	if err != nil {
+		return err
+	}
+	untilT, err := parseTime("until", until)
+	if err != nil {
+		return err
+	}
+	cfg, err := c.load(e)
+	if err != nil {
+		return err
+	}
+	if keyPath == "" {
+		keyPath = cfg.Evidence.SigningKey
+	}
+	var key *ecdsa.PrivateKey
+	if keyPath != "" && f == evidence.FormatWACZ {
+		if key, err = evidence.LoadPrivateKey(keyPath); err != nil {
+			return usagef("signing key: %v", err)
+		}
+	}
+	if actor == "" {
+		actor = os.Getenv("USER")
+	}
+	log, err := c.logger(e)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// Write to a temporary file and rename, so a failed export never
+	// leaves a half bundle that looks whole.
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".lokerwatch-export-*")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	sum, err := evidence.Export(ctx, st, tmp, evidence.ExportOptions{
+		Format: f, Verdicts: vs, Since: sinceT, Until: untilT, Entity: entity, IncludeUnflagged: all,
+		Key: key, Actor: actor, Software: "lokerwatch " + version, Logger: log,
+	})
+	if err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	signed := "unsigned"
+	if sum.Signed {
+		signed = "signed with key " + sum.KeyFingerprint
+	}
+	fmt.Fprintf(e.stdout, "%s: %s, %d ads, %d captures, %d bytes, %s\n", out, sum.Format, sum.Ads, sum.Captures, sum.Bytes, signed)
+	return nil
+}
+
+func runVerify(_ context.Context, e *env, args []string) error {
+	var pubPath, format string
+	fs := flags(e, "verify", "[--public FILE] BUNDLE")
+	fs.StringVar(&pubPath, "public", "", "public key `FILE` (PEM) the bundle must be signed with")
+	fs.StringVar(&format, "format", "text", "text or jsonl")
+	if err := parse(fs, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one bundle file")
+	}
+	var pub *ecdsa.PublicKey
+	if pubPath != "" {
+		var err error
+		if pub, err = evidence.LoadPublicKey(pubPath); err != nil {
+			return usagef("public key: %v", err)
+		}
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return usageError{err}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var rep *evidence.Report
+	if pub != nil {
+		rep, err = evidence.Verify(f, fi.Size(), pub)
+	} else {
+		rep, err = evidence.Verify(f, fi.Size(), nil)
+	}
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", fs.Arg(0), err)
+	}
+	if format == "jsonl" {
+		if err := json.NewEncoder(e.stdout).Encode(rep); err != nil {
+			return err
+		}
+	} else if err := rep.WriteText(e.stdout); err != nil {
+		return err
+	}
+	if !rep.Intact() {
+		return fmt.Errorf("%s is not intact", fs.Arg(0))
+	}
+	return nil
+}
+
+func runKeys(_ context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] != "generate" {
+		fmt.Fprintln(e.stderr, "Usage: lokerwatch keys generate --private FILE --public FILE [--curve P-384|P-256]")
+		return usagef("want: keys generate")
+	}
+	var priv, pub, curve string
+	fs := flags(e, "keys generate", "--private FILE --public FILE [--curve P-384|P-256]")
+	fs.StringVar(&priv, "private", "", "where to write the private key (PEM, mode 0600)")
+	fs.StringVar(&pub, "public", "", "where to write the public key (PEM)")
+	fs.StringVar(&curve, "curve", string(evidence.P384), "P-384 (what ReplayWeb.page checks) or P-256")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if priv == "" || pub == "" {
+		return usagef("--private and --public are required")
+	}
+	if err := evidence.GenerateKeys(priv, pub, evidence.Curve(curve)); err != nil {
+		return fmt.Errorf("generate keys: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "private key %s, public key %s\n", priv, pub)
+	return nil
+}
+
+func runPurge(ctx context.Context, e *env, args []string) error {
+	var c common
+	var dry bool
+	var actor string
+	fs := flags(e, "purge", "[--dry-run] [--config FILE] [--store URL]")
+	c.register(fs)
+	fs.BoolVar(&dry, "dry-run", false, "count what would be deleted, delete nothing")
+	fs.StringVar(&actor, "actor", "", "who purges, for the audit trail (default: $USER)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if actor == "" {
+		actor = os.Getenv("USER")
+	}
+	cfg, err := c.load(e)
+	if err != nil {
+		return err
+	}
+	return withStore(ctx, e, &c, func(st storage.Store) error {
+		n, err := evidence.Purge(ctx, st, evidence.Policy{BenignDays: cfg.Evidence.Retention.BenignDays, DryRun: dry, Actor: actor}, time.Now())
+		if err != nil {
+			return fmt.Errorf("purge: %w", err)
+		}
+		verb := "deleted"
+		if dry {
+			verb = "would delete"
+		}
+		fmt.Fprintf(e.stdout, "%s %d captures\n", verb, n)
+		return nil
+	})
+}
