@@ -19,6 +19,22 @@ var adsTests = []test{
 	{"ScanOrderAndFilters", testAdsScan},
 	{"ScanManyStreams", testAdsScanMany},
 	{"CountAndDelete", testAdsCountDelete},
+	{"BadInput", testAdsBadInput},
+}
+
+func testAdsBadInput(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	if _, err := s.PutAd(ctx, &lokerwatch.Ad{Title: "no id"}); err == nil {
+		t.Error("put of an ad without ID succeeded")
+	}
+	if _, err := s.PutAd(ctx, nil); err == nil {
+		t.Error("put of a nil ad succeeded")
+	}
+	total, _, err := s.CountAds(ctx)
+	must(t, err, "count")
+	if total != 0 {
+		t.Fatalf("refused puts stored %d ads", total)
+	}
 }
 
 var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -27,6 +28,10 @@ var frontierTests = []test{
 	{"RevisitAndConditional", testFrontierRevisit},
 	{"ConcurrentAdd", testFrontierConcurrentAdd},
 	{"ConcurrentClaimers", testFrontierConcurrentClaimers},
+	{"ConcurrentPoliteness", testFrontierConcurrentPoliteness},
+	{"AbandonedLeasesNothingLost", testFrontierAbandoned},
+	{"BadRequests", testFrontierBadRequests},
+	{"CancelledContext", testFrontierCancelled},
 }
 
 func req(url string) storage.Request {
@@ -582,4 +587,195 @@ func testFrontierConcurrentClaimers(t *testing.T, s storage.Store) {
 		}
 	}
 	wantStats(t, s, 0, 0, int64(len(reqs)), 0, 0)
+}
+
+// testFrontierConcurrentPoliteness checks the host delay across workers: no
+// host is claimed again before HostDelay has passed since its last Ack.
+func testFrontierConcurrentPoliteness(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	const hosts, perHost, workers = 3, 5, 6
+	const delay = 30 * time.Millisecond
+	for h := range hosts {
+		for p := range perHost {
+			_, err := s.Add(ctx, req(fmt.Sprintf("http://p%d.example/%d", h, p)))
+			must(t, err, "add")
+		}
+	}
+	var (
+		mu      sync.Mutex
+		lastAck = map[string]time.Time{} // host -> when its last Ack was sent
+		wg      sync.WaitGroup
+		claims  int
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				l, err := s.ClaimRequest(ctx, fmt.Sprint("w", w), time.Minute)
+				if errors.Is(err, lokerwatch.ErrEmpty) {
+					st, err := s.FrontierStats(ctx)
+					if err != nil {
+						t.Errorf("stats: %v", err)
+						return
+					}
+					if st.Finished() {
+						return
+					}
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				mu.Lock()
+				claims++
+				if prev, ok := lastAck[l.Host]; ok {
+					if gap := time.Since(prev); gap < delay-2*time.Millisecond {
+						t.Errorf("host %s claimed %v after its last ack, host delay %v", l.Host, gap, delay)
+					}
+				}
+				lastAck[l.Host] = time.Now()
+				mu.Unlock()
+				if err := s.Ack(ctx, l, storage.AckOptions{HostDelay: delay}); err != nil {
+					t.Errorf("ack: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if claims != hosts*perHost {
+		t.Fatalf("%d claims, want %d", claims, hosts*perHost)
+	}
+}
+
+// testFrontierAbandoned has workers that die holding leases: the reaper
+// returns their requests and every URL is fetched to the end exactly once
+// successfully.
+func testFrontierAbandoned(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	const urls, workers = 40, 4
+	for i := range urls {
+		_, err := s.Add(ctx, req(fmt.Sprintf("http://d%d.example/%d", i%8, i)))
+		must(t, err, "add")
+	}
+	stop := make(chan struct{})
+	reaped := make(chan int)
+	go func() {
+		total := 0
+		defer func() { reaped <- total }()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				n, err := s.ReapRequests(ctx)
+				if err != nil {
+					t.Errorf("reap: %v", err)
+					return
+				}
+				total += n
+			}
+		}
+	}()
+	var (
+		mu        sync.Mutex
+		acked     = map[string]int{}
+		abandoned = map[string]bool{}
+		wg        sync.WaitGroup
+	)
+	deadline := time.Now().Add(20 * time.Second)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			claimsByMe := 0
+			for time.Now().Before(deadline) {
+				l, err := s.ClaimRequest(ctx, fmt.Sprint("w", w), 80*time.Millisecond)
+				if errors.Is(err, lokerwatch.ErrEmpty) {
+					st, err := s.FrontierStats(ctx)
+					if err != nil {
+						t.Errorf("stats: %v", err)
+						return
+					}
+					if st.Finished() {
+						return
+					}
+					time.Sleep(2 * time.Millisecond)
+					continue
+				}
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				claimsByMe++
+				mu.Lock()
+				// Each worker "crashes" on every third claim, once per URL.
+				if claimsByMe%3 == 0 && !abandoned[l.URL] {
+					abandoned[l.URL] = true
+					mu.Unlock()
+					continue
+				}
+				mu.Unlock()
+				if err := s.Ack(ctx, l, storage.AckOptions{}); err != nil {
+					t.Errorf("ack %s: %v", l.URL, err)
+					return
+				}
+				mu.Lock()
+				acked[l.URL]++
+				mu.Unlock()
+			}
+			t.Errorf("worker %d gave up: the frontier never finished", w)
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	total := <-reaped
+	if len(abandoned) == 0 {
+		t.Fatal("no lease was abandoned; the test did not test anything")
+	}
+	for i := range urls {
+		u := fmt.Sprintf("http://d%d.example/%d", i%8, i)
+		if acked[u] != 1 {
+			t.Errorf("%s acked %d times, want once", u, acked[u])
+		}
+	}
+	// Claim may reap lazily too, so the reaper saw at most the abandoned ones.
+	if total > len(abandoned) {
+		t.Errorf("reaper returned %d leases, only %d were abandoned", total, len(abandoned))
+	}
+	wantStats(t, s, 0, 0, urls, 0, 0)
+}
+
+func testFrontierBadRequests(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	n, err := s.Add(ctx, req("http://ok.example/1"), req("no-host-here"), req("http://[::1"), req(""), req("http://ok.example/2"))
+	if err == nil {
+		t.Fatal("add with unusable URLs returned no error")
+	}
+	if n != 2 {
+		t.Fatalf("add with 3 unusable URLs of 5 queued %d, want the 2 good ones", n)
+	}
+	wantStats(t, s, 2, 0, 0, 0, 0)
+	if seen, _ := s.Seen(ctx, "no-host-here"); seen {
+		t.Fatal("an unusable URL was marked seen")
+	}
+}
+
+func testFrontierCancelled(t *testing.T, s storage.Store) {
+	ctx, cancel := context.WithCancel(testCtx(t))
+	cancel()
+	if _, err := s.Add(ctx, req("http://a.example/1")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("add with a cancelled context: %v, want context.Canceled", err)
+	}
+	if _, err := s.ClaimRequest(ctx, "w", time.Minute); !errors.Is(err, context.Canceled) {
+		t.Fatalf("claim with a cancelled context: %v, want context.Canceled", err)
+	}
+	if seen, err := s.Seen(testCtx(t), "http://a.example/1"); err != nil || seen {
+		t.Fatalf("after a cancelled add Seen = %v, %v; want false", seen, err)
+	}
 }

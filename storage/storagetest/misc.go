@@ -197,6 +197,17 @@ func testEvidence(t *testing.T, s storage.Store) {
 		t.Fatalf("evidence for unknown ad = %v", list)
 	}
 
+	// Putting a record again replaces it, links included.
+	r2b := *r2
+	r2b.AdIDs = []string{"ad-2", "ad-3"}
+	must(t, s.PutEvidence(ctx, &r2b), "replace r2")
+	if list, err = s.EvidenceForAd(ctx, "ad-3"); err != nil || len(list) != 1 || list[0].ID != r2.ID {
+		t.Fatalf("evidence for ad-3 after replace = %v, %v", list, err)
+	}
+	if err := s.PutEvidence(ctx, &storage.EvidenceRecord{URL: "x"}); err == nil {
+		t.Error("put evidence without ID succeeded")
+	}
+
 	must(t, s.DeleteEvidence(ctx, r1.ID), "delete")
 	_, err = s.GetEvidence(ctx, r1.ID)
 	wantErr(t, err, lokerwatch.ErrNotFound, "get deleted evidence")
@@ -234,6 +245,9 @@ func testUsers(t *testing.T, s storage.Store) {
 	must(t, err, "get updated")
 	if u.Role != storage.RoleInvestigator || u.PasswordHash != "new" || !u.Disabled {
 		t.Fatalf("updated user = %+v", u)
+	}
+	if err := s.PutUser(ctx, &storage.User{Role: storage.RoleAdmin}); err == nil {
+		t.Error("put user without name succeeded")
 	}
 	users, err = s.ListUsers(ctx)
 	must(t, err, "list")

@@ -26,6 +26,9 @@ var reviewTests = []test{
 	{"ReapClaims", testReviewReap},
 	{"AuditTrail", testReviewAudit},
 	{"ConcurrentClaimers", testReviewConcurrentClaimers},
+	{"AbandonedClaimsNothingLost", testReviewAbandoned},
+	{"LapsedClaimStillDecidable", testReviewLapsedDecide},
+	{"BadInput", testReviewBadInput},
 }
 
 func flaggedAd(name string, score int, cat lokerwatch.Category, source, lang string) *lokerwatch.Ad {
@@ -668,5 +671,116 @@ func testReviewConcurrentClaimers(t *testing.T, s storage.Store) {
 		if len(hist) != 1 || hist[0].Reviewer != who {
 			t.Fatalf("decisions of %s = %+v, want one by %s", id, hist, who)
 		}
+	}
+}
+
+// testReviewAbandoned has reviewers that walk away from claims: every item is
+// still decided exactly once, by someone holding it.
+func testReviewAbandoned(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	const items, reviewers = 30, 4
+	for i := range items {
+		enqueue(t, s, flaggedAd(fmt.Sprint("ab", i), 50+i, lokerwatch.CategoryScam, "chan", "id"))
+	}
+	var (
+		mu        sync.Mutex
+		abandoned = map[string]bool{}
+		decided   = map[string]int{}
+		wg        sync.WaitGroup
+	)
+	deadline := time.Now().Add(20 * time.Second)
+	for r := range reviewers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprint("analyst-", r)
+			n := 0
+			for time.Now().Before(deadline) {
+				it, err := s.ClaimNext(ctx, name, 80*time.Millisecond, storage.ReviewFilter{})
+				if errors.Is(err, lokerwatch.ErrEmpty) {
+					counts, err := s.CountItems(ctx)
+					if err != nil {
+						t.Errorf("count: %v", err)
+						return
+					}
+					if counts[lokerwatch.StatusDecided] == items {
+						return
+					}
+					if _, err := s.ReapClaims(ctx); err != nil {
+						t.Errorf("reap: %v", err)
+						return
+					}
+					time.Sleep(5 * time.Millisecond)
+					continue
+				}
+				if err != nil {
+					t.Errorf("claim next: %v", err)
+					return
+				}
+				n++
+				mu.Lock()
+				if n%4 == 0 && !abandoned[it.ID] {
+					abandoned[it.ID] = true // walk away from it
+					mu.Unlock()
+					continue
+				}
+				mu.Unlock()
+				if _, err := s.Decide(ctx, decide(lokerwatch.VerdictScam, it.ID, name)); err != nil {
+					t.Errorf("decide %s: %v", it.ID, err)
+					return
+				}
+				mu.Lock()
+				decided[it.ID]++
+				mu.Unlock()
+			}
+			t.Errorf("%s gave up: the queue never emptied", name)
+		}()
+	}
+	wg.Wait()
+	if len(abandoned) == 0 {
+		t.Fatal("no claim was abandoned; the test did not test anything")
+	}
+	if len(decided) != items {
+		t.Fatalf("%d items decided, want %d", len(decided), items)
+	}
+	for id, n := range decided {
+		if n != 1 {
+			t.Errorf("item %s decided %d times", id, n)
+		}
+	}
+}
+
+// testReviewLapsedDecide: a reviewer whose lease ran out while nobody else
+// took the item can still record the decision (the item is unclaimed).
+func testReviewLapsedDecide(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	it := enqueue(t, s, flaggedAd("slow", 70, lokerwatch.CategoryScam, "chan", "id"))
+	_, err := s.ClaimItem(ctx, it.ID, "alice", 50*time.Millisecond)
+	must(t, err, "claim")
+	time.Sleep(120 * time.Millisecond) // the lease has run out: waiting for time itself
+	got, err := s.Decide(ctx, decide(lokerwatch.VerdictScam, it.ID, "alice"))
+	must(t, err, "decide after the lease lapsed, nobody else holding it")
+	if got.Status != lokerwatch.StatusDecided || got.Reviewer != "alice" {
+		t.Fatalf("item = %+v", got)
+	}
+}
+
+func testReviewBadInput(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	if _, _, err := s.Enqueue(ctx, &lokerwatch.Ad{Title: "no id"}); err == nil {
+		t.Error("enqueue of an ad without ID succeeded")
+	}
+	if _, err := s.ClaimNext(ctx, "", time.Minute, storage.ReviewFilter{}); err == nil {
+		t.Error("claim next without a reviewer succeeded")
+	}
+	it := enqueue(t, s, flaggedAd("ok", 70, lokerwatch.CategoryScam, "chan", "id"))
+	if _, err := s.ClaimItem(ctx, it.ID, "", time.Minute); err == nil {
+		t.Error("claim item without a reviewer succeeded")
+	}
+	if g := getItem(t, s, it.ID); g.Status != lokerwatch.StatusPending {
+		t.Fatalf("refused claims changed the item: %+v", g)
+	}
+	if counts, err := s.CountItems(ctx); err != nil || counts[lokerwatch.StatusPending] != 1 {
+		t.Fatalf("CountItems = %v, %v", counts, err)
 	}
 }
