@@ -205,7 +205,6 @@ func (s *Server) decideForm(w http.ResponseWriter, r *http.Request, p *principal
 	}
 	switch {
 	case next != nil:
-		s.audit(ctx, lokerwatch.AuditEvent{Actor: p.name(), Action: "review.claim", Object: next.ID, Remote: remoteAddr(r), Detail: "next, ad " + next.AdID})
 		http.Redirect(w, r, adURL(next.AdID, fq), http.StatusSeeOther)
 	case r.PostFormValue("next") == "1":
 		http.Redirect(w, r, "/?msg=decided-empty&"+fq, http.StatusSeeOther)
@@ -223,7 +222,7 @@ func (s *Server) releaseQuietly(ctx context.Context, id, who string) {
 // maxNote bounds analysts' notes.
 const maxNote = 4000
 
-// decide records a decision and audits it with what changed.
+// decide records a decision.
 func (s *Server) decide(ctx context.Context, r *http.Request, p *principal, item *lokerwatch.ReviewItem, v lokerwatch.Verdict, note string, amend bool) (*lokerwatch.ReviewItem, error) {
 	note = strings.TrimSpace(note)
 	if len(note) > maxNote {
@@ -237,19 +236,9 @@ func (s *Server) decide(ctx context.Context, r *http.Request, p *principal, item
 	if err != nil {
 		return nil, err
 	}
+	// The store writes the audit event (who, when, from where, the verdict
+	// and the one it replaced) in the same transaction as the decision.
 	s.metrics.decision(v)
-	was := string(item.Verdict)
-	if was == "" {
-		was = "none"
-	}
-	detail := fmt.Sprintf("verdict %s -> %s; status %s -> %s; ad %s", was, v, item.Status, out.Status, item.AdID)
-	if amend {
-		detail += "; amended"
-	}
-	if note != "" {
-		detail += "; note: " + note
-	}
-	s.audit(ctx, lokerwatch.AuditEvent{Actor: p.name(), Action: "review.decide", Object: item.ID, Remote: remoteAddr(r), Detail: detail})
 	return out, nil
 }
 

@@ -79,7 +79,6 @@ func (s *Server) apiNext(w http.ResponseWriter, r *http.Request, p *principal) {
 		s.storeError(w, r, "claim next", err)
 		return
 	}
-	s.audit(r.Context(), lokerwatch.AuditEvent{Actor: p.name(), Action: "review.claim", Object: it.ID, Remote: remoteAddr(r), Detail: "next, ad " + it.AdID})
 	writeJSON(w, http.StatusOK, it)
 }
 
@@ -118,7 +117,6 @@ func (s *Server) apiClaim(w http.ResponseWriter, r *http.Request, p *principal) 
 		s.storeError(w, r, "claim item "+id, err)
 		return
 	}
-	s.audit(r.Context(), lokerwatch.AuditEvent{Actor: p.name(), Action: "review.claim", Object: it.ID, Remote: remoteAddr(r), Detail: "ad " + it.AdID})
 	writeJSON(w, http.StatusOK, it)
 }
 
@@ -137,7 +135,6 @@ func (s *Server) apiRelease(w http.ResponseWriter, r *http.Request, p *principal
 		s.storeError(w, r, "release item "+id, err)
 		return
 	}
-	s.audit(r.Context(), lokerwatch.AuditEvent{Actor: p.name(), Action: "review.release", Object: id, Remote: remoteAddr(r)})
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "released": true})
 }
 

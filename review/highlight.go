@@ -92,16 +92,34 @@ func clampSpan(body string, start, end int) (int, int) {
 	if start >= end {
 		return 0, 0
 	}
-	// Move outwards to the start of the character holding start and past
-	// the end of the one holding end-1; at most UTFMax-1 steps, since
-	// further continuation bytes are invalid UTF-8 anyway.
-	for n := 0; n < utf8.UTFMax-1 && start > 0 && !utf8.RuneStart(body[start]); n++ {
-		start--
+	return snap(body, start, false), snap(body, end, true)
+}
+
+// snap moves p to the nearest character boundary of body, down (start of
+// the character holding p) or up (past its end). Boundaries are those of
+// decoding body rune by rune: a stray continuation byte is a character of
+// its own (shown as U+FFFD).
+func snap(body string, p int, up bool) int {
+	if p <= 0 || p >= len(body) || utf8.RuneStart(body[p]) {
+		return p
 	}
-	for n := 0; n < utf8.UTFMax-1 && end < len(body) && !utf8.RuneStart(body[end]); n++ {
-		end++
+	// p is on a continuation byte. Find the lead byte before it, if any
+	// within one character's reach; lead bytes always start a character.
+	q := p - 1
+	for q > 0 && p-q < utf8.UTFMax && !utf8.RuneStart(body[q]) {
+		q--
 	}
-	return start, end
+	if !utf8.RuneStart(body[q]) {
+		return p // a run of stray continuation bytes: each is a character
+	}
+	_, w := utf8.DecodeRuneInString(body[q:])
+	if q+w <= p {
+		return p // the character at q ended before p: p is a stray byte
+	}
+	if up {
+		return q + w
+	}
+	return q
 }
 
 func signalTitle(sg lokerwatch.Signal) string {

@@ -146,18 +146,18 @@ type queueRow struct {
 }
 
 type queueData struct {
-	Rows       []queueRow
-	Counts     map[lokerwatch.ReviewStatus]int64
-	Total      int64
-	Filter     storage.ReviewFilter
-	Status     string
-	Since      string
-	Until      string
-	Query      string // filters as a query string
-	PrevURL    string // "" on the first page
-	NextURL    string // "" on the last page
-	Languages  []string
-	Error      string
+	Rows      []queueRow
+	Counts    map[string]int64
+	Total     int64
+	Filter    storage.ReviewFilter
+	Status    string
+	Since     string
+	Until     string
+	Query     string // filters as a query string
+	PrevURL   string // "" on the first page
+	NextURL   string // "" on the last page
+	Languages []string
+	Error     string
 }
 
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -183,12 +183,14 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 		s.storeError(w, r, "list queue", err)
 		return
 	}
-	d.Counts, err = s.st.CountItems(ctx)
+	counts, err := s.st.CountItems(ctx)
 	if err != nil {
 		s.storeError(w, r, "count queue", err)
 		return
 	}
-	for _, n := range d.Counts {
+	d.Counts = map[string]int64{}
+	for st, n := range counts {
+		d.Counts[string(st)] = n
 		d.Total += n
 	}
 	now := s.now()
@@ -266,7 +268,6 @@ func (s *Server) nextForm(w http.ResponseWriter, r *http.Request, p *principal) 
 		s.storeError(w, r, "claim next", err)
 		return
 	}
-	s.audit(r.Context(), lokerwatch.AuditEvent{Actor: p.name(), Action: "review.claim", Object: it.ID, Remote: remoteAddr(r), Detail: "next, ad " + it.AdID})
 	http.Redirect(w, r, adURL(it.AdID, filterQuery(f)), http.StatusSeeOther)
 }
 
@@ -285,7 +286,6 @@ func (s *Server) claimForm(w http.ResponseWriter, r *http.Request, p *principal)
 		s.storeError(w, r, "claim item "+id, err)
 		return
 	}
-	s.audit(r.Context(), lokerwatch.AuditEvent{Actor: p.name(), Action: "review.claim", Object: it.ID, Remote: remoteAddr(r), Detail: "ad " + it.AdID})
 	http.Redirect(w, r, adURL(it.AdID, r.URL.RawQuery), http.StatusSeeOther)
 }
 
@@ -308,9 +308,7 @@ func (s *Server) releaseForm(w http.ResponseWriter, r *http.Request, p *principa
 		s.storeError(w, r, "release item "+id, err)
 		return
 	}
-	s.audit(ctx, lokerwatch.AuditEvent{Actor: p.name(), Action: "review.release", Object: id, Remote: remoteAddr(r)})
 	if next != nil {
-		s.audit(ctx, lokerwatch.AuditEvent{Actor: p.name(), Action: "review.claim", Object: next.ID, Remote: remoteAddr(r), Detail: "next, ad " + next.AdID})
 		http.Redirect(w, r, adURL(next.AdID, filterQuery(f)), http.StatusSeeOther)
 		return
 	}
