@@ -49,6 +49,8 @@ type Options struct {
 	// Classifier assesses the ads (default: classifiers.New with the
 	// demo config's threshold).
 	Classifier crawler.Classifier
+	// Archiver keeps WARC captures of pages with flagged ads (nil: none).
+	Archiver crawler.Archiver
 }
 
 // Result is what a Run did.
@@ -116,6 +118,7 @@ func run(ctx context.Context, opt Options) (*Result, error) {
 		Config:     cfg,
 		Store:      opt.Store,
 		Classifier: cls,
+		Archiver:   opt.Archiver,
 		Logger:     log,
 		Worker:     "demo",
 	})

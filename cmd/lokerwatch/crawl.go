@@ -229,5 +229,6 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	return demo.Run(ctx, demo.Options{Store: st, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log})
+	return demo.Run(ctx, demo.Options{Store: st, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log,
+		Archiver: evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: "demo", Logger: log})})
 }
