@@ -333,7 +333,7 @@ func testReviewRenewRelease(t *testing.T, s storage.Store) {
 	top := enqueue(t, s, flaggedAd("top", 95, lokerwatch.CategoryScam, "chan", "id"))
 	enqueue(t, s, flaggedAd("low", 40, lokerwatch.CategoryScam, "chan", "id"))
 
-	it, err := s.ClaimNext(ctx, "alice", 150*time.Millisecond, storage.ReviewFilter{})
+	it, err := s.ClaimNext(ctx, "alice", 300*time.Millisecond, storage.ReviewFilter{})
 	must(t, err, "claim")
 	if it.ID != top.ID {
 		t.Fatalf("claimed %s, want the top item", it.ID)
@@ -346,7 +346,7 @@ func testReviewRenewRelease(t *testing.T, s storage.Store) {
 	if !near(g.LeaseUntil, renewed.Add(time.Minute), 10*time.Second) || g.Claimant != "alice" {
 		t.Fatalf("after renew: %+v, want lease until about %v", g, renewed.Add(time.Minute))
 	}
-	time.Sleep(200 * time.Millisecond) // past the original lease: renew must have held
+	time.Sleep(350 * time.Millisecond) // past the original lease: renew must have held
 	_, err = s.ClaimItem(ctx, it.ID, "bob", time.Minute)
 	wantErr(t, err, lokerwatch.ErrNotClaimant, "claim a renewed item")
 
@@ -494,7 +494,7 @@ func testReviewExpiredClaim(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
 	enqueue(t, s, flaggedAd("mid", 60, lokerwatch.CategoryScam, "chan", "id"))
 	top := enqueue(t, s, flaggedAd("top", 90, lokerwatch.CategoryScam, "chan", "id"))
-	it, err := s.ClaimNext(ctx, "alice", 80*time.Millisecond, storage.ReviewFilter{})
+	it, err := s.ClaimNext(ctx, "alice", 300*time.Millisecond, storage.ReviewFilter{})
 	must(t, err, "claim")
 	if it.ID != top.ID {
 		t.Fatalf("claimed %s, want top", it.ID)
@@ -523,15 +523,15 @@ func testReviewReap(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
 	a := enqueue(t, s, flaggedAd("a", 90, lokerwatch.CategoryScam, "chan", "id"))
 	b := enqueue(t, s, flaggedAd("b", 80, lokerwatch.CategoryScam, "chan", "id"))
-	_, err := s.ClaimItem(ctx, a.ID, "alice", 50*time.Millisecond)
-	must(t, err, "claim a")
-	_, err = s.ClaimItem(ctx, b.ID, "bob", time.Minute)
+	_, err := s.ClaimItem(ctx, b.ID, "bob", time.Minute)
 	must(t, err, "claim b")
 	n, err := s.ReapClaims(ctx)
 	must(t, err, "reap")
 	if n != 0 {
 		t.Fatalf("reaped %d live claims", n)
 	}
+	_, err = s.ClaimItem(ctx, a.ID, "alice", 50*time.Millisecond)
+	must(t, err, "claim a")
 	eventually(t, 5*time.Second, "the expired claim to be reaped", func() bool {
 		n, err := s.ReapClaims(ctx)
 		must(t, err, "reap")
@@ -696,7 +696,7 @@ func testReviewAbandoned(t *testing.T, s storage.Store) {
 			name := fmt.Sprint("analyst-", r)
 			n := 0
 			for time.Now().Before(deadline) {
-				it, err := s.ClaimNext(ctx, name, 80*time.Millisecond, storage.ReviewFilter{})
+				it, err := s.ClaimNext(ctx, name, 150*time.Millisecond, storage.ReviewFilter{})
 				if errors.Is(err, lokerwatch.ErrEmpty) {
 					counts, err := s.CountItems(ctx)
 					if err != nil {
@@ -725,7 +725,11 @@ func testReviewAbandoned(t *testing.T, s storage.Store) {
 					continue
 				}
 				mu.Unlock()
-				if _, err := s.Decide(ctx, decide(lokerwatch.VerdictScam, it.ID, name)); err != nil {
+				_, err = s.Decide(ctx, decide(lokerwatch.VerdictScam, it.ID, name))
+				if errors.Is(err, lokerwatch.ErrNotClaimant) || errors.Is(err, lokerwatch.ErrAlreadyDecided) {
+					continue // too slow (a loaded machine): the lease ran out and another took it
+				}
+				if err != nil {
 					t.Errorf("decide %s: %v", it.ID, err)
 					return
 				}
