@@ -2,10 +2,16 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test fmt vet build bench fuzz
+.PHONY: test fmt vet build bench fuzz rules
 
-test: fmt vet
+test: fmt vet rules
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Alert rules and their unit tests (promtool from Debian's prometheus package).
+rules:
+	@command -v promtool >/dev/null || { echo "promtool missing: apt-get install prometheus"; exit 1; }
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
 
 fmt:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
