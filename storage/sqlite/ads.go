@@ -112,7 +112,8 @@ func (s *Store) ScanAds(ctx context.Context, f storage.AdFilter, fn func(*lokerw
 		where = append(where, "last_seen < ?")
 		args = append(args, ns(f.Until))
 	}
-	where = append(where, "(last_seen > ? OR (last_seen = ? AND id > ?))")
+	// A row value, not an OR, so that SQLite seeks the index to the cursor.
+	where = append(where, "(last_seen, id) > (?, ?)")
 	q := `SELECT id, last_seen, data FROM ads WHERE ` + strings.Join(where, " AND ") + ` ORDER BY last_seen, id LIMIT ?`
 
 	var afterSeen int64 = -1 << 63
@@ -131,7 +132,7 @@ func (s *Store) ScanAds(ctx context.Context, f storage.AdFilter, fn func(*lokerw
 			data []byte
 		}
 		var batch []row
-		rows, err := s.r.QueryContext(ctx, q, append(args, afterSeen, afterSeen, afterID, page)...)
+		rows, err := s.r.QueryContext(ctx, q, append(args, afterSeen, afterID, page)...)
 		if err != nil {
 			return fmt.Errorf("scan ads: %w", err)
 		}

@@ -304,7 +304,7 @@ func (s *Store) FrontierStats(ctx context.Context) (storage.FrontierStats, error
 		return st, fmt.Errorf("frontier stats: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT state, COUNT(*) FROM frontier GROUP BY state`)
+	rows, err := tx.QueryContext(ctx, `SELECT state, n FROM frontier_counts`)
 	if err != nil {
 		return st, fmt.Errorf("frontier stats: %w", err)
 	}

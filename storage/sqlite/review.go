@@ -183,8 +183,18 @@ func (s *Store) ClaimNext(ctx context.Context, reviewer string, ttl time.Duratio
 	err := s.write(ctx, "claim next review item for "+reviewer, func(tx *txn) error {
 		it = nil
 		now := s.now()
-		f.Status = lokerwatch.StatusPending
+		// Lapsed claims go back first (and are logged), so the pick below
+		// reads the priority index of pending items only.
+		if _, err := s.reapClaims(ctx, tx, now); err != nil {
+			return err
+		}
+		f.Status = ""
 		where, args := reviewWhere(f, ns(now))
+		if where == "" {
+			where = " WHERE status = 'pending'"
+		} else {
+			where += " AND status = 'pending'"
+		}
 		var err error
 		it, err = scanItem(tx.QueryRowContext(ctx, `SELECT `+itemCols+` FROM review_items`+where+priorityOrder+` LIMIT 1`, args...), time.Time{})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -440,33 +450,36 @@ func (s *Store) Decisions(ctx context.Context, itemID string) ([]lokerwatch.Deci
 func (s *Store) ReapClaims(ctx context.Context) (int, error) {
 	n := 0
 	err := s.write(ctx, "reap review claims", func(tx *txn) error {
-		n = 0
-		now := s.now()
-		rows, err := tx.QueryContext(ctx, `SELECT `+itemCols+` FROM review_items
-			WHERE status = 'claimed' AND lease_until < ?`, ns(now))
-		if err != nil {
-			return err
-		}
-		var items []*lokerwatch.ReviewItem
-		for rows.Next() {
-			it, err := scanItem(rows, time.Time{})
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			items = append(items, it)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, it := range items {
-			if err := s.expire(ctx, tx, it, now); err != nil {
-				return err
-			}
-		}
-		n = len(items)
-		return nil
+		var err error
+		n, err = s.reapClaims(ctx, tx, s.now())
+		return err
 	})
 	return n, err
+}
+
+func (s *Store) reapClaims(ctx context.Context, tx *txn, now time.Time) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+itemCols+` FROM review_items
+		WHERE status = 'claimed' AND lease_until < ?`, ns(now))
+	if err != nil {
+		return 0, err
+	}
+	var items []*lokerwatch.ReviewItem
+	for rows.Next() {
+		it, err := scanItem(rows, time.Time{})
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		items = append(items, it)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, it := range items {
+		if err := s.expire(ctx, tx, it, now); err != nil {
+			return 0, err
+		}
+	}
+	return len(items), nil
 }

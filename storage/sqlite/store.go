@@ -330,6 +330,23 @@ CREATE INDEX IF NOT EXISTS frontier_state ON frontier(state, queued_at);
 CREATE INDEX IF NOT EXISTS frontier_lease ON frontier(lease_until) WHERE state = 'inflight';
 CREATE INDEX IF NOT EXISTS frontier_failed ON frontier(failed_at) WHERE state IN ('failed', 'dead');
 
+-- URLs per state, kept by triggers so that stats never count the table.
+CREATE TABLE IF NOT EXISTS frontier_counts (
+	state TEXT PRIMARY KEY,
+	n     INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO frontier_counts (state, n) VALUES ('queued', 0), ('inflight', 0), ('done', 0), ('failed', 0), ('dead', 0);
+CREATE TRIGGER IF NOT EXISTS frontier_count_insert AFTER INSERT ON frontier BEGIN
+	UPDATE frontier_counts SET n = n + 1 WHERE state = NEW.state;
+END;
+CREATE TRIGGER IF NOT EXISTS frontier_count_update AFTER UPDATE OF state ON frontier WHEN OLD.state != NEW.state BEGIN
+	UPDATE frontier_counts SET n = n - 1 WHERE state = OLD.state;
+	UPDATE frontier_counts SET n = n + 1 WHERE state = NEW.state;
+END;
+CREATE TRIGGER IF NOT EXISTS frontier_count_delete AFTER DELETE ON frontier BEGIN
+	UPDATE frontier_counts SET n = n - 1 WHERE state = OLD.state;
+END;
+
 -- One row per host: the politeness schedule.
 CREATE TABLE IF NOT EXISTS hosts (
 	host       TEXT PRIMARY KEY,
