@@ -147,12 +147,12 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 		ctrys    []countryDoc
 		currs    []currencyDoc
 	)
-	addTerms := func(name, where string, desc string, terms map[string][]string) int {
+	addTerms := func(name, file string, line int, desc string, terms map[string][]string) int {
 		i, ok := cueIdx[name]
 		if !ok {
 			i = len(cues)
 			cueIdx[name] = i
-			cues = append(cues, cue{name: name, description: desc, where: where})
+			cues = append(cues, cue{name: name, description: desc, where: fmt.Sprintf("%s:%d", file, line), file: file, line: line})
 		}
 		langs := make([]string, 0, len(terms))
 		for l := range terms {
@@ -193,7 +193,6 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 			}
 		}
 		for _, c := range doc.Cues {
-			where := fmt.Sprintf("%s:%d", f.name, c.line)
 			if !validName(c.Cue) {
 				return nil, &LoadError{f.name, c.line, fmt.Sprintf("cue name %q must be lower_snake_case", c.Cue)}
 			}
@@ -205,7 +204,7 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 					return nil, &LoadError{f.name, c.line, fmt.Sprintf("cue %s: terms language %q must be id, en or any", c.Cue, l)}
 				}
 			}
-			i := addTerms(c.Cue, where, c.Description, c.Terms)
+			i := addTerms(c.Cue, f.name, c.line, c.Description, c.Terms)
 			if c.Negated != "" {
 				cues[i].negated = c.Negated
 			}
@@ -245,10 +244,10 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 			return nil, &LoadError{c.file, c.line, fmt.Sprintf("country code %q must be ISO 3166-1 alpha-2", c.Code)}
 		}
 		terms := map[string][]string{"any": append(append([]string{"flag_" + strings.ToLower(code)}, c.Names...), c.Places...)}
-		ci := addTerms("country:"+code, fmt.Sprintf("%s:%d", c.file, c.line), "mentions "+code, terms)
+		ci := addTerms("country:"+code, c.file, c.line, "mentions "+code, terms)
 		hi := -1
 		if len(c.Hotspots) > 0 {
-			hi = addTerms("hotspot:"+code, fmt.Sprintf("%s:%d", c.file, c.line), "scam-compound hotspot in "+code, map[string][]string{"any": c.Hotspots})
+			hi = addTerms("hotspot:"+code, c.file, c.line, "scam-compound hotspot in "+code, map[string][]string{"any": c.Hotspots})
 		}
 		if k, ok := e.byRegion[code]; ok {
 			k.cue, k.hotspotCue = ci, hi
@@ -315,12 +314,12 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 			continue
 		}
 		if _, clash := e.factKinds[c.name]; clash {
-			return nil, &LoadError{c.where, 0, fmt.Sprintf("cue name %q is a built-in fact", c.name)}
+			return nil, &LoadError{c.file, c.line, fmt.Sprintf("cue name %q is a built-in fact", c.name)}
 		}
 		e.factKinds[c.name] = false
 		if c.count {
 			if _, clash := e.factKinds[c.name+"_n"]; clash {
-				return nil, &LoadError{c.where, 0, fmt.Sprintf("cue count fact %q clashes with another fact", c.name+"_n")}
+				return nil, &LoadError{c.file, c.line, fmt.Sprintf("cue count fact %q clashes with another fact", c.name+"_n")}
 			}
 			e.factKinds[c.name+"_n"] = 0
 		}

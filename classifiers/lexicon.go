@@ -19,6 +19,8 @@ type cue struct {
 	strong      bool   // may decide an ad alone (documented; used by tests)
 	count       bool   // expose <name>_n
 	where       string // file:line of the first definition
+	file        string
+	line        int
 	terms       []string
 }
 
@@ -147,7 +149,7 @@ func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
 		if c.negated != "" && c.negated != "drop" {
 			j, ok := lx.cueIdx[c.negated]
 			if !ok {
-				return nil, fmt.Errorf("%s: cue %s: negated cue %q is not defined", c.where, c.name, c.negated)
+				return nil, &LoadError{c.file, c.line, fmt.Sprintf("cue %s: negated cue %q is not defined", c.name, c.negated)}
 			}
 			c.negatedIdx = j
 		}
@@ -161,7 +163,7 @@ func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
 			}
 			vars, err := termVariants(body)
 			if err != nil {
-				return nil, fmt.Errorf("%s: cue %s: %w", c.where, c.name, err)
+				return nil, &LoadError{c.file, c.line, fmt.Sprintf("cue %s: %v", c.name, err)}
 			}
 			// Variants with the same shape (number of parts, gaps, prefix)
 			// become one phrase whose parts have alternative literals.
@@ -170,7 +172,7 @@ func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
 			for _, v := range vars {
 				ph, err := lx.compilePhrase(ci, lang, body, v, patID)
 				if err != nil {
-					return nil, fmt.Errorf("%s: cue %s: %w", c.where, c.name, err)
+					return nil, &LoadError{c.file, c.line, fmt.Sprintf("cue %s: %v", c.name, err)}
 				}
 				if ph == nil {
 					continue

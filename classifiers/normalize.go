@@ -105,7 +105,7 @@ func foldRunes(text string, out []byte, st, en []int32) ([]byte, []int32, []int3
 				c += 'a' - 'A'
 			case c == '\t' || c == '\r' || c == '\v' || c == '\f':
 				c = ' '
-			case c < 0x20 || c == 0x7f:
+			case c < 0x20 && c != '\n' || c == 0x7f:
 				c = ' '
 			}
 			out = append(out, c)

@@ -18,9 +18,10 @@ var spread = func() (t [256]uint64) {
 }()
 
 // SimHash is a 64-bit near-duplicate fingerprint of normalised text: every
-// word bigram (a two-word shingle) votes on each bit with its FNV-1a hash.
-// Reposts of one ad with a changed phone number, price or a few words differ
-// in a few bits; unrelated ads differ in about half of them.
+// word and every word bigram votes on each bit with its (FNV-1a, mixed)
+// hash. Numbers are left out, so reposts that only change the phone number
+// or the price get the same fingerprint; a few changed words move a few
+// bits; unrelated ads differ in about half of them.
 func SimHash(text []byte) uint64 {
 	var counts [64]int32
 	var acc [8]uint64 // byte i of acc[j]: votes for bit 8j+i since the last flush
@@ -36,6 +37,16 @@ func SimHash(text []byte) uint64 {
 		}
 		pending = 0
 	}
+	add := func(f uint64) {
+		for j := 0; j < 8; j++ {
+			acc[j] += spread[byte(f>>(8*j))]
+		}
+		features++
+		pending++
+		if pending == 255 {
+			flush()
+		}
+	}
 	var prev uint64
 	havePrev := false
 	n := len(text)
@@ -47,28 +58,25 @@ func SimHash(text []byte) uint64 {
 			break
 		}
 		h := uint64(14695981039346656037) // FNV-1a of the word
+		letters := false
 		for i < n && isWordByte(text[i]) {
+			if !isDigitByte(text[i]) {
+				letters = true
+			}
 			h ^= uint64(text[i])
 			h *= 1099511628211
 			i++
 		}
+		if !letters {
+			continue // numbers (phones, prices) change between reposts
+		}
+		add(mix(h))
 		if havePrev {
-			f := mix(prev*31 + h)
-			for j := 0; j < 8; j++ {
-				acc[j] += spread[byte(f>>(8*j))]
-			}
-			features++
-			pending++
-			if pending == 255 {
-				flush()
-			}
+			add(mix(prev*31 + h))
 		}
 		prev, havePrev = h, true
 	}
 	if features == 0 {
-		if havePrev {
-			return mix(prev)
-		}
 		return 0
 	}
 	flush()
