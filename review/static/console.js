@@ -115,9 +115,8 @@
         submit(decideForm, b);
         break;
       case 'n':
-        var note = document.getElementById('note');
-        if (!note) return;
-        note.focus();
+        if (!document.getElementById('note')) return;
+        noteKey = true; // focus on keyup, so the "n" is not typed into the note
         break;
       case 's':
         submit(document.getElementById('skip-form'));
@@ -139,6 +138,14 @@
         return;
     }
     e.preventDefault();
+  });
+
+  var noteKey = false;
+  document.addEventListener('keyup', function (e) {
+    if (e.key === 'n' && noteKey) {
+      noteKey = false;
+      document.getElementById('note').focus();
+    }
   });
 
   // Keep the claim alive while the item is open.
