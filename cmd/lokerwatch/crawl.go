@@ -40,7 +40,15 @@ func newClassifier(cfg *config.Config) (*classifiers.Engine, error) {
 	return eng, nil
 }
 
+// storeOpener opens the store a pipeline works on (openStore, or
+// openStoreWait for workers that wait for Redis to come up).
+type storeOpener func(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error)
+
 func buildPipeline(ctx context.Context, e *env, c *common, follow bool) (*pipeline, error) {
+	return buildPipelineWith(ctx, e, c, follow, openStore)
+}
+
+func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open storeOpener) (*pipeline, error) {
 	cfg, err := c.load(e)
 	if err != nil {
 		return nil, err
@@ -56,7 +64,7 @@ func buildPipeline(ctx context.Context, e *env, c *common, follow bool) (*pipeli
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg, log)
+	st, err := open(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -126,13 +134,24 @@ func runSeed(ctx context.Context, e *env, args []string) error {
 func runWorker(ctx context.Context, e *env, args []string) error {
 	var c common
 	var follow bool
-	fs := flags(e, "worker", "--config FILE --store redis://… [--follow]")
+	var connectTimeout time.Duration
+	fs := flags(e, "worker", "--config FILE --store redis://… [--follow] [--connect-timeout D]")
 	c.register(fs)
 	fs.BoolVar(&follow, "follow", false, "keep working after the crawl is finished (recrawls, new seeds)")
+	fs.DurationVar(&connectTimeout, "connect-timeout", 0,
+		"while Redis is unreachable at start, retry for this long before giving up (0: retry until it is up)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	p, err := buildPipeline(ctx, e, &c, follow)
+	if connectTimeout < 0 {
+		return usagef("--connect-timeout must not be negative")
+	}
+	// Workers are often started before (or while) Redis is: wait for it
+	// rather than exit, so a supervisor need not restart them in a loop.
+	open := func(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
+		return openStoreWait(ctx, cfg, log, connectTimeout)
+	}
+	p, err := buildPipelineWith(ctx, e, &c, follow, open)
 	if err != nil {
 		return err
 	}

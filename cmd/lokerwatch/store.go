@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/lokerwatch/lokerwatch/config"
 	"github.com/lokerwatch/lokerwatch/storage"
@@ -24,6 +29,10 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (stora
 		}
 		return st, nil
 	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
+		// go-redis prints pool errors with the standard logger; during an
+		// outage that floods stderr past --log-format. The store's own
+		// errors say what matters, so its chatter goes to debug.
+		goredis.SetLogger(goredisLog{log})
 		st, err := redis.OpenURL(ctx, u, redis.Options{
 			Seen: redis.SeenOptions{
 				Kind:      cfg.Crawl.Seen.Kind,
@@ -32,6 +41,9 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (stora
 			},
 			Logger: log,
 		})
+		if errors.Is(err, redis.ErrUnreachable) {
+			return nil, fmt.Errorf("cannot reach Redis at %s (is redis-server running, and reachable from here?): %w", redisAddr(u), err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", redactURL(u), err)
 		}
@@ -50,4 +62,63 @@ func redactURL(u string) string {
 		return scheme + "://xxxxx@" + rest[at+1:]
 	}
 	return u
+}
+
+// redisAddr is the HOST:PORT of a redis:// store URL, for messages.
+func redisAddr(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return redactURL(u)
+}
+
+// Back-off between attempts to reach Redis at start.
+const (
+	connectRetryMin = 500 * time.Millisecond
+	connectRetryMax = 10 * time.Second
+)
+
+// openStoreWait opens the store like openStore, but while Redis is
+// unreachable it says so (naming the address) and tries again with
+// back-off: for up to timeout, or until ctx ends when timeout is 0. Any
+// other error (a bad URL, a refused password) is returned at once.
+func openStoreWait(ctx context.Context, cfg *config.Config, log *slog.Logger, timeout time.Duration) (storage.Store, error) {
+	start := time.Now()
+	wait := connectRetryMin
+	for attempt := 1; ; attempt++ {
+		st, err := openStore(ctx, cfg, log)
+		if err == nil {
+			if attempt > 1 {
+				log.Info("connected to Redis", "addr", redisAddr(cfg.Store), "attempts", attempt,
+					"waited", time.Since(start).Round(time.Millisecond).String())
+			}
+			return st, nil
+		}
+		if !errors.Is(err, redis.ErrUnreachable) || ctx.Err() != nil {
+			return nil, err
+		}
+		if timeout > 0 && time.Since(start) >= timeout {
+			return nil, fmt.Errorf("%w; gave up after --connect-timeout %s", err, timeout)
+		}
+		if timeout > 0 {
+			wait = min(wait, timeout-time.Since(start))
+		}
+		log.Warn(fmt.Sprintf("cannot reach Redis at %s; will retry in %s until it is up", redisAddr(cfg.Store), wait.Round(time.Millisecond)),
+			"attempt", attempt, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("waiting for Redis at %s: %w", redisAddr(cfg.Store), ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, connectRetryMax)
+	}
+}
+
+// goredisLog sends go-redis's internal messages to slog at debug level.
+type goredisLog struct{ log *slog.Logger }
+
+func (l goredisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
