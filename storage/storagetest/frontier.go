@@ -196,7 +196,7 @@ func testFrontierOneFetchPerHost(t *testing.T, s storage.Store) {
 
 func testFrontierHostDelayAck(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
-	const delay = 200 * time.Millisecond
+	const delay = 400 * time.Millisecond
 	_, err := s.Add(ctx, req("http://slow.example/1"), req("http://slow.example/2"), req("http://other.example/1"))
 	must(t, err, "add")
 	var l *storage.Lease
@@ -227,7 +227,7 @@ func testFrontierHostDelayAck(t *testing.T, s storage.Store) {
 
 func testFrontierHostDelayFail(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
-	const delay = 200 * time.Millisecond
+	const delay = 400 * time.Millisecond
 	_, err := s.Add(ctx, req("http://busy.example/1"), req("http://busy.example/2"))
 	must(t, err, "add")
 	l := claim(t, s, "w1", time.Minute)

@@ -39,7 +39,7 @@ func testRobotsTTL(t *testing.T, s storage.Store) {
 	}
 	body := []byte("User-agent: *\nDisallow: /private\nCrawl-delay: 2\n")
 	must(t, s.PutRobots(ctx, "https://a.example", body, 200, time.Hour), "put")
-	must(t, s.PutRobots(ctx, "http://b.example:8080", nil, 404, 100*time.Millisecond), "put short")
+	must(t, s.PutRobots(ctx, "http://b.example:8080", nil, 404, 500*time.Millisecond), "put short")
 	got, status, found, err := s.GetRobots(ctx, "https://a.example")
 	must(t, err, "get")
 	if !found || status != 200 || !bytes.Equal(got, body) {
@@ -262,7 +262,7 @@ func testSessions(t *testing.T, s storage.Store) {
 	wantErr(t, err, lokerwatch.ErrNotFound, "get unknown session")
 	now := time.Now().Truncate(time.Millisecond)
 	long := &storage.Session{ID: "h-long", User: "siti", CSRF: "csrf1", CreatedAt: now, Expires: now.Add(time.Hour)}
-	short := &storage.Session{ID: "h-short", User: "siti", CreatedAt: now, Expires: now.Add(100 * time.Millisecond)}
+	short := &storage.Session{ID: "h-short", User: "siti", CreatedAt: now, Expires: now.Add(500 * time.Millisecond)}
 	token := &storage.Session{ID: "h-token", User: "budi", CreatedAt: now, Token: true}
 	for _, ss := range []*storage.Session{long, short, token} {
 		must(t, s.PutSession(ctx, ss), "put session")
