@@ -78,6 +78,7 @@ func BenchmarkCrawl(b *testing.B) {
 
 	run := func(b *testing.B, open func(b *testing.B) (crawler.Store, func())) {
 		cfg := config.Default()
+		cfg.Crawl.AllowPrivate = []string{"127.0.0.1"} // the httptest servers
 		cfg.Crawl.UserAgent = "lokerwatch-bench/1.0"
 		cfg.Crawl.Parallelism = parallelism
 		cfg.Crawl.HostDelay = 0

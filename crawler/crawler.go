@@ -60,8 +60,9 @@ type Options struct {
 	// Follow keeps Run working after the frontier is finished, waiting for
 	// new seeds and scheduled recrawls (sources with `every`).
 	Follow bool
-	// Dial opens connections; the network guard plugs in here. Nil dials
-	// directly.
+	// Dial opens connections. Nil means the network guard (NewGuard with
+	// crawl.allow_private), which refuses loopback, private, link-local and
+	// other non-public addresses after DNS resolution; tests may override it.
 	Dial DialFunc
 	// StoreOutage is how long Run keeps retrying a store that fails before
 	// it gives up (default 5m; forever with Follow).
@@ -180,12 +181,21 @@ func New(opt Options) (*Crawler, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("crawler: %w", errors.Join(errs...))
 	}
+	dial := opt.Dial
+	if dial == nil {
+		g, err := NewGuard(cr.AllowPrivate)
+		if err != nil {
+			return nil, fmt.Errorf("crawler: %w", err)
+		}
+		g.dialer.Timeout = min(cr.Timeout.D(), 15*time.Second)
+		dial = g.DialContext
+	}
 	c.fetch = newFetcher(fetcherOptions{
 		UserAgent:     cr.UserAgent,
 		Timeout:       cr.Timeout.D(),
 		MaxBody:       int64(cr.MaxBody),
 		MaxRedirects:  cr.MaxRedirects,
-		Dial:          opt.Dial,
+		Dial:          dial,
 		CheckRedirect: c.checkRedirect,
 	})
 	if cr.Robots {
@@ -538,7 +548,7 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 			c.n.refused.Add(1)
 			j.log.Warn("refused", "err", err)
 			j.fail(false, err.Error(), 0)
-		case errors.Is(err, errTooManyRedirects), errors.Is(err, errRedirectScheme),
+		case errors.Is(err, errTooManyRedirects), errors.Is(err, errRedirectScheme), errors.Is(err, errRedirectLoop),
 			errors.Is(err, errRedirectDisallowed), errors.Is(err, errEncoding):
 			j.log.Warn("fetch", "err", err)
 			j.fail(false, err.Error(), j.delay)

@@ -31,6 +31,7 @@ func openStore(t *testing.T) *sqlite.Store {
 
 func testConfig(sources ...config.Source) *config.Config {
 	cfg := config.Default()
+	cfg.Crawl.AllowPrivate = []string{"127.0.0.1"} // the httptest servers
 	cfg.Crawl.UserAgent = "lokerwatch-test/1.0"
 	cfg.Crawl.Parallelism = 4
 	cfg.Crawl.HostDelay = 0

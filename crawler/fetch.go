@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
@@ -39,6 +40,7 @@ var (
 	errTooManyRedirects   = errors.New("too many redirects")
 	errRedirectDisallowed = errors.New("redirect target disallowed by robots.txt")
 	errRedirectScheme     = errors.New("redirect to a non-http(s) URL")
+	errRedirectLoop       = errors.New("redirect loop")
 	errEncoding           = errors.New("unsupported Content-Encoding")
 )
 
@@ -108,13 +110,7 @@ func newFetcher(o fetcherOptions) *fetcher {
 	f.client = &http.Client{Transport: &capture{base: base, f: f}, Timeout: o.Timeout}
 	f.plain = &http.Client{Transport: f.client.Transport, Timeout: o.Timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) > o.MaxRedirects {
-				return fmt.Errorf("%w (more than %d)", errTooManyRedirects, o.MaxRedirects)
-			}
-			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-				return fmt.Errorf("%w: %s", errRedirectScheme, req.URL.Redacted())
-			}
-			return nil
+			return checkHop(req, via, o.MaxRedirects)
 		}}
 
 	c := colly.NewCollector()
@@ -128,11 +124,8 @@ func newFetcher(o fetcherOptions) *fetcher {
 	c.SetClient(f.client)
 	c.DisableCookies()
 	c.SetRedirectHandler(func(req *http.Request, via []*http.Request) error {
-		if len(via) > o.MaxRedirects {
-			return fmt.Errorf("%w (more than %d)", errTooManyRedirects, o.MaxRedirects)
-		}
-		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-			return fmt.Errorf("%w: %s", errRedirectScheme, req.URL.Redacted())
+		if err := checkHop(req, via, o.MaxRedirects); err != nil {
+			return err
 		}
 		if o.CheckRedirect != nil {
 			ctx := req.Context()
@@ -152,6 +145,24 @@ func newFetcher(o fetcherOptions) *fetcher {
 	})
 	f.col = c
 	return f
+}
+
+// checkHop vets one redirect: its scheme, the count (crawl.max_redirects)
+// and loops (a URL the chain has visited already).
+func checkHop(req *http.Request, via []*http.Request, maxRedirects int) error {
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		return fmt.Errorf("%w: %s", errRedirectScheme, req.URL.Redacted())
+	}
+	to := req.URL.String()
+	for _, v := range via {
+		if v.URL.String() == to {
+			return fmt.Errorf("%w: back to %s after %d hops", errRedirectLoop, req.URL.Redacted(), len(via))
+		}
+	}
+	if len(via) > maxRedirects {
+		return fmt.Errorf("%w (more than %d)", errTooManyRedirects, maxRedirects)
+	}
+	return nil
 }
 
 func (f *fetcher) state(req *http.Request) *fetchState {
@@ -228,12 +239,8 @@ func (t *capture) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, rawTrunc, err := readLimited(res.Body, t.f.maxBody)
+	raw, body, trunc, err := readBody(res.Body, res.Header.Get("Content-Encoding"), t.f.maxBody)
 	res.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read body of %s: %w", out.URL.Redacted(), err)
-	}
-	body, trunc, err := decodeBody(res.Header.Get("Content-Encoding"), raw, t.f.maxBody)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", out.URL.Redacted(), err)
 	}
@@ -262,7 +269,7 @@ func (t *capture) RoundTrip(req *http.Request) (*http.Response, error) {
 			ResponseHeader: res.Header.Clone(),
 			RawBody:        raw,
 			Body:           body,
-			Truncated:      rawTrunc || trunc,
+			Truncated:      trunc,
 		}
 		st.mu.Lock()
 		st.ex = ex
@@ -278,51 +285,93 @@ func (t *capture) RoundTrip(req *http.Request) (*http.Response, error) {
 	return res, nil
 }
 
-// readLimited reads at most max bytes; truncated says there was more.
-func readLimited(r io.Reader, max int64) ([]byte, bool, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if int64(len(b)) > max {
-		return b[:max], true, nil
-	}
-	return b, false, nil
+// errReader remembers the first error other than EOF of the reader below
+// a decompressor, which would otherwise hide it behind its own.
+type errReader struct {
+	r   io.Reader
+	err error
 }
 
-// decodeBody undoes Content-Encoding, stopping at max decoded bytes so that
-// a compression bomb costs no more than a page at the limit.
-func decodeBody(encoding string, raw []byte, max int64) ([]byte, bool, error) {
-	var zr io.Reader
-	switch enc := strings.ToLower(strings.TrimSpace(encoding)); enc {
-	case "", "identity":
-		return raw, false, nil
-	case "gzip", "x-gzip":
-		gz, err := gzip.NewReader(bytes.NewReader(raw))
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// readBody reads a response body and undoes its Content-Encoding as it
+// reads, stopping at max decoded bytes: a compression bomb costs no more
+// than a page at the limit, and only the compressed bytes that decoded to
+// it are read off the wire. raw is the body as received (what was read of
+// it), body the decoded bytes; truncated says there was more. A body cut
+// short by the server or the deadline after some bytes decoded keeps what
+// arrived (truncated); with nothing decoded it is an error.
+func readBody(r io.Reader, encoding string, max int64) (raw, body []byte, truncated bool, err error) {
+	enc := strings.ToLower(strings.TrimSpace(encoding))
+	if enc == "" || enc == "identity" {
+		b, err := io.ReadAll(io.LimitReader(r, max+1))
 		if err != nil {
-			return nil, false, fmt.Errorf("gzip body: %w", err)
+			return nil, nil, false, fmt.Errorf("read body: %w", err)
+		}
+		if int64(len(b)) > max {
+			return b[:max], b[:max], true, nil
+		}
+		return b, b, false, nil
+	}
+	var rawBuf bytes.Buffer
+	// The raw copy is bounded too: a body that decodes to little from a lot
+	// (padding after the stream) stops at max raw bytes.
+	src := &errReader{r: io.LimitReader(r, max+1)}
+	tee := bufio.NewReader(io.TeeReader(src, &rawBuf))
+	if _, err := tee.Peek(1); err != nil {
+		if src.err != nil {
+			return nil, nil, false, fmt.Errorf("read body: %w", src.err)
+		}
+		return nil, nil, false, nil // no body (a 304, a HEAD-like answer)
+	}
+	var zr io.Reader
+	switch enc {
+	case "gzip", "x-gzip":
+		gz, err := gzip.NewReader(tee)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("gzip body: %w", err)
 		}
 		zr = gz
 	case "deflate":
-		// "deflate" is zlib by the RFC, raw deflate by some servers.
-		if z, err := zlib.NewReader(bytes.NewReader(raw)); err == nil {
+		// "deflate" is zlib by the RFC, raw deflate by some servers: peek
+		// at the header to tell.
+		br := tee
+		hdr, _ := br.Peek(2)
+		if len(hdr) == 2 && hdr[0]&0x0f == 8 && (uint16(hdr[0])<<8|uint16(hdr[1]))%31 == 0 {
+			z, err := zlib.NewReader(br)
+			if err != nil {
+				return nil, nil, false, fmt.Errorf("deflate body: %w", err)
+			}
 			zr = z
 		} else {
-			zr = flate.NewReader(bytes.NewReader(raw))
+			zr = flate.NewReader(br)
 		}
 	default:
-		return nil, false, fmt.Errorf("%w %q", errEncoding, encoding)
+		return nil, nil, false, fmt.Errorf("%w %q", errEncoding, encoding)
 	}
 	b, err := io.ReadAll(io.LimitReader(zr, max+1))
+	if src.err != nil {
+		// The connection failed or the deadline passed: not a page.
+		return nil, nil, false, fmt.Errorf("read body: %w", src.err)
+	}
+	raw = rawBuf.Bytes()
+	if int64(len(raw)) > max {
+		raw, truncated = raw[:max], true
+	}
 	if int64(len(b)) > max {
-		return b[:max], true, nil
+		return raw, b[:max], true, nil
 	}
 	if err != nil {
 		if len(b) == 0 {
-			return nil, false, fmt.Errorf("decode %s body: %w", encoding, err)
+			return nil, nil, false, fmt.Errorf("decode %s body: %w", encoding, err)
 		}
-		// A body cut short (by the raw limit or the server) keeps what decoded.
-		return b, true, nil
+		return raw, b, true, nil
 	}
-	return b, false, nil
+	return raw, b, truncated, nil
 }

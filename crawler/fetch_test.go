@@ -2,16 +2,20 @@ package crawler
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -110,6 +114,13 @@ func TestFetchStopsCompressionBombAtLimit(t *testing.T) {
 func TestFetchRedirects(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
+	mux.HandleFunc("/ping", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/pong", http.StatusFound) })
+	mux.HandleFunc("/pong", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ping", http.StatusFound) })
+	n := 0
+	mux.HandleFunc("/far", func(w http.ResponseWriter, r *http.Request) {
+		n++
+		http.Redirect(w, r, fmt.Sprintf("/far?%d", n), http.StatusFound)
+	})
 	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", http.StatusMovedPermanently) })
 	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<p>b</p>")) })
 	mux.HandleFunc("/blocked", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/private", http.StatusFound) })
@@ -133,7 +144,8 @@ func TestFetchRedirects(t *testing.T) {
 	if got := st.resp.Request.URL.Path; got != "/b" || string(st.resp.Body) != "<p>b</p>" {
 		t.Errorf("after redirect: %s %q", got, st.resp.Body)
 	}
-	for path, want := range map[string]error{"/loop": errTooManyRedirects, "/blocked": veto, "/ftp": errRedirectScheme} {
+	for path, want := range map[string]error{"/loop": errRedirectLoop, "/ping": errRedirectLoop, "/far": errTooManyRedirects,
+		"/blocked": veto, "/ftp": errRedirectScheme} {
 		if _, err := f.get(context.Background(), srv.URL+path, nil); !errors.Is(err, want) {
 			t.Errorf("%s: err %v, want %v", path, err, want)
 		}
@@ -172,16 +184,73 @@ func TestFetchEndsSlowServer(t *testing.T) {
 	}
 }
 
-func TestDecodeBody(t *testing.T) {
-	if _, _, err := decodeBody("br", []byte("x"), 10); !errors.Is(err, errEncoding) {
+func TestReadBody(t *testing.T) {
+	rd := func(enc string, b []byte, max int64) ([]byte, []byte, bool, error) {
+		return readBody(bytes.NewReader(b), enc, max)
+	}
+	if _, _, _, err := rd("br", []byte("x"), 10); !errors.Is(err, errEncoding) {
 		t.Errorf("br: %v", err)
 	}
 	z := gzipped([]byte("hello world"))
-	b, trunc, err := decodeBody("gzip", z[:len(z)-6], 100) // cut before the trailer
+	_, b, trunc, err := rd("gzip", z[:len(z)-6], 100) // cut before the trailer
 	if err != nil || !trunc || !strings.HasPrefix("hello world", string(b)) {
 		t.Errorf("cut gzip: %q %v %v", b, trunc, err)
 	}
-	if _, _, err := decodeBody("gzip", []byte("not gzip"), 100); err == nil {
+	if _, _, _, err := rd("gzip", []byte("not gzip"), 100); err == nil {
 		t.Error("bad gzip header: no error")
+	}
+	if raw, b, trunc, err := rd("gzip", nil, 100); err != nil || len(raw)+len(b) != 0 || trunc {
+		t.Errorf("empty gzip body (a 304): %q %q %v %v", raw, b, trunc, err)
+	}
+	raw, b, trunc, err := rd("gzip", z, 100)
+	if err != nil || string(b) != "hello world" || !bytes.Equal(raw, z) || trunc {
+		t.Errorf("gzip: raw %d bytes, body %q, truncated %v, %v", len(raw), b, trunc, err)
+	}
+	var zl, fl bytes.Buffer
+	zw := zlib.NewWriter(&zl)
+	zw.Write([]byte("zlib body"))
+	zw.Close()
+	fw, _ := flate.NewWriter(&fl, flate.BestSpeed)
+	fw.Write([]byte("raw deflate body"))
+	fw.Close()
+	for want, in := range map[string][]byte{"zlib body": zl.Bytes(), "raw deflate body": fl.Bytes()} {
+		if _, b, _, err := rd("deflate", in, 100); err != nil || string(b) != want {
+			t.Errorf("deflate %q: %q %v", want, b, err)
+		}
+	}
+	raw, b, trunc, err = rd("", []byte("0123456789abc"), 10)
+	if err != nil || string(b) != "0123456789" || string(raw) != "0123456789" || !trunc {
+		t.Errorf("identity over the limit: %q %q %v %v", raw, b, trunc, err)
+	}
+}
+
+// TestReadBodyStopsBombEarly: the decoder stops at the limit, having read
+// only the compressed bytes that decode to it — not the whole bomb.
+func TestReadBodyStopsBombEarly(t *testing.T) {
+	member := gzipped(make([]byte, 1<<20)) // 1 MiB of zeros, about 1 KiB
+	var bomb bytes.Buffer
+	for i := 0; i < 256; i++ { // 256 MiB decoded, gzip members back to back
+		bomb.Write(member)
+	}
+	raw, b, trunc, err := readBody(bytes.NewReader(bomb.Bytes()), "gzip", 2<<20)
+	if err != nil || len(b) != 2<<20 || !trunc {
+		t.Fatalf("decoded %d bytes, truncated %v, %v; want the 2 MiB limit", len(b), trunc, err)
+	}
+	if len(raw) > 8*len(member)+64<<10 {
+		t.Errorf("read %d compressed bytes for 2 MiB decoded; want about %d", len(raw), 2*len(member))
+	}
+}
+
+// TestReadBodyNetworkError: a connection that fails mid-body is an error,
+// not a short page.
+func TestReadBodyNetworkError(t *testing.T) {
+	z := gzipped(bytes.Repeat([]byte("lowongan "), 1000))
+	r := io.MultiReader(bytes.NewReader(z[:len(z)/2]), iotest.ErrReader(context.DeadlineExceeded))
+	if _, _, _, err := readBody(r, "gzip", 1<<20); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("gzip: err %v, want the deadline", err)
+	}
+	r = io.MultiReader(strings.NewReader("<p>lowongan"), iotest.ErrReader(context.DeadlineExceeded))
+	if _, _, _, err := readBody(r, "", 1<<20); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("identity: err %v, want the deadline", err)
 	}
 }
