@@ -332,7 +332,7 @@ func testAdsScan(t *testing.T, s storage.Store) {
 func testAdsScanMany(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
 	// Many ads share one LastSeen: a paging scan must neither skip nor repeat.
-	const n = 700
+	const n = 600
 	for i := range n {
 		ad := &lokerwatch.Ad{ID: fmt.Sprintf("ad-%04d", (i*37)%n), Source: "s", Title: "t", FetchedAt: t0.Add(time.Duration(i%3) * time.Minute)}
 		_, err := s.PutAd(ctx, ad)

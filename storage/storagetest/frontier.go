@@ -485,7 +485,7 @@ func testFrontierRevisit(t *testing.T, s storage.Store) {
 
 func testFrontierConcurrentAdd(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
-	const workers, urls = 8, 50
+	const workers, urls = 8, 30
 	var wg sync.WaitGroup
 	total := make([]int, workers)
 	for w := range workers {
@@ -519,7 +519,7 @@ func testFrontierConcurrentAdd(t *testing.T, s storage.Store) {
 
 func testFrontierConcurrentClaimers(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
-	const hosts, perHost, workers = 10, 25, 8
+	const hosts, perHost, workers = 10, 16, 8
 	var reqs []storage.Request
 	for h := range hosts {
 		for p := range perHost {

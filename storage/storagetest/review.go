@@ -620,7 +620,7 @@ func testReviewAudit(t *testing.T, s storage.Store) {
 
 func testReviewConcurrentClaimers(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
-	const items, reviewers = 60, 6
+	const items, reviewers = 40, 6
 	for i := range items {
 		enqueue(t, s, flaggedAd(fmt.Sprint("c", i), 40+i%50, lokerwatch.CategoryScam, "chan", "id"))
 	}
