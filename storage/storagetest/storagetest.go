@@ -21,6 +21,8 @@
 //     capped, is the intended default). Ack, Extend and Fail with a lease that was
 //     reaped, re-claimed or already ended return lokerwatch.ErrLeaseLost.
 //     Extend updates l.Until. Host is host[:port] of the URL, lower case.
+//     Add skips requests whose URL has no host, returns an error naming them
+//     and still queues the rest. An expired lease is not a failed attempt.
 //   - Ads: LastSeen is the ad's FetchedAt (now when zero); FirstSeen is kept from
 //     the first PutAd; both are also set on the *Ad passed in. ScanAds orders by
 //     LastSeen, then ID. DeleteAd of an unknown ID returns ErrNotFound. AdsByKey
@@ -31,7 +33,12 @@
 //     on an already decided item with Amend); Object is the item ID. An escalated
 //     item is pending, unclaimed, with Verdict escalate. An expired claim counts
 //     as unclaimed: RenewItem by its old claimant returns ErrNotClaimant and
-//     ClaimNext/ClaimItem hand it out again. Decide refuses an unknown verdict.
+//     ClaimNext/ClaimItem hand it out again; while nobody has, its old
+//     claimant may still Decide it. Decide refuses an unknown verdict and a
+//     missing reviewer; Enqueue, PutAd, PutEvidence and PutUser refuse a
+//     missing ID or name.
+//   - A cancelled context makes a call fail with an error that wraps
+//     context.Canceled, and nothing is written.
 //   - Users: PasswordHash (json:"-") is stored; ListUsers is sorted by name.
 //     Sessions with a zero Expires never expire.
 //   - Evidence: WARC bytes (json:"-") are stored; EvidenceForAd is ordered by
