@@ -233,6 +233,7 @@ func (s *Server) decide(ctx context.Context, r *http.Request, p *principal, item
 		DecidedAt: s.now().UTC(), Amend: amend, Remote: remoteAddr(r),
 	}
 	out, err := s.st.Decide(ctx, d)
+	s.reads.changed()
 	if err != nil {
 		return nil, err
 	}

@@ -50,12 +50,12 @@ func (s *Server) apiQueue(w http.ResponseWriter, r *http.Request, p *principal) 
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	items, err := s.st.ListItems(r.Context(), f)
+	items, err := s.reads.list(r.Context(), f)
 	if err != nil {
 		s.storeError(w, r, "list queue", err)
 		return
 	}
-	counts, err := s.st.CountItems(r.Context())
+	counts, err := s.reads.count(r.Context())
 	if err != nil {
 		s.storeError(w, r, "count queue", err)
 		return
@@ -113,6 +113,7 @@ func (s *Server) apiItem(w http.ResponseWriter, r *http.Request, p *principal) {
 func (s *Server) apiClaim(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
 	it, err := s.st.ClaimItem(r.Context(), id, p.name(), s.lease)
+	s.reads.changed()
 	if err != nil {
 		s.storeError(w, r, "claim item "+id, err)
 		return
@@ -131,7 +132,9 @@ func (s *Server) apiRenew(w http.ResponseWriter, r *http.Request, p *principal) 
 
 func (s *Server) apiRelease(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
-	if err := s.st.ReleaseItem(r.Context(), id, p.name()); err != nil {
+	err := s.st.ReleaseItem(r.Context(), id, p.name())
+	s.reads.changed()
+	if err != nil {
 		s.storeError(w, r, "release item "+id, err)
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -260,3 +261,13 @@ func decodeTo[T any](t testing.TB, r response) T {
 	}
 	return v
 }
+
+func newBenchServer(b *testing.B, srv *Server) string {
+	ts := httptest.NewServer(srv.Handler())
+	b.Cleanup(ts.Close)
+	return ts.URL
+}
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

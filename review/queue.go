@@ -97,6 +97,7 @@ func filterQuery(f storage.ReviewFilter) string {
 // claimNext claims the top pending item matching f for p. Analysts skip
 // escalated items, which wait for an investigator or admin.
 func (s *Server) claimNext(ctx context.Context, p *principal, f storage.ReviewFilter) (*lokerwatch.ReviewItem, error) {
+	defer s.reads.changed()
 	f.Status, f.Limit, f.Offset = "", 0, 0
 	it, err := s.st.ClaimNext(ctx, p.name(), s.lease, f)
 	if err != nil {
@@ -138,11 +139,17 @@ func (s *Server) claimNext(ctx context.Context, p *principal, f storage.ReviewFi
 	return nil, lokerwatch.ErrEmpty
 }
 
+// queueRow is one row of the queue page, flat and precomputed: the page
+// is rendered for every analyst after every decision, and reflection on
+// embedded structs in templates is slow.
 type queueRow struct {
-	lokerwatch.ReviewItem
-	Mine    bool
-	Held    bool // claimed by someone with a live lease
-	LeaseIn string
+	ID, AdID, Title, Source, Lang string
+	Score                         int
+	ScoreClass, CatClass, CatLabel string
+	Queued                        string
+	AdHref, ClaimHref             string
+	// State is mine, held, decided, escalated or waiting.
+	State, Claimant, Verdict, Reviewer string
 }
 
 type queueData struct {
@@ -178,12 +185,12 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 	d.Since = formValueDate(f.Since, false)
 	d.Until = formValueDate(f.Until, true)
 	ctx := r.Context()
-	items, err := s.st.ListItems(ctx, f)
+	items, err := s.reads.list(ctx, f)
 	if err != nil {
 		s.storeError(w, r, "list queue", err)
 		return
 	}
-	counts, err := s.st.CountItems(ctx)
+	counts, err := s.reads.count(ctx)
 	if err != nil {
 		s.storeError(w, r, "count queue", err)
 		return
@@ -194,18 +201,31 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 		d.Total += n
 	}
 	now := s.now()
-	for _, it := range items {
-		row := queueRow{ReviewItem: it}
-		if it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now) {
-			row.Held = true
-			row.Mine = it.Claimant == p.name()
-			row.LeaseIn = it.LeaseUntil.Sub(now).Round(time.Minute).String()
-		}
-		d.Rows = append(d.Rows, row)
-	}
 	d.Query = filterQuery(f)
 	if d.Status == "all" {
 		d.Query = strings.TrimSuffix("status=all&"+d.Query, "&")
+	}
+	d.Rows = make([]queueRow, 0, len(items))
+	for _, it := range items {
+		row := queueRow{ID: it.ID, AdID: it.AdID, Title: it.Title, Source: it.Source, Lang: it.Lang, Score: it.Score,
+			ScoreClass: scoreClass(it.Score), CatClass: categoryClass(it.Category), CatLabel: categoryLabel(it.Category),
+			Queued: it.CreatedAt.UTC().Format("2006-01-02 15:04"), AdHref: adURL(it.AdID, d.Query),
+			ClaimHref: "/item/" + url.PathEscape(it.ID) + "/claim", State: "waiting",
+			Claimant: it.Claimant, Verdict: string(it.Verdict), Reviewer: it.Reviewer}
+		if d.Query != "" {
+			row.ClaimHref += "?" + d.Query
+		}
+		switch {
+		case it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now) && it.Claimant == p.name():
+			row.State = "mine"
+		case it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now):
+			row.State = "held"
+		case it.Status == lokerwatch.StatusDecided:
+			row.State = "decided"
+		case it.Verdict == lokerwatch.VerdictEscalate:
+			row.State = "escalated"
+		}
+		d.Rows = append(d.Rows, row)
 	}
 	page := func(off int) string {
 		if d.Query == "" {
@@ -282,6 +302,7 @@ func adURL(adID, filterQ string) string {
 func (s *Server) claimForm(w http.ResponseWriter, r *http.Request, p *principal) {
 	id := r.PathValue("id")
 	it, err := s.st.ClaimItem(r.Context(), id, p.name(), s.lease)
+	s.reads.changed()
 	if err != nil {
 		s.storeError(w, r, "claim item "+id, err)
 		return
@@ -304,7 +325,9 @@ func (s *Server) releaseForm(w http.ResponseWriter, r *http.Request, p *principa
 			return
 		}
 	}
-	if err := s.st.ReleaseItem(ctx, id, p.name()); err != nil {
+	err := s.st.ReleaseItem(ctx, id, p.name())
+	s.reads.changed()
+	if err != nil {
 		s.storeError(w, r, "release item "+id, err)
 		return
 	}

@@ -61,6 +61,7 @@ type Server struct {
 	pages    *pageSet
 	throttle *throttle
 	metrics  *metrics
+	reads    *queueReads
 	handler  http.Handler
 	// Cookie names; the __Host- prefix (Secure only) pins the session
 	// cookie to this host and path.
@@ -81,6 +82,7 @@ func New(opt Options) (*Server, error) {
 		secure:   opt.SecureCookies,
 		now:      opt.Now,
 		throttle: newThrottle(),
+		reads:    newQueueReads(opt.Store),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
