@@ -143,11 +143,11 @@ func (s *Server) claimNext(ctx context.Context, p *principal, f storage.ReviewFi
 // is rendered for every analyst after every decision, and reflection on
 // embedded structs in templates is slow.
 type queueRow struct {
-	ID, AdID, Title, Source, Lang string
-	Score                         int
+	ID, AdID, Title, Source, Lang  string
+	Score                          int
 	ScoreClass, CatClass, CatLabel string
-	Queued                        string
-	AdHref, ClaimHref             string
+	Queued                         string
+	AdHref, ClaimHref              string
 	// State is mine, held, decided, escalated or waiting.
 	State, Claimant, Verdict, Reviewer string
 }
