@@ -556,7 +556,8 @@ func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
 	}
 	prog, err := expr.Compile(rd.When, expr.Env(e.factKinds), expr.AsBool())
 	if err != nil {
-		return fail("condition: %s", strings.ReplaceAll(err.Error(), "\n", " | "))
+		msg, _, _ := strings.Cut(err.Error(), "\n") // drop expr's caret drawing
+		return fail("condition %q: %s", strings.TrimSpace(rd.When), msg)
 	}
 	r := rule{id: rd.ID, category: rd.Category, weight: rd.Weight, description: strings.TrimSpace(rd.Description), when: rd.When, program: prog, where: where}
 	seen := map[string]bool{}

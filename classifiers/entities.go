@@ -39,11 +39,15 @@ type phoneResult struct {
 func (e *Engine) extractPhones(text []byte, out []Entity) []Entity {
 	n := len(text)
 	var digits [24]byte
+	// Numbers spelled in words start "nol/kosong delapan", "zero eight" or
+	// "enam dua"; without those words only digits are scanned.
+	spelled := bytes.Contains(text, []byte("delapan")) || bytes.Contains(text, []byte("eight")) ||
+		bytes.Contains(text, []byte("enam dua")) || bytes.Contains(text, []byte("six two"))
 	for i := 0; i < n; i++ {
 		c := text[i]
 		startsNum := isDigitByte(c) || c == '+' && i+1 < n && isDigitByte(text[i+1])
 		if !startsNum {
-			if !isASCIILetter(c) || i > 0 && isWordByte(text[i-1]) {
+			if !spelled || !isASCIILetter(c) || i > 0 && isWordByte(text[i-1]) {
 				continue
 			}
 			j := i
@@ -75,7 +79,7 @@ func (e *Engine) extractPhones(text []byte, out []Entity) []Entity {
 				last = j
 				continue
 			}
-			if isASCIILetter(b) && (j == 0 || !isWordByte(text[j-1])) {
+			if spelled && isASCIILetter(b) && (j == 0 || !isWordByte(text[j-1])) {
 				k := j
 				for k < n && isASCIILetter(text[k]) {
 					k++
@@ -210,7 +214,18 @@ func whatsappBefore(text []byte, pos int) bool {
 func (e *Engine) extractLinks(nt *Normalized, out []Entity) []Entity {
 	text := nt.Text
 	n := len(text)
+	// Links need "me/", "link/" or "whatsapp.com/"; without any of them only
+	// '@' matters, and bytes.IndexByte finds those fast.
+	links := bytes.Contains(text, []byte("me/")) || bytes.Contains(text, []byte("whatsapp.com/")) ||
+		bytes.Contains(text, []byte("wa.link/")) || bytes.Contains(text, []byte("telegram.dog/"))
 	for i := 0; i < n; i++ {
+		if !links {
+			k := bytes.IndexByte(text[i:], '@')
+			if k < 0 {
+				break
+			}
+			i += k
+		}
 		c := text[i]
 		switch {
 		case c == '@':
@@ -518,8 +533,20 @@ var licenceIntro = map[string]bool{
 	"lpk": true, "sk.": true, "permit": true,
 }
 
+var licenceMarkers = [][]byte{[]byte("sip"), []byte("siuppak"), []byte("nib"), []byte("izin"), []byte("ijin"), []byte("licen"), []byte("lisensi"), []byte("sk ")}
+
 // extractLicences reads licence numbers that follow a licence word.
 func extractLicences(text []byte, out []Entity) []Entity {
+	found := false
+	for _, m := range licenceMarkers {
+		if bytes.Contains(text, m) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return out
+	}
 	n := len(text)
 	for i := 0; i < n; i++ {
 		if !isASCIILetter(text[i]) || i > 0 && isWordByte(text[i-1]) {

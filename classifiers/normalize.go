@@ -278,6 +278,12 @@ var units = map[string]bool{
 // tokenPass is pass 2: joins spaced letters, reads leetspeak, collapses
 // repeated letters and white space.
 func tokenPass(in []byte, ist, ien []int32, out []byte, st, en []int32, protected map[string]bool) ([]byte, []int32, []int32) {
+	// Output is never longer than the input: grow once, append without checks.
+	if cap(out) < len(in) {
+		out = make([]byte, 0, len(in)+len(in)/4)
+		st = make([]int32, 0, cap(out))
+		en = make([]int32, 0, cap(out))
+	}
 	emit := func(c byte, k int) {
 		out = append(out, c)
 		st = append(st, ist[k])
