@@ -16,16 +16,10 @@ import (
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
-// benchStores caches the seeded stores across benchmark runs (seeding
-// 4,000 captured ads is slower than exporting them).
-var benchStores sync.Map
-
-// seedBench stores n flagged ads, each with a capture of a ~20 KB page
+// seedBench (called by the parent benchmark, so that the store outlives
+// the runs of a sub-benchmark) stores n flagged ads, each with a capture of a ~20 KB page
 // recorded from a real HTTP exchange, half of them decided.
 func seedBench(b *testing.B, n int) storage.Store {
-	if st, ok := benchStores.Load(n); ok {
-		return st.(storage.Store)
-	}
 	ctx := context.Background()
 	st := openSQLite(b)
 	site := jobSite(b)
@@ -65,7 +59,6 @@ func seedBench(b *testing.B, n int) storage.Store {
 			}
 		}
 	}
-	benchStores.Store(n, st)
 	return st
 }
 
@@ -107,8 +100,8 @@ func peakHeap(fn func()) uint64 {
 func BenchmarkExport(b *testing.B) {
 	key := testKey(b, P384)
 	for _, n := range []int{1000, 4000} {
+		st := seedBench(b, n)
 		b.Run(fmt.Sprintf("ads=%d", n), func(b *testing.B) {
-			st := seedBench(b, n)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()

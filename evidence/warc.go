@@ -16,6 +16,7 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,8 +26,6 @@ const (
 	typeResponse = "response"
 	typeRequest  = "request"
 	typeMetadata = "metadata"
-	typeResource = "resource"
-	typeRevisit  = "revisit"
 )
 
 const (
@@ -79,15 +78,20 @@ func (r *record) writeTo(w io.Writer) error {
 // writeGzipMember writes the record as one gzip member, so that its byte
 // range in a .warc.gz stands alone (WARC 1.1 Annex D).
 func (r *record) writeGzipMember(w io.Writer) error {
-	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	if err != nil {
-		return err
-	}
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(w)
 	if err := r.writeTo(zw); err != nil {
 		return err
 	}
 	return zw.Close()
 }
+
+// gzipWriters are reused: a flate compressor is large to allocate.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
 
 // newRecordID returns a fresh urn:uuid (version 4).
 func newRecordID() string {
@@ -211,9 +215,6 @@ func (m *memberHasher) ReadByte() (byte, error) {
 	}
 	return b, err
 }
-
-// errStop ends a scan early from the callback without an error.
-var errStop = errors.New("stop")
 
 // warcScanner reads WARC files; it keeps its buffers between files so
 // that an export reading thousands of captures does not reallocate them.
