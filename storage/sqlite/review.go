@@ -483,3 +483,14 @@ func (s *Store) reapClaims(ctx context.Context, tx *txn, now time.Time) (int, er
 	}
 	return len(items), nil
 }
+
+// OldestPending returns when the oldest pending item was queued (zero when
+// none is pending); the metrics collector reports its age.
+func (s *Store) OldestPending(ctx context.Context) (time.Time, error) {
+	var v sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(created_at) FROM review_items WHERE `+effectivePending, ns(s.now())).Scan(&v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("oldest pending review item: %w", err)
+	}
+	return tm(v.Int64), nil
+}

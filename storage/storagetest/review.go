@@ -14,6 +14,7 @@ import (
 )
 
 var reviewTests = []test{
+	{"OldestPending", testReviewOldestPending},
 	{"EnqueueOnce", testReviewEnqueueOnce},
 	{"EnqueueConcurrent", testReviewEnqueueConcurrent},
 	{"PriorityOrder", testReviewOrder},
@@ -786,5 +787,38 @@ func testReviewBadInput(t *testing.T, s storage.Store) {
 	}
 	if counts, err := s.CountItems(ctx); err != nil || counts[lokerwatch.StatusPending] != 1 {
 		t.Fatalf("CountItems = %v, %v", counts, err)
+	}
+}
+
+// testReviewOldestPending checks the optional storage.OldestPender that the
+// metrics collector uses: the oldest pending item's creation time, no
+// matter its score, and zero once nothing is pending.
+func testReviewOldestPending(t *testing.T, s storage.Store) {
+	op, ok := s.(storage.OldestPender)
+	if !ok {
+		t.Skip("store does not implement storage.OldestPender")
+	}
+	ctx := testCtx(t)
+	got, err := op.OldestPending(ctx)
+	must(t, err, "oldest pending of an empty queue")
+	if !got.IsZero() {
+		t.Fatalf("empty queue: oldest pending = %v, want zero", got)
+	}
+	low := enqueue(t, s, flaggedAd("old-low", 55, lokerwatch.CategoryScam, "src", "id"))
+	time.Sleep(5 * time.Millisecond) // distinct creation times, even at millisecond resolution
+	high := enqueue(t, s, flaggedAd("new-high", 95, lokerwatch.CategoryScam, "src", "id"))
+	got, err = op.OldestPending(ctx)
+	must(t, err, "oldest pending")
+	if d := got.Sub(low.CreatedAt); d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("oldest pending = %v, want the low-score item's %v", got, low.CreatedAt)
+	}
+	for _, it := range []*lokerwatch.ReviewItem{low, high} {
+		_, err := s.Decide(ctx, lokerwatch.Decision{ItemID: it.ID, Verdict: lokerwatch.VerdictBenign, Reviewer: "ana"})
+		must(t, err, "decide "+it.ID)
+	}
+	got, err = op.OldestPending(ctx)
+	must(t, err, "oldest pending after deciding all")
+	if !got.IsZero() {
+		t.Errorf("nothing pending: oldest pending = %v, want zero", got)
 	}
 }
