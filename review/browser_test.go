@@ -343,3 +343,34 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestBrowserScreenshot writes the README's picture of the console (an ad
+// being reviewed) to the file named by LOKERWATCH_SCREENSHOT, e.g.
+//
+//	LOKERWATCH_SCREENSHOT=$PWD/../docs/console.png go test -run TestBrowserScreenshot ./review
+func TestBrowserScreenshot(t *testing.T) {
+	out := os.Getenv("LOKERWATCH_SCREENSHOT")
+	if out == "" {
+		t.Skip("set LOKERWATCH_SCREENSHOT=FILE.png to write a screenshot of the console")
+	}
+	b := browser(t)
+	e := newEnv(t, testStore(t))
+	loadFixtures(t, e.st)
+	ctx := context.Background()
+	if _, err := e.st.Decide(ctx, lokerwatch.Decision{ItemID: "ad-thai", Verdict: lokerwatch.VerdictTrafficking, Reviewer: "bob",
+		Note: "passport withheld, debt for the ticket"}); err != nil {
+		t.Fatal(err)
+	}
+	b.login(e.ts.URL, "alice")
+	b.do("open the top item", key("c"), waitItem("ad-kamboja"))
+	png := get(b, "screenshot", chromedp.CaptureScreenshot())
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do("queue", chromedp.Navigate(e.ts.URL+"/?status=all"), chromedp.WaitVisible(chromedp.CSS("table#queue")))
+	if q := os.Getenv("LOKERWATCH_SCREENSHOT_QUEUE"); q != "" {
+		if err := os.WriteFile(q, get(b, "screenshot", chromedp.CaptureScreenshot()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
