@@ -522,6 +522,13 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 			return
 		}
 		j.delay = max(j.delay, delay)
+		// robots.txt was just fetched from this host (we hold its lease, so
+		// nobody else fetched it since): rest the host before the page too.
+		if at := c.robots.fetchedAt(u); !at.IsZero() {
+			if wait := j.delay - time.Since(at); wait > 0 && !sleep(wctx, wait) {
+				return // stopping or lease lost: the URL comes back after its lease
+			}
+		}
 	}
 
 	hdr := http.Header{}

@@ -41,6 +41,9 @@ type robotsRules struct {
 	data   *robotstxt.RobotsData
 	status int
 	until  time.Time // local expiry
+	// fetched is when this process fetched robots.txt from the host (zero
+	// when it came from the store): that fetch counts towards host_delay.
+	fetched time.Time
 }
 
 // robots answers "may this URL be fetched, and how slowly" from robots.txt,
@@ -139,6 +142,7 @@ func (r *robots) load(ctx context.Context, key string) (*robotsRules, error) {
 	if err != nil {
 		return nil, fmt.Errorf("robots cache %s: %w", key, err)
 	}
+	var fetched time.Time
 	if !found {
 		status, body, err = r.fetch(ctx, key+"/robots.txt")
 		if err != nil {
@@ -152,11 +156,23 @@ func (r *robots) load(ctx context.Context, key string) (*robotsRules, error) {
 			status = http.StatusServiceUnavailable
 			ttl = min(ttl, robotsErrorTTL)
 		}
+		fetched = time.Now()
 		if err := r.store.PutRobots(ctx, key, body, status, ttl); err != nil {
 			return nil, fmt.Errorf("robots cache %s: %w", key, err)
 		}
 	}
-	return &robotsRules{data: parseRobots(status, body), status: status, until: time.Now().Add(min(robotsLocalTTL, r.ttl))}, nil
+	return &robotsRules{data: parseRobots(status, body), status: status, until: time.Now().Add(min(robotsLocalTTL, r.ttl)), fetched: fetched}, nil
+}
+
+// fetchedAt is when this process last fetched u's robots.txt from the host
+// (zero if it came from the store or is not cached here).
+func (r *robots) fetchedAt(u *url.URL) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rr, ok := r.local[robotsKey(u)]; ok {
+		return rr.fetched
+	}
+	return time.Time{}
 }
 
 // parseRobots reads a robots.txt answer the way Google does: 2xx is parsed,
