@@ -81,6 +81,10 @@ type Summary struct {
 	Problems int // parts of pages skipped (a bad JSON-LD block, an item without text)
 	Robots   int // URLs not fetched because robots.txt disallows them
 	Refused  int // URLs refused by the network guard
+	// Skipped counts links not queued and URLs not fetched by the crawl
+	// limits, by reason: max_depth, max_url_length, pages_per_host and the
+	// trap kinds ("trap: calendar", "trap: repeating path segments", …).
+	Skipped map[string]int
 	// Finished is true when the frontier was empty everywhere at the end
 	// (false when stopped by ctx, max_pages or Follow).
 	Finished bool
@@ -105,6 +109,7 @@ type Crawler struct {
 	order      []*source
 	fetch      *fetcher
 	robots     *robots // nil when crawl.robots is off
+	lim        *limits
 
 	n        counters
 	reserved atomic.Int64 // pages being fetched or fetched (max_pages)
@@ -156,7 +161,7 @@ func New(opt Options) (*Crawler, error) {
 	c := &Crawler{
 		cfg: cr, store: opt.Store, classifier: opt.Classifier, archiver: opt.Archiver,
 		log: log.With("worker", opt.Worker), worker: opt.Worker, follow: opt.Follow,
-		outage: opt.StoreOutage, sources: map[string]*source{},
+		outage: opt.StoreOutage, sources: map[string]*source{}, lim: newLimits(cr.PagesPerHost),
 	}
 	if c.worker == "" {
 		c.worker = "crawler"
@@ -267,7 +272,7 @@ func (c *Crawler) summary() Summary {
 		Pages: int(c.n.pages.Load()), Ads: int(c.n.ads.Load()), NewAds: int(c.n.newAds.Load()),
 		Flagged: int(c.n.flagged.Load()), Queued: int(c.n.queued.Load()), Links: int(c.n.links.Load()),
 		Errors: int(c.n.errors.Load()), Problems: int(c.n.problems.Load()), Robots: int(c.n.robots.Load()),
-		Refused: int(c.n.refused.Load()), Finished: c.finished.Load(),
+		Refused: int(c.n.refused.Load()), Skipped: c.lim.skippedCopy(), Finished: c.finished.Load(),
 	}
 }
 
@@ -488,12 +493,13 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 		return
 	}
 	if len(l.URL) > c.cfg.MaxURLLength {
-		j.fail(false, fmt.Sprintf("URL longer than %d bytes", c.cfg.MaxURLLength), 0)
+		c.lim.skip(skipURLLength, 1)
+		j.fail(false, fmt.Sprintf("URL longer than crawl.max_url_length (%d bytes)", c.cfg.MaxURLLength), 0)
 		c.n.errors.Add(1)
 		return
 	}
 	u, err := url.Parse(l.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		j.fail(false, fmt.Sprintf("bad URL: %v", err), 0)
 		c.n.errors.Add(1)
 		return
@@ -529,6 +535,12 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 				return // stopping or lease lost: the URL comes back after its lease
 			}
 		}
+	}
+
+	if !c.lim.fetch(strings.ToLower(u.Host)) {
+		j.log.Info("pages_per_host reached; not fetched")
+		j.fail(false, fmt.Sprintf("crawl.pages_per_host reached: %d pages of %s fetched", c.cfg.PagesPerHost, u.Host), 0)
+		return
 	}
 
 	hdr := http.Header{}
@@ -653,10 +665,10 @@ func (j *job) handle(st *fetchState) {
 		return
 	}
 	ct := resp.Headers.Get("Content-Type")
-	if !textual(ct, ex.Body) {
+	if ok, sniffed := textual(ct, ex.Body); !ok {
 		c.n.errors.Add(1)
-		j.log.Warn("not a text page", "content_type", ct)
-		j.fail(false, fmt.Sprintf("not a text page (%s)", ct), j.delay)
+		j.log.Warn("not a text page", "content_type", ct, "sniffed", sniffed)
+		j.fail(false, fmt.Sprintf("not a text page: labelled %q, content sniffed as %s", ct, sniffed), j.delay)
 		return
 	}
 	if ex.Truncated {
@@ -678,6 +690,9 @@ func (j *job) handle(st *fetchState) {
 	}
 	if isHTML(ct, body) {
 		j.src.followLinks(p, &exr)
+	}
+	if p.flattened {
+		exr.problem("page nested deeper than the HTML parser allows (512); parsed with its deepest tags dropped")
 	}
 	for i, perr := range exr.Problems {
 		if i < 5 {
@@ -706,16 +721,16 @@ func (j *job) handle(st *fetchState) {
 
 // textual tells pages worth extracting from binary data, by the declared
 // type and by sniffing (a server's text/html label is not trusted).
-func textual(contentType string, body []byte) bool {
+func textual(contentType string, body []byte) (ok bool, sniffed string) {
 	sniff := http.DetectContentType(body)
 	if !strings.HasPrefix(sniff, "text/") && !strings.Contains(sniff, "xml") && !strings.Contains(sniff, "json") {
-		return false
+		return false, sniff
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "" {
-		return true
+		return true, sniff
 	}
-	return strings.HasPrefix(mt, "text/") || strings.Contains(mt, "xml") || strings.Contains(mt, "json") || mt == "application/octet-stream"
+	return strings.HasPrefix(mt, "text/") || strings.Contains(mt, "xml") || strings.Contains(mt, "json") || mt == "application/octet-stream", sniff
 }
 
 func isHTML(contentType string, body []byte) bool {
@@ -758,7 +773,10 @@ func (j *job) storeAds(p *page, ex *lokerwatch.Exchange, fs []found) error {
 		ad := &lokerwatch.Ad{
 			ID: id, Source: j.src.cfg.Name, SourceType: j.src.cfg.Type, URL: perm, PageURL: pageURL,
 			FetchedAt: ex.FetchedAt, ResponseDigest: "sha256:" + hex.EncodeToString(digest[:]),
-			Title: f.Title, Text: f.Text, Company: f.Company, Location: f.Location, Salary: f.Salary,
+			// Whatever an extractor let through, stored text is valid UTF-8
+			// without control characters.
+			Title: cleanText(f.Title), Text: cleanText(f.Text), Company: cleanText(f.Company),
+			Location: cleanText(f.Location), Salary: cleanText(f.Salary),
 			PostedAt: f.PostedAt,
 		}
 		c.classifier.Classify(ad)
@@ -796,17 +814,36 @@ func (j *job) storeAds(p *page, ex *lokerwatch.Exchange, fs []found) error {
 func (j *job) addLinks(links []link) error {
 	c := j.c
 	depth := j.l.Depth + 1
-	if depth > c.cfg.MaxDepth || len(links) == 0 {
+	if len(links) == 0 {
+		return nil
+	}
+	if depth > c.cfg.MaxDepth {
+		c.lim.skip(skipDepth, len(links))
 		return nil
 	}
 	seen := map[string]bool{j.l.URL: true}
 	var reqs []storage.Request
+	traps := 0
 	for _, ln := range links {
 		u, err := Canonical(ln.URL)
-		if err != nil || seen[u] || len(u) > c.cfg.MaxURLLength {
+		if err != nil || seen[u] {
 			continue
 		}
 		seen[u] = true
+		if len(u) > c.cfg.MaxURLLength {
+			c.lim.skip(skipURLLength, 1)
+			continue
+		}
+		pu, err := url.Parse(u)
+		if err != nil {
+			continue
+		}
+		if why := c.lim.admit(pu); why != "" {
+			if traps++; traps <= 3 {
+				j.log.Info("link not queued", "link", u, "reason", why)
+			}
+			continue
+		}
 		reqs = append(reqs, storage.Request{URL: u, Source: j.src.cfg.Name, Depth: depth, Kind: ln.Kind})
 	}
 	if len(reqs) == 0 {

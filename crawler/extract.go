@@ -1,7 +1,6 @@
 package crawler
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/net/html"
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/config"
@@ -22,15 +22,18 @@ type page struct {
 	ContentType string
 	Body        []byte // decoded, UTF-8 where the server said so
 
-	doc    *goquery.Document
-	docErr error
+	doc       *goquery.Document
+	docErr    error
+	flattened bool // nested too deep for the parser; parsed flattened
 }
 
 // Doc parses the body as HTML once.
 func (p *page) Doc() (*goquery.Document, error) {
 	if p.doc == nil && p.docErr == nil {
-		p.doc, p.docErr = goquery.NewDocumentFromReader(bytes.NewReader(p.Body))
+		var root *html.Node
+		root, p.flattened, p.docErr = parseHTML(p.Body)
 		if p.docErr == nil {
+			p.doc = goquery.NewDocumentFromNode(root)
 			// A <base href> changes what relative links mean.
 			if href, ok := p.doc.Find("base[href]").First().Attr("href"); ok {
 				if b, err := p.URL.Parse(strings.TrimSpace(href)); err == nil && (b.Scheme == "http" || b.Scheme == "https") {

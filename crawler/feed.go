@@ -19,7 +19,17 @@ func (feed) extract(p *page) (extraction, error) {
 	var ex extraction
 	fd, err := gofeed.NewParser().Parse(bytes.NewReader(p.Body))
 	if err != nil {
-		return ex, fmt.Errorf("parse feed: %w", err)
+		// One stray byte (invalid UTF-8, a NUL) makes a feed bad XML as a
+		// whole; with them replaced the items are usually all there.
+		safe := xmlSafe(p.Body)
+		if bytes.Equal(safe, p.Body) {
+			return ex, fmt.Errorf("parse feed: %w", err)
+		}
+		fd, err = gofeed.NewParser().Parse(bytes.NewReader(safe))
+		if err != nil {
+			return ex, fmt.Errorf("parse feed: %w", err)
+		}
+		ex.problem("feed has bytes XML does not allow (invalid UTF-8 or control characters); parsed with them replaced")
 	}
 	for i, it := range fd.Items {
 		if it == nil {

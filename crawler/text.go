@@ -155,7 +155,7 @@ func htmlText(s string) string {
 		return t.String()
 	}
 	body := &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
-	nodes, err := html.ParseFragment(strings.NewReader(s), body)
+	nodes, err := parseFragment(s, body)
 	if err != nil {
 		// The tokenizer accepts anything; an error is a read error, and the
 		// raw string has no markup worth keeping.
