@@ -204,8 +204,9 @@ type exporter struct {
 	exported *spool
 	cdxj     *lineSorter
 	sc       *warcScanner
-	// included maps capture ID to where it went in the WARC (or why not).
-	included  map[string]CaptureRef
+	// included maps capture ID to where it went in the WARC (or why not):
+	// the one thing that grows with the number of captures, kept small.
+	included  map[string]placed
 	closers   []io.Closer
 	mainPage  string
 	mainDate  string
@@ -295,7 +296,7 @@ func newExporter(store ExportStore, opts ExportOptions) (*exporter, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	x := &exporter{store: store, opts: opts, now: opts.Now().UTC(), log: opts.Logger, included: map[string]CaptureRef{}}
+	x := &exporter{store: store, opts: opts, now: opts.Now().UTC(), log: opts.Logger, included: map[string]placed{}}
 	x.sum.Format = f
 	var rnd [3]byte
 	rand.Read(rnd[:])
@@ -511,7 +512,7 @@ func (x *exporter) openWACZSpools() error {
 		return err
 	}
 	x.sc = newWARCScanner()
-	x.cdxj = newLineSorter(x.tmp, 8<<20)
+	x.cdxj = newLineSorter(x.tmp, 1<<20)
 	io.WriteString(x.pages, `{"format":"json-pages-1.0","id":"pages","title":"All Pages"}`+"\n")
 
 	// The WARC file starts with a warcinfo record describing the export.
@@ -543,16 +544,16 @@ func (x *exporter) openWACZSpools() error {
 // response record and returns where it went. A capture that fails its
 // checks is left out, and the case record says why.
 func (x *exporter) addCapture(rec *storage.EvidenceRecord) CaptureRef {
-	if ref, ok := x.included[rec.ID]; ok {
-		return ref
-	}
 	ref := CaptureRef{ID: rec.ID, URL: rec.URL, CapturedAt: rec.CapturedAt, Digest: rec.Digest}
+	if p, ok := x.included[rec.ID]; ok {
+		return p.ref(ref, x.warcName)
+	}
 	exclude := func(why string) CaptureRef {
-		ref.Excluded = why
 		x.sum.Skipped = append(x.sum.Skipped, rec.ID+": "+why)
 		x.log.Warn("capture left out of export", "capture", rec.ID, "reason", why)
-		x.included[rec.ID] = ref
-		return ref
+		p := placed{excluded: why}
+		x.included[rec.ID] = p
+		return p.ref(ref, x.warcName)
 	}
 	if got := sha256Label(rec.WARC); got != rec.Digest {
 		return exclude(fmt.Sprintf("stored bytes hash to %s, capture digest says %s", got, rec.Digest))
@@ -588,12 +589,24 @@ func (x *exporter) addCapture(rec *storage.EvidenceRecord) CaptureRef {
 		}
 	}
 	fmt.Fprintln(x.exported, rec.ID)
-	ref.WARCFile = x.warcName
-	ref.Offset = base + resp.Offset
-	ref.Length = resp.Length
-	ref.PayloadDigest = resp.PayloadDigest
-	x.included[rec.ID] = ref
-	return ref
+	p := placed{offset: base + resp.Offset, length: resp.Length, payload: strings.Clone(resp.PayloadDigest)}
+	x.included[rec.ID] = p
+	return p.ref(ref, x.warcName)
+}
+
+// placed is where a capture's response record went in the bundle.
+type placed struct {
+	offset, length    int64
+	payload, excluded string
+}
+
+func (p placed) ref(r CaptureRef, warcName string) CaptureRef {
+	if p.excluded != "" {
+		r.Excluded = p.excluded
+		return r
+	}
+	r.WARCFile, r.Offset, r.Length, r.PayloadDigest = warcName, p.offset, p.length, p.payload
+	return r
 }
 
 // addCase writes one case record to the WACZ spools.

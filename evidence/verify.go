@@ -525,8 +525,13 @@ func (v *verifier) checkIndex(name string) {
 		if d := str("digest"); d != "" && !sameDigest(d, ri.PayloadDigest) {
 			v.rep.problem(name, "line %d: record at %d has payload digest %s, index says %s", lineNo, off, ri.PayloadDigest, d)
 		}
-		if d := str("recordDigest"); d != "" && !sameDigest(d, ri.MemberDigest) {
-			v.rep.problem(name, "line %d: record at %d hashes to %s, index says %s", lineNo, off, ri.MemberDigest, d)
+		if d := str("recordDigest"); d != "" {
+			h := sha256.New()
+			if _, err := io.Copy(h, io.NewSectionReader(sec, off, length)); err != nil {
+				v.rep.problem(name, "line %d: %s: %v", lineNo, warcPath, err)
+			} else if got := hashLabel(h); !sameDigest(d, got) {
+				v.rep.problem(name, "line %d: record at %d hashes to %s, index says %s", lineNo, off, got, d)
+			}
 		}
 		if s := str("status"); s != "" && ri.HTTPStatus != 0 && s != strconv.Itoa(ri.HTTPStatus) {
 			v.rep.problem(name, "line %d: record at %d has status %d, index says %s", lineNo, off, ri.HTTPStatus, s)

@@ -163,7 +163,7 @@ func (d *digestChecker) computed() string {
 // recordInfo is what reading one stored WARC record tells.
 type recordInfo struct {
 	Offset, Length int64  // byte range of its gzip member in the file
-	MemberDigest   string // sha256 of the member bytes as stored
+	MemberDigest   string // sha256 of the member bytes as stored (set by splitMembers)
 	Type           string
 	ID             string // WARC-Record-ID without angle brackets
 	TargetURI      string
@@ -192,26 +192,6 @@ func (c *countingReader) ReadByte() (byte, error) {
 	b, err := c.r.ReadByte()
 	if err == nil {
 		c.n++
-	}
-	return b, err
-}
-
-// memberHasher feeds the bytes of the current gzip member to a hash.
-type memberHasher struct {
-	*countingReader
-	h hash.Hash
-}
-
-func (m *memberHasher) Read(p []byte) (int, error) {
-	n, err := m.countingReader.Read(p)
-	m.h.Write(p[:n])
-	return n, err
-}
-
-func (m *memberHasher) ReadByte() (byte, error) {
-	b, err := m.countingReader.ReadByte()
-	if err == nil {
-		m.h.Write([]byte{b})
 	}
 	return b, err
 }
@@ -252,18 +232,16 @@ func (s *warcScanner) scan(r io.Reader, fn func(*recordInfo) error) error {
 		return s.scanPlain(fn)
 	}
 	cr := &countingReader{r: br}
-	mh := &memberHasher{countingReader: cr, h: sha256.New()}
 	for {
 		if _, err := br.Peek(1); err == io.EOF {
 			return nil
 		}
 		start := cr.n
-		mh.h.Reset()
 		var err error
 		if s.zr == nil {
-			s.zr, err = gzip.NewReader(mh)
+			s.zr, err = gzip.NewReader(cr)
 		} else {
-			err = s.zr.Reset(mh)
+			err = s.zr.Reset(cr)
 		}
 		if err != nil {
 			return fmt.Errorf("gzip member at offset %d: %w", start, err)
@@ -284,10 +262,8 @@ func (s *warcScanner) scan(r io.Reader, fn func(*recordInfo) error) error {
 		if len(infos) == 0 {
 			return fmt.Errorf("gzip member at offset %d holds no WARC record", start)
 		}
-		memberDigest := hashLabel(mh.h)
 		for i, info := range infos {
 			info.Offset, info.Length = start, cr.n-start
-			info.MemberDigest = memberDigest
 			if i > 0 {
 				info.Problems = append(info.Problems, "several records share one gzip member (each record should be its own member)")
 			}
@@ -533,6 +509,7 @@ func (s *warcScanner) checkHTTPBlock(info *recordInfo, block io.Reader, needPayl
 func (s *warcScanner) splitMembers(warc []byte) ([]*recordInfo, error) {
 	var out []*recordInfo
 	err := s.scan(bytes.NewReader(warc), func(ri *recordInfo) error {
+		ri.MemberDigest = sha256Label(warc[ri.Offset : ri.Offset+ri.Length])
 		out = append(out, ri)
 		return nil
 	})
