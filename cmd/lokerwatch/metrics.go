@@ -42,7 +42,9 @@ func newRegistry(st storage.StatsSource, log *slog.Logger) *prometheus.Registry 
 }
 
 // pinger is what /readyz checks.
-type pinger interface{ Ping(ctx context.Context) error }
+type pinger interface {
+	Ping(ctx context.Context) error
+}
 
 // serveMetrics serves /metrics, /healthz and /readyz on addr until ctx ends.
 func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, st pinger, log *slog.Logger) (string, error) {
