@@ -17,10 +17,10 @@ import (
 )
 
 // The whole path: crawl the demo site with the real crawler and
-// classifier into the
-// embedded store, decide some flagged ads, export a signed bundle and
-// verify it; a flipped byte in a WARC record, pages.jsonl or
-// datapackage.json makes verification fail and name the file.
+// classifier into the embedded store, decide some flagged ads, export a
+// signed bundle and verify it; a flipped byte in a WARC record,
+// pages.jsonl or datapackage.json makes verification fail and name the
+// file.
 func TestCrawlDecideExportVerify(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
