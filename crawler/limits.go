@@ -244,14 +244,15 @@ func calendarTemplate(host string, segs []string, rawQuery string) (tmpl, dates 
 			found = true
 			continue
 		}
-		if len(s) == 4 && isNumber(s) && (s[:2] == "19" || s[:2] == "20" || s[:2] == "21") {
-			// A year, and the month and day after it.
-			n := 1
-			if i+1 < len(segs) && isDayOrMonth(segs[i+1], 12) {
+		// A year, and the month and day after it. A four-digit number
+		// without a month after it is as likely an ID (/job/1950) as a
+		// year, and ads must not be dropped for their number: it is left
+		// to the other limits.
+		if len(s) == 4 && isNumber(s) && (s[:2] == "19" || s[:2] == "20" || s[:2] == "21") &&
+			i+1 < len(segs) && isDayOrMonth(segs[i+1], 12) {
+			n := 2
+			if i+2 < len(segs) && isDayOrMonth(segs[i+2], 31) {
 				n++
-				if i+2 < len(segs) && isDayOrMonth(segs[i+2], 31) {
-					n++
-				}
 			}
 			y, _ := strconv.Atoi(s)
 			years = append(years, y)

@@ -28,6 +28,8 @@ func TestLimitsOneURL(t *testing.T) {
 		url, reason string
 	}{
 		{"https://board.example/job/123", ""},
+		{"https://board.example/job/1950", ""}, // an ID, not a year
+		{"https://board.example/lowongan/2150/operator", ""},
 		{"https://board.example/jobs?page=2", ""},
 		{"https://news.example/2026/11/27/lowongan-kerja-jepang", ""},
 		{"https://news.example/2026/11/11/", ""}, // numbers repeat legitimately
