@@ -712,3 +712,120 @@ func TestDistributedCrawlKilledWorker(t *testing.T) {
 		t.Errorf("status jsonl = %+v", js)
 	}
 }
+
+// TestWorkersSurviveRedisRestart kills redis-server (AOF, fsync always)
+// while two workers crawl, keeps it down until both have said so, and
+// starts it again: the workers must back off, reconnect by themselves and
+// finish the crawl with nothing lost.
+func TestWorkersSurviveRedisRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts redis-server and lokerwatch processes")
+	}
+	srv := redistest.Start(t, redistest.Config{AOF: true})
+	lokerwatchBin(t)
+	const nAds, nHosts, scamEvery = 400, 4, 10
+	const hostDelay = 10 * time.Millisecond
+	b := newJobBoard(t, nAds, nHosts, scamEvery)
+	var (
+		mu     sync.Mutex
+		hits   int
+		outage = make(chan struct{})
+	)
+	b.hook = func(h int, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/job/") {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if hits++; hits == 120 {
+			close(outage)
+		}
+	}
+	cfg := crawlConfig(t, b, "")
+	store := srv.URL()
+	if code, out, errOut := runProc(t, "seed", "--config", cfg, "--store", store); code != 0 {
+		t.Fatalf("seed: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	args := []string{"worker", "--config", cfg, "--store", store}
+	ws := []*proc{startProc(t, "worker-1", nil, args...), startProc(t, "worker-2", nil, args...)}
+
+	select {
+	case <-outage:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the workers never fetched 120 ad pages")
+	}
+	srv.Kill()
+	fetchesAtCrash := b.adFetches()
+	for _, w := range ws {
+		waitFor(t, 30*time.Second, w.name+" to log that Redis is unreachable", func() bool {
+			return strings.Contains(w.stderr.String(), "redis unreachable at "+srv.Addr)
+		})
+	}
+	// Down a while longer than the lease, so that leases lapse meanwhile.
+	time.Sleep(1500 * time.Millisecond)
+	srv.Restart()
+	if fetchesAtCrash >= nAds {
+		t.Fatalf("the crawl was over (%d ad fetches) before Redis went down: the test proves nothing", fetchesAtCrash)
+	}
+	for _, w := range ws {
+		if code := w.wait(t, 90*time.Second); code != 0 {
+			t.Fatalf("%s exited %d after the Redis restart; stderr:\n%s", w.name, code, tail(w.stderr.String(), 4096))
+		}
+		if strings.Contains(w.stderr.String(), "pool.go") {
+			t.Errorf("%s: go-redis's own log lines leak to stderr during the outage", w.name)
+		}
+	}
+	checkStore(t, b, openRedis(t, store))
+	b.checkPoliteness(t, hostDelay)
+	t.Logf("%d ad fetches for %d ads (%d before the crash)", b.adFetches(), nAds, fetchesAtCrash)
+}
+
+// TestWorkerWaitsForRedis: with Redis down, seed fails at once and says
+// where it looked; a worker says so too, names the address, and keeps
+// trying until Redis is up (or --connect-timeout passes), then crawls.
+func TestWorkerWaitsForRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts redis-server and lokerwatch processes")
+	}
+	srv := redistest.Start(t, redistest.Config{AOF: true})
+	lokerwatchBin(t)
+	b := newJobBoard(t, 60, 2, 10)
+	cfg := crawlConfig(t, b, "")
+	store := srv.URL()
+	if code, out, errOut := runProc(t, "seed", "--config", cfg, "--store", store); code != 0 {
+		t.Fatalf("seed: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	srv.Stop()
+
+	want := "cannot reach Redis at " + srv.Addr
+	code, _, errOut := runProc(t, "seed", "--config", cfg, "--store", store)
+	if code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("seed with Redis down: exit %d, stderr %q; want exit 1 and %q", code, errOut, want)
+	}
+	code, _, errOut = runProc(t, "worker", "--config", cfg, "--store", store, "--connect-timeout", "1s")
+	if code != 1 || !strings.Contains(errOut, want) || !strings.Contains(errOut, "gave up after --connect-timeout 1s") {
+		t.Errorf("worker --connect-timeout 1s with Redis down: exit %d, stderr %q", code, errOut)
+	}
+	if strings.Contains(errOut, "pool.go") {
+		t.Errorf("go-redis's own log lines leak to stderr: %q", errOut)
+	}
+
+	w := startProc(t, "worker", nil, "worker", "--config", cfg, "--store", store)
+	waitFor(t, 30*time.Second, "the worker to say Redis is unreachable and that it will retry", func() bool {
+		s := w.stderr.String()
+		return strings.Contains(s, want) && strings.Contains(s, "will retry")
+	})
+	select {
+	case <-w.done:
+		t.Fatalf("the worker gave up while Redis was down: %s", w.stderr.String())
+	case <-time.After(700 * time.Millisecond):
+	}
+	srv.Restart()
+	if code := w.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("worker exited %d after Redis came up; stderr:\n%s", code, tail(w.stderr.String(), 4096))
+	}
+	if !strings.Contains(w.stderr.String(), "connected to Redis") {
+		t.Errorf("worker did not say it connected: %s", tail(w.stderr.String(), 2048))
+	}
+	checkStore(t, b, openRedis(t, store))
+}
