@@ -554,6 +554,9 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 	}
 	fctx, fcancel := context.WithTimeout(wctx, c.cfg.Timeout.D())
 	st, err := c.fetch.get(fctx, l.URL, hdr)
+	if err != nil && errors.Is(fctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		err = fmt.Errorf("cut off at crawl.timeout (%s): %w", c.cfg.Timeout.D(), err)
+	}
 	fcancel()
 	fetched = true
 	c.n.pages.Add(1)
@@ -641,7 +644,11 @@ func (j *job) handle(st *fetchState) {
 	status := resp.StatusCode
 	switch {
 	case status == http.StatusNotModified:
-		j.ack(j.l.ETag, j.l.LastModified)
+		// Unchanged: nothing to extract, but a listing still comes back
+		// after its source's `every`.
+		if j.ack(j.l.ETag, j.l.LastModified) {
+			j.scheduleRecrawl()
+		}
 		return
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
 		c.n.errors.Add(1)

@@ -107,8 +107,11 @@ func newFetcher(o fetcherOptions) *fetcher {
 		MaxResponseHeaderBytes: 256 << 10,
 	}
 	f := &fetcher{ua: o.UserAgent, maxBody: o.MaxBody}
-	f.client = &http.Client{Transport: &capture{base: base, f: f}, Timeout: o.Timeout}
-	f.plain = &http.Client{Transport: f.client.Transport, Timeout: o.Timeout,
+	// A fetch's own context carries crawl.timeout over the whole exchange
+	// (headers, body, redirects); the client's timeout is only a backstop,
+	// a little later, so that a cut-off page says why.
+	f.client = &http.Client{Transport: &capture{base: base, f: f}, Timeout: o.Timeout + time.Second}
+	f.plain = &http.Client{Transport: f.client.Transport, Timeout: o.Timeout, // robots.txt: no fetch context
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			return checkHop(req, via, o.MaxRedirects)
 		}}

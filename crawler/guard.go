@@ -178,6 +178,11 @@ func (g *Guard) resolve(ctx context.Context, network, host string) ([]netip.Addr
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", host, err)
 	}
+	for i, ip := range ips {
+		// The resolver may hand an A record over in its IPv4-mapped form;
+		// judged the same, it reads better in a refusal.
+		ips[i] = ip.Unmap().WithZone("")
+	}
 	return ips, nil
 }
 

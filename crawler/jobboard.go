@@ -80,6 +80,25 @@ func decodeJSONLD(raw string) (any, error) {
 	if s == "" {
 		return nil, fmt.Errorf("empty")
 	}
+	v, err := decodeJSON(s)
+	if err != nil && strings.IndexFunc(s, isC0) >= 0 {
+		// Raw line breaks and control characters inside strings are invalid
+		// JSON that sites publish all the time; as spaces they are harmless.
+		if v2, err2 := decodeJSON(strings.Map(func(r rune) rune {
+			if isC0(r) {
+				return ' '
+			}
+			return r
+		}, s)); err2 == nil {
+			return v2, nil
+		}
+	}
+	return v, err
+}
+
+func isC0(r rune) bool { return r < 0x20 }
+
+func decodeJSON(s string) (any, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	var v any
