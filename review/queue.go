@@ -148,8 +148,9 @@ type queueRow struct {
 	ScoreClass, CatClass, CatLabel string
 	Queued                         string
 	AdHref, ClaimHref              string
-	// State is mine, held, decided, escalated or waiting.
-	State, Claimant, Verdict, Reviewer string
+	// State is mine, held, decided, escalated or waiting; Badge and
+	// BadgeNote say it in words.
+	State, Badge, BadgeClass, BadgeNote string
 }
 
 type queueData struct {
@@ -207,23 +208,26 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 	}
 	d.Rows = make([]queueRow, 0, len(items))
 	for _, it := range items {
-		row := queueRow{ID: it.ID, AdID: it.AdID, Title: it.Title, Source: it.Source, Lang: it.Lang, Score: it.Score,
+		title := it.Title
+		if title == "" {
+			title = "(no title)"
+		}
+		row := queueRow{ID: it.ID, AdID: it.AdID, Title: title, Source: it.Source, Lang: it.Lang, Score: it.Score,
 			ScoreClass: scoreClass(it.Score), CatClass: categoryClass(it.Category), CatLabel: categoryLabel(it.Category),
 			Queued: it.CreatedAt.UTC().Format("2006-01-02 15:04"), AdHref: adURL(it.AdID, d.Query),
-			ClaimHref: "/item/" + url.PathEscape(it.ID) + "/claim", State: "waiting",
-			Claimant: it.Claimant, Verdict: string(it.Verdict), Reviewer: it.Reviewer}
+			ClaimHref: "/item/" + url.PathEscape(it.ID) + "/claim", State: "waiting", Badge: "waiting", BadgeClass: "plain"}
 		if d.Query != "" {
 			row.ClaimHref += "?" + d.Query
 		}
 		switch {
 		case it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now) && it.Claimant == p.name():
-			row.State = "mine"
+			row.State, row.Badge, row.BadgeClass = "mine", "yours", "mine"
 		case it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now):
-			row.State = "held"
+			row.State, row.Badge, row.BadgeClass = "held", it.Claimant, "held"
 		case it.Status == lokerwatch.StatusDecided:
-			row.State = "decided"
+			row.State, row.Badge, row.BadgeClass, row.BadgeNote = "decided", string(it.Verdict), "v-"+string(it.Verdict), it.Reviewer
 		case it.Verdict == lokerwatch.VerdictEscalate:
-			row.State = "escalated"
+			row.State, row.Badge, row.BadgeClass = "escalated", "escalated", "v-escalate"
 		}
 		d.Rows = append(d.Rows, row)
 	}

@@ -74,7 +74,7 @@ func New(opt Options) (*Server, error) {
 		return nil, errors.New("review server: no store")
 	}
 	s := &Server{
-		st:       opt.Store,
+		st:       newGatedStore(opt.Store),
 		log:      opt.Logger,
 		gatherer: opt.Gatherer,
 		lease:    opt.Lease,

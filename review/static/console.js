@@ -40,6 +40,10 @@
     rows[sel].setAttribute('aria-selected', 'true');
     rows[sel].scrollIntoView({ block: 'nearest' });
   }
+  if (rows.length) {
+    rows[0].classList.add('selected');
+    rows[0].setAttribute('aria-selected', 'true');
+  }
   rows.forEach(function (r, i) {
     r.addEventListener('click', function (e) {
       if (e.target.tagName !== 'A') select(i);
@@ -102,7 +106,9 @@
       case 'Enter':
         if (t && (t.tagName === 'A' || t.tagName === 'BUTTON')) return; // native
         if (page !== 'queue' || !rows.length) return;
-        submit(rows[sel].querySelector('form.claim-form'));
+        var cf = document.getElementById('claim-form');
+        cf.setAttribute('action', rows[sel].getAttribute('data-claim'));
+        submit(cf);
         break;
       case 'c':
         if (page !== 'queue') return;
