@@ -177,7 +177,9 @@ func (s *Server) decideForm(w http.ResponseWriter, r *http.Request, p *principal
 	}
 	amend := r.PostFormValue("amend") == "1"
 	var next *lokerwatch.ReviewItem
-	if r.PostFormValue("next") == "1" && (item.Status != lokerwatch.StatusDecided || amend) {
+	// An amendment stays on its item; a first decision moves on.
+	wantNext := r.PostFormValue("next") == "1" && item.Status != lokerwatch.StatusDecided
+	if wantNext {
 		// Hold the item first, so that claimNext cannot return it.
 		if item.Status == lokerwatch.StatusPending {
 			if _, err := s.st.ClaimItem(ctx, id, p.name(), s.lease); err != nil {
@@ -206,7 +208,7 @@ func (s *Server) decideForm(w http.ResponseWriter, r *http.Request, p *principal
 	switch {
 	case next != nil:
 		http.Redirect(w, r, adURL(next.AdID, fq), http.StatusSeeOther)
-	case r.PostFormValue("next") == "1":
+	case wantNext:
 		http.Redirect(w, r, "/?msg=decided-empty&"+fq, http.StatusSeeOther)
 	default:
 		http.Redirect(w, r, adURL(item.AdID, "msg=decided"), http.StatusSeeOther)

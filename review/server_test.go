@@ -28,7 +28,8 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 	}{
 		{anon, "/login", 200}, {anon, "/healthz", 200}, {anon, "/readyz", 200}, {anon, "/metrics", 200},
 		{anon, "/static/console.js", 200}, {anon, "/", 303}, {anon, "/api/queue", 401}, {anon, "/nope", 404},
-		{alice, "/", 200}, {alice, "/ad/ad-kamboja", 200}, {alice, "/ad/missing", 404}, {alice, "/users", 403},
+		{alice, "/", 200}, {alice, "/ad/ad-kamboja", 200}, {alice, "/ad/ad-info-telegram", 200}, {alice, "/ad/ad-band-only", 200},
+		{alice, "/?status=all&offset=2&limit=2", 200}, {alice, "/?status=bogus", 200}, {alice, "/ad/missing", 404}, {alice, "/users", 403},
 		{alice, "/api/queue", 200}, {alice, "/api/nope", 404},
 	} {
 		r := tc.c.get(tc.path)
@@ -738,7 +739,18 @@ func TestConsoleForms(t *testing.T) {
 	if r.code != 303 || r.hdr.Get("Location") != "/ad/ad-taiwan?msg=decided" {
 		t.Fatalf("decide pending item directly: %d %s", r.code, r.hdr.Get("Location"))
 	}
+	r = alice.postForm("/item/ad-taiwan/decide", url.Values{"csrf": {alice.csrf}, "verdict": {"nonprocedural"}, "next": {"1"}})
+	if r.code != http.StatusConflict {
+		t.Fatalf("decide a decided item without amend: %d", r.code)
+	}
+	r = alice.postForm("/item/ad-taiwan/decide", url.Values{"csrf": {alice.csrf}, "verdict": {"benign"}, "next": {"1"}, "amend": {"1"}, "note": {"checked licence"}})
+	if r.code != 303 || r.hdr.Get("Location") != "/ad/ad-taiwan?msg=decided" {
+		t.Fatalf("amend: %d %s", r.code, r.hdr.Get("Location"))
+	}
 	page := alice.get("/ad/ad-taiwan?msg=decided").body
+	if !strings.Contains(page, "checked licence") || !strings.Contains(page, "(amended)") {
+		t.Error("ad page does not show the amendment in the history")
+	}
 	if !strings.Contains(page, "Decision recorded.") || !strings.Contains(page, "Decided: benign") {
 		t.Error("ad page does not show the decision")
 	}
