@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/coregx/ahocorasick"
 )
 
 // A cue is a named fact that lexicon terms make true ("visa_nonwork",
@@ -50,7 +48,7 @@ type patRef struct {
 	seg    int
 }
 
-// Lexicon is the compiled keyword stage: one Aho-Corasick automaton over all
+// Lexicon is the compiled keyword stage: one Aho-Corasick automaton (automaton.go) over all
 // literal segments of all phrases of all cues, with word-boundary checks and
 // phrase assembly on top.
 type Lexicon struct {
@@ -59,7 +57,7 @@ type Lexicon struct {
 	phrases  []phrase
 	patterns []string
 	pats     []patInfo
-	ac       *ahocorasick.Automaton
+	ac       *automaton
 	negators map[string]bool
 	protect  map[string]bool
 	multi    bool // some phrase has more than one segment
@@ -214,7 +212,7 @@ func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
 			}
 		}
 	}
-	ac, err := ahocorasick.NewBuilder().AddStrings(lx.patterns).Build()
+	ac, err := buildAutomaton(lx.patterns)
 	if err != nil {
 		return nil, fmt.Errorf("build keyword automaton: %w", err)
 	}
@@ -302,7 +300,6 @@ func (lx *Lexicon) Match(text []byte, hits []Hit, ms *matchScratch) []Hit {
 	if len(text) == 0 {
 		return hits
 	}
-	raw := lx.ac.FindAllOverlapping(text)
 	if len(ms.byPat) != len(lx.patterns) {
 		ms.byPat = make([][]span, len(lx.patterns))
 		ms.touched = ms.touched[:0]
@@ -320,41 +317,11 @@ func (lx *Lexicon) Match(text []byte, hits []Hit, ms *matchScratch) []Hit {
 		clear(ms.stamp)
 		ms.gen = 1
 	}
-	for _, m := range raw {
-		pi := &lx.pats[m.PatternID]
-		if pi.needLeft && m.Start > 0 && isWordByte(text[m.Start-1]) {
-			continue
-		}
-		rightOK := !pi.needRight || m.End >= len(text) || !isWordByte(text[m.End])
-		stored := false
-		for _, ref := range pi.refs {
-			ph := &lx.phrases[ref.phrase]
-			last := ref.seg == len(ph.segs)-1
-			if !rightOK && !(last && ph.prefix) {
-				continue
-			}
-			if len(ph.segs) == 1 {
-				e := m.End
-				if ph.prefix {
-					for e < len(text) && isWordByte(text[e]) {
-						e++
-					}
-				}
-				hits = append(hits, Hit{Cue: ph.cue, Phrase: ref.phrase, Start: m.Start, End: e})
-				continue
-			}
-			if !stored {
-				if len(ms.byPat[m.PatternID]) == 0 {
-					ms.touched = append(ms.touched, m.PatternID)
-				}
-				ms.byPat[m.PatternID] = append(ms.byPat[m.PatternID], span{m.Start, m.End, rightOK})
-				stored = true
-			}
-			if ref.seg == 0 && ms.stamp[ref.phrase] != ms.gen {
-				ms.stamp[ref.phrase] = ms.gen
-				ms.firsts = append(ms.firsts, ref.phrase)
-			}
-		}
+	a := lx.ac
+	if a.trans16 != nil {
+		hits = scanText(lx, a.trans16, text, hits, ms)
+	} else {
+		hits = scanText(lx, a.trans32, text, hits, ms)
 	}
 	for _, pidx := range ms.firsts {
 		hits = lx.assemble(text, pidx, ms, hits)
@@ -363,6 +330,67 @@ func (lx *Lexicon) Match(text []byte, hits []Hit, ms *matchScratch) []Hit {
 		h := &hits[i]
 		if lx.cues[h.Cue].negated != "" {
 			h.Negated = lx.negatedAt(text, h.Start)
+		}
+	}
+	return hits
+}
+
+// scanText runs the automaton over text and hands every pattern
+// occurrence to onPattern.
+func scanText[T uint16 | uint32](lx *Lexicon, trans []T, text []byte, hits []Hit, ms *matchScratch) []Hit {
+	a := lx.ac
+	stride := a.stride
+	hasOut := a.hasOut
+	s := 0
+	for i, b := range text {
+		s = int(trans[s*stride+int(a.class[b])])
+		if hasOut[s>>6]&(1<<(s&63)) == 0 {
+			continue
+		}
+		end := i + 1
+		for _, pid := range a.outs[a.outAt[s]:a.outAt[s+1]] {
+			hits = lx.onPattern(text, int(pid), end-int(a.plen[pid]), end, hits, ms)
+		}
+	}
+	return hits
+}
+
+// onPattern checks the word boundaries of one pattern occurrence and
+// records it: single-part phrases become hits, parts of longer phrases are
+// kept for assemble.
+func (lx *Lexicon) onPattern(text []byte, pid, start, end int, hits []Hit, ms *matchScratch) []Hit {
+	pi := &lx.pats[pid]
+	if pi.needLeft && start > 0 && isWordByte(text[start-1]) {
+		return hits
+	}
+	rightOK := !pi.needRight || end >= len(text) || !isWordByte(text[end])
+	stored := false
+	for _, ref := range pi.refs {
+		ph := &lx.phrases[ref.phrase]
+		last := ref.seg == len(ph.segs)-1
+		if !rightOK && !(last && ph.prefix) {
+			continue
+		}
+		if len(ph.segs) == 1 {
+			e := end
+			if ph.prefix {
+				for e < len(text) && isWordByte(text[e]) {
+					e++
+				}
+			}
+			hits = append(hits, Hit{Cue: ph.cue, Phrase: ref.phrase, Start: start, End: e})
+			continue
+		}
+		if !stored {
+			if len(ms.byPat[pid]) == 0 {
+				ms.touched = append(ms.touched, pid)
+			}
+			ms.byPat[pid] = append(ms.byPat[pid], span{start, end, rightOK})
+			stored = true
+		}
+		if ref.seg == 0 && ms.stamp[ref.phrase] != ms.gen {
+			ms.stamp[ref.phrase] = ms.gen
+			ms.firsts = append(ms.firsts, ref.phrase)
 		}
 	}
 	return hits
