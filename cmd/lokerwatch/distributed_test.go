@@ -829,3 +829,160 @@ func TestWorkerWaitsForRedis(t *testing.T) {
 	}
 	checkStore(t, b, openRedis(t, store))
 }
+
+// TestFollowRecrawl runs `worker --follow` on a source with `every`: its
+// listing is revisited on that schedule with conditional requests (an
+// unchanged listing costs a 304), a new ad linked from it is fetched, and
+// ad pages already seen are never fetched again.
+func TestFollowRecrawl(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts redis-server and a lokerwatch process")
+	}
+	srv := redistest.Start(t, redistest.Config{AOF: true})
+	lokerwatchBin(t)
+	scam, benign := loadTemplates(t)
+	type hit struct {
+		at          time.Time
+		conditional bool
+		status      int
+	}
+	var (
+		mu   sync.Mutex
+		ads  = 3
+		hits = map[string][]hit{}
+	)
+	board := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		h := hit{at: time.Now(), conditional: r.Header.Get("If-None-Match") != "", status: http.StatusOK}
+		defer func() { hits[r.URL.Path] = append(hits[r.URL.Path], h) }()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		switch {
+		case r.URL.Path == "/jobs":
+			etag := fmt.Sprintf(`"list-%d"`, ads)
+			w.Header().Set("ETag", etag)
+			if r.Header.Get("If-None-Match") == etag {
+				h.status = http.StatusNotModified
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			fmt.Fprint(w, "<html><body><ul>")
+			for i := 1; i <= ads; i++ {
+				fmt.Fprintf(w, `<li><a href="/job/%d">lowongan %d</a></li>`, i, i)
+			}
+			fmt.Fprint(w, "</ul></body></html>")
+		case strings.HasPrefix(r.URL.Path, "/job/"):
+			id, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/job/"))
+			if err != nil || id < 1 || id > ads {
+				h.status = http.StatusNotFound
+				http.NotFound(w, r)
+				return
+			}
+			a := benign[id%len(benign)]
+			if id == 4 {
+				a = scam[0]
+			}
+			jp, _ := json.Marshal(map[string]any{"@context": "https://schema.org", "@type": "JobPosting",
+				"title": fmt.Sprintf("%s (#%d)", a.Title, id), "description": a.Text})
+			fmt.Fprintf(w, `<html><head><script type="application/ld+json">%s</script></head><body></body></html>`, jp)
+		default:
+			h.status = http.StatusNotFound
+			http.NotFound(w, r)
+		}
+	}))
+	defer board.Close()
+	count := func(path string) (n int, last time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		hs := hits[path]
+		if len(hs) > 0 {
+			last = hs[len(hs)-1].at
+		}
+		return len(hs), last
+	}
+
+	const every = 500 * time.Millisecond
+	cfg := filepath.Join(t.TempDir(), "lokerwatch.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`crawl:
+  user_agent: "lokerwatch-test/1.0"
+  parallelism: 2
+  host_delay: 10ms
+  lease: 1s
+  allow_private: ["127.0.0.0/8"]
+sources:
+  - name: board
+    type: jobboard
+    seeds: [%q]
+    follow: ['/job/\d+$']
+    every: %s
+`, board.URL+"/jobs", every)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store := srv.URL()
+	if code, out, errOut := runProc(t, "seed", "--config", cfg, "--store", store); code != 0 {
+		t.Fatalf("seed: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	w := startProc(t, "worker", nil, "worker", "--follow", "--config", cfg, "--store", store)
+	waitFor(t, 20*time.Second, "the listing to be revisited twice", func() bool {
+		n, _ := count("/jobs")
+		return n >= 3
+	})
+	// A new ad appears on the listing: the next revisit finds it.
+	mu.Lock()
+	ads = 4
+	mu.Unlock()
+	waitFor(t, 20*time.Second, "the new ad to be fetched", func() bool {
+		n, _ := count("/job/4")
+		return n >= 1
+	})
+	_, at4 := count("/job/4")
+	waitFor(t, 20*time.Second, "a revisit after the new ad", func() bool {
+		_, last := count("/jobs")
+		return last.After(at4)
+	})
+	w.cmd.Process.Signal(syscall.SIGTERM)
+	if code := w.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("worker --follow exited %d on SIGTERM, want 0", code)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i <= 4; i++ {
+		if n := len(hits[fmt.Sprintf("/job/%d", i)]); n != 1 {
+			t.Errorf("ad page /job/%d fetched %d times; an ad page already seen must not be fetched again", i, n)
+		}
+	}
+	list := hits["/jobs"]
+	notModified := 0
+	for i, h := range list {
+		if i > 0 {
+			if gap := h.at.Sub(list[i-1].at); gap < every {
+				t.Errorf("listing revisit %d came %s after the previous one; every is %s", i, gap, every)
+			}
+			if !h.conditional {
+				t.Errorf("listing revisit %d was not a conditional request", i)
+			}
+		}
+		if h.status == http.StatusNotModified {
+			notModified++
+		}
+	}
+	if notModified < 2 {
+		t.Errorf("%d of %d listing fetches answered 304; want the unchanged revisits (at least 2) to be", notModified, len(list))
+	}
+	st := openRedis(t, store)
+	total, flagged, err := st.CountAds(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 4 || flagged != 1 {
+		t.Errorf("store holds %d ads (%d flagged), want 4 (1)", total, flagged)
+	}
+	fst, err := st.FrontierStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fst.Queued != 1 || fst.InFlight != 0 {
+		t.Errorf("frontier %+v: want the listing's next visit queued and nothing in flight", fst)
+	}
+}
