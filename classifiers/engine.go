@@ -96,7 +96,8 @@ type Engine struct {
 	cueFactID  []int // cue index -> fact id, -1 for internal cues
 	cueCountID []int // cue index -> fact id of <cue>_n, -1 when none
 	bid        [numBuiltins]int
-	langID     int // cue index of Indonesian function words, -1 when none
+	trig       [3]int // cue indexes of trigSpelled, trigLink, trigLicence
+	langID     int    // cue index of Indonesian function words, -1 when none
 	langEN     int
 	abroadCue  int
 	version    string
@@ -294,11 +295,19 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 		e.cur.rates[strings.ToUpper(k)] = v
 	}
 
+	// Entity triggers ride on the same automaton (internal cues, not
+	// nameable by rules), so the extractors skip texts without them
+	// instead of scanning each text once per marker.
+	addTerms(trigSpelled, "classifiers/entities.go", 0, "a number spelled in words", map[string][]string{"any": spelledMarkers})
+	addTerms(trigLink, "classifiers/entities.go", 0, "a WhatsApp or Telegram link", map[string][]string{"any": linkMarkers})
+	addTerms(trigLicence, "classifiers/entities.go", 0, "a licence word", map[string][]string{"any": licenceHeadWords})
+
 	lex, err := buildLexicon(cues, negators, protect)
 	if err != nil {
 		return nil, err
 	}
 	e.lex = lex
+	e.trig = [3]int{lex.cueIdx[trigSpelled], lex.cueIdx[trigLink], lex.cueIdx[trigLicence]}
 	e.langID, e.langEN = -1, -1
 	if i, ok := lex.cueIdx["lang_id_words"]; ok {
 		e.langID = i

@@ -34,15 +34,28 @@ type phoneResult struct {
 	ok           bool
 }
 
+// Internal cues of the lexicon that tell the extractors whether to look.
+const (
+	trigSpelled = "entity:spelled"
+	trigLink    = "entity:link"
+	trigLicence = "entity:licence"
+)
+
+// spelledMarkers: numbers spelled in words start "nol/kosong delapan",
+// "zero eight" or "enam dua" (+62).
+var spelledMarkers = []string{"delapan", "eight", "enam dua", "six two"}
+
+// linkMarkers: every link prefix (linkPrefixes) holds one of these at a
+// word boundary.
+var linkMarkers = []string{"me/", "whatsapp.com/", "wa.link/", "telegram.dog/"}
+
 // extractPhones finds phone numbers, including ones spelled out in words
-// ("nol delapan satu tiga …") or split by spaces, dashes and dots.
-func (e *Engine) extractPhones(text []byte, out []Entity) []Entity {
+// ("nol delapan satu tiga …") or split by spaces, dashes and dots. spelled
+// says a marker word of a spelled number is present; without one only
+// digits are scanned.
+func (e *Engine) extractPhones(text []byte, spelled bool, out []Entity) []Entity {
 	n := len(text)
 	var digits [24]byte
-	// Numbers spelled in words start "nol/kosong delapan", "zero eight" or
-	// "enam dua"; without those words only digits are scanned.
-	spelled := bytes.Contains(text, []byte("delapan")) || bytes.Contains(text, []byte("eight")) ||
-		bytes.Contains(text, []byte("enam dua")) || bytes.Contains(text, []byte("six two"))
 	for i := 0; i < n; i++ {
 		c := text[i]
 		startsNum := isDigitByte(c) || c == '+' && i+1 < n && isDigitByte(text[i+1])
@@ -210,14 +223,12 @@ func whatsappBefore(text []byte, pos int) bool {
 
 // extractLinks finds WhatsApp links, Telegram links and handles, and e-mail
 // addresses. Values come from the original text (normalisation may have
-// read a handle's digits as leetspeak).
-func (e *Engine) extractLinks(nt *Normalized, out []Entity) []Entity {
+// read a handle's digits as leetspeak). links says a link marker is
+// present; without one only '@' matters, and bytes.IndexByte finds those
+// fast.
+func (e *Engine) extractLinks(nt *Normalized, links bool, out []Entity) []Entity {
 	text := nt.Text
 	n := len(text)
-	// Links need "me/", "link/" or "whatsapp.com/"; without any of them only
-	// '@' matters, and bytes.IndexByte finds those fast.
-	links := bytes.Contains(text, []byte("me/")) || bytes.Contains(text, []byte("whatsapp.com/")) ||
-		bytes.Contains(text, []byte("wa.link/")) || bytes.Contains(text, []byte("telegram.dog/"))
 	for i := 0; i < n; i++ {
 		if !links {
 			k := bytes.IndexByte(text[i:], '@')
@@ -520,10 +531,8 @@ func normSpanOf(nt *Normalized, s, e int) (int, int) {
 	return lo, hi
 }
 
-var licenceHeads = map[string]bool{
-	"sip3mi": true, "sip2mi": true, "siuppak": true, "nib": true, "izin": true, "ijin": true,
-	"licence": true, "license": true, "lisensi": true, "sk": true,
-}
+// licenceHeadWords start a licence number ("SIP3MI No. 09 Tahun 2022").
+var licenceHeadWords = []string{"sip3mi", "sip2mi", "siuppak", "nib", "izin", "ijin", "licence", "license", "lisensi", "sk"}
 
 var licenceIntro = map[string]bool{
 	"disnaker": true, "provinsi": true, "kemnaker": true,
@@ -533,33 +542,17 @@ var licenceIntro = map[string]bool{
 	"lpk": true, "sk.": true, "permit": true,
 }
 
-var licenceMarkers = [][]byte{[]byte("sip"), []byte("siuppak"), []byte("nib"), []byte("izin"), []byte("ijin"), []byte("licen"), []byte("lisensi"), []byte("sk ")}
-
-// extractLicences reads licence numbers that follow a licence word.
-func extractLicences(text []byte, out []Entity) []Entity {
-	found := false
-	for _, m := range licenceMarkers {
-		if bytes.Contains(text, m) {
-			found = true
-			break
-		}
-	}
-	if !found {
-		return out
-	}
+// extractLicences reads licence numbers that follow a licence word; heads
+// are the word-bounded occurrences of licenceHeadWords, in text order.
+func extractLicences(text []byte, heads []span, out []Entity) []Entity {
 	n := len(text)
-	for i := 0; i < n; i++ {
-		if !isASCIILetter(text[i]) || i > 0 && isWordByte(text[i-1]) {
-			continue
+	next := 0
+	for _, h := range heads {
+		i, j := h.s, h.e
+		if i < next {
+			continue // inside the previous licence number
 		}
-		j := i
-		for j < n && isWordByte(text[j]) {
-			j++
-		}
-		if !licenceHeads[string(text[i:j])] {
-			i = j - 1
-			continue
-		}
+		next = j
 		// look ahead a few words for a number
 		k := j
 		words := 0
@@ -584,7 +577,6 @@ func extractLicences(text []byte, out []Entity) []Entity {
 			words++
 		}
 		if words == 99 || k >= n || !isDigitByte(text[k]) {
-			i = j - 1
 			continue
 		}
 		var nums []string
@@ -617,7 +609,7 @@ func extractLicences(text []byte, out []Entity) []Entity {
 		if len(nums) > 0 {
 			out = append(out, Entity{Kind: "licence", Value: strings.Join(nums, "/"), Start: i, End: k})
 		}
-		i = k - 1
+		next = k
 	}
 	return out
 }

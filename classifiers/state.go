@@ -83,6 +83,7 @@ type state struct {
 	hits  []Hit
 	ms    matchScratch
 	ents  []Entity
+	heads []span // licence words
 	money []Money
 	env   map[string]any
 	vm    vm.VM
@@ -189,10 +190,18 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	}
 
 	// Entities.
-	st.ents = e.extractPhones(text, st.ents)
-	st.ents = e.extractLinks(&st.nt, st.ents)
+	st.ents = e.extractPhones(text, st.cueHits[e.trig[0]] > 0, st.ents)
+	st.ents = e.extractLinks(&st.nt, st.cueHits[e.trig[1]] > 0, st.ents)
 	st.ents = extractAges(text, st.ents)
-	st.ents = extractLicences(text, st.ents)
+	if st.cueHits[e.trig[2]] > 0 {
+		st.heads = st.heads[:0]
+		for _, h := range st.hits {
+			if h.Cue == e.trig[2] {
+				st.heads = append(st.heads, span{s: h.Start, e: h.End})
+			}
+		}
+		st.ents = extractLicences(text, st.heads, st.ents)
+	}
 	if strings.Contains(body, "PT") {
 		st.ents = extractAgencies(&st.nt, st.ents)
 	}
