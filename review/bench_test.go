@@ -80,6 +80,11 @@ func BenchmarkReviewDesk(b *testing.B) {
 			next atomic.Int32
 		)
 		b.SetParallelism((benchAnalysts + 1) / max(1, runtimeProcs()))
+		for who := range benchAnalysts { // warm up: connections, statement caches
+			if err := op(who); err != nil {
+				b.Fatal(err)
+			}
+		}
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			who := int(next.Add(1)-1) % benchAnalysts
@@ -104,7 +109,10 @@ func BenchmarkReviewDesk(b *testing.B) {
 		p99 := all[min(len(all)-1, len(all)*99/100)]
 		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
-		if gate && p99 >= p99Gate {
+		// The gate needs enough samples for a 99th percentile to mean
+		// something; the first rounds of a benchmark (b.N = 1, 100) only
+		// size the run.
+		if gate && len(all) >= 500 && p99 >= p99Gate {
 			b.Errorf("p99 %v (p50 %v, %d ops), want under %v", p99, all[len(all)/2], len(all), p99Gate)
 		}
 	}
