@@ -27,6 +27,8 @@ import (
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage"
+	"github.com/lokerwatch/lokerwatch/storage/redis"
+	"github.com/lokerwatch/lokerwatch/storage/redis/redistest"
 	"github.com/lokerwatch/lokerwatch/storage/sqlite"
 )
 
@@ -43,8 +45,27 @@ func testStore(t testing.TB) *sqlite.Store {
 	return st
 }
 
+// redisStore opens a store on a fresh redis-server started for the test
+// (skipped with an install hint when redis-server is missing).
+func redisStore(t testing.TB) storage.Store {
+	t.Helper()
+	srv := redistest.Start(t, redistest.Config{})
+	st, err := redis.OpenURL(context.Background(), srv.URL(), redis.Options{})
+	if err != nil {
+		t.Fatalf("open redis store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// forEachStore runs a test against the embedded and the Redis store.
+func forEachStore(t *testing.T, test func(t *testing.T, newStore func(testing.TB) storage.Store)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, func(tb testing.TB) storage.Store { return testStore(tb) }) })
+	t.Run("redis", func(t *testing.T) { test(t, redisStore) })
+}
+
 type testEnv struct {
-	st  *sqlite.Store
+	st  storage.Store
 	srv *Server
 	ts  *httptest.Server
 	reg *prometheus.Registry
@@ -52,7 +73,7 @@ type testEnv struct {
 
 // newEnv starts a review server on a real loopback port over st, with
 // one user per role (alice analyst, ivan investigator, root admin).
-func newEnv(t testing.TB, st *sqlite.Store, mod ...func(*Options)) *testEnv {
+func newEnv(t testing.TB, st storage.Store, mod ...func(*Options)) *testEnv {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	opt := Options{Store: st, Gatherer: reg, Registerer: reg, Lease: 2 * time.Minute,

@@ -101,8 +101,10 @@ func TestAnonymous(t *testing.T) {
 	}
 }
 
-func TestRoles(t *testing.T) {
-	e := newEnv(t, testStore(t))
+func TestRoles(t *testing.T) { forEachStore(t, testRoles) }
+
+func testRoles(t *testing.T, newStore func(testing.TB) storage.Store) {
+	e := newEnv(t, newStore(t))
 	loadFixtures(t, e.st)
 	users := map[string]*client{}
 	for _, n := range []string{"alice", "ivan", "root"} {
@@ -282,8 +284,10 @@ func TestLoginCookiesThrottleAudit(t *testing.T) {
 	}
 }
 
-func TestDisabledUserAndTokens(t *testing.T) {
-	e := newEnv(t, testStore(t))
+func TestDisabledUserAndTokens(t *testing.T) { forEachStore(t, testDisabledUserAndTokens) }
+
+func testDisabledUserAndTokens(t *testing.T, newStore func(testing.TB) storage.Store) {
+	e := newEnv(t, newStore(t))
 	loadFixtures(t, e.st)
 	ctx := context.Background()
 	tok, err := NewToken(ctx, e.st, "ivan")
@@ -352,8 +356,10 @@ func TestDisabledUserAndTokens(t *testing.T) {
 
 // Two analysts (here ten) claiming at once never get the same item, and
 // every item is handed out exactly once.
-func TestConcurrentClaims(t *testing.T) {
-	st := testStore(t)
+func TestConcurrentClaims(t *testing.T) { forEachStore(t, testConcurrentClaims) }
+
+func testConcurrentClaims(t *testing.T, newStore func(testing.TB) storage.Store) {
+	st := newStore(t)
 	e := newEnv(t, st)
 	ctx := context.Background()
 	const items, analysts = 60, 10
@@ -417,8 +423,10 @@ func TestConcurrentClaims(t *testing.T) {
 	}
 }
 
-func TestReviewFlowAPI(t *testing.T) {
-	e := newEnv(t, testStore(t))
+func TestReviewFlowAPI(t *testing.T) { forEachStore(t, testReviewFlowAPI) }
+
+func testReviewFlowAPI(t *testing.T, newStore func(testing.TB) storage.Store) {
+	e := newEnv(t, newStore(t))
 	loadFixtures(t, e.st)
 	alice, bob, ivan := e.client(t).mustLogin("alice"), e.client(t).mustLogin("bob"), e.client(t).mustLogin("ivan")
 
@@ -510,8 +518,10 @@ func TestReviewFlowAPI(t *testing.T) {
 	}
 }
 
-func TestAdPageHighlightsAndLinks(t *testing.T) {
-	e := newEnv(t, testStore(t))
+func TestAdPageHighlightsAndLinks(t *testing.T) { forEachStore(t, testAdPageHighlightsAndLinks) }
+
+func testAdPageHighlightsAndLinks(t *testing.T, newStore func(testing.TB) storage.Store) {
+	e := newEnv(t, newStore(t))
 	loadFixtures(t, e.st)
 	alice := e.client(t).mustLogin("alice")
 	body := alice.get("/ad/ad-kamboja").body
@@ -552,8 +562,10 @@ func TestAdPageHighlightsAndLinks(t *testing.T) {
 	}
 }
 
-func TestHostileAdIsText(t *testing.T) {
-	e := newEnv(t, testStore(t))
+func TestHostileAdIsText(t *testing.T) { forEachStore(t, testHostileAdIsText) }
+
+func testHostileAdIsText(t *testing.T, newStore func(testing.TB) storage.Store) {
+	e := newEnv(t, newStore(t))
 	loadFixtures(t, e.st)
 	alice := e.client(t).mustLogin("alice")
 	body := alice.get("/ad/ad-hostile").body
@@ -588,8 +600,10 @@ func TestHostileAdIsText(t *testing.T) {
 	}
 }
 
-func TestSearch(t *testing.T) {
-	e := newEnv(t, testStore(t))
+func TestSearch(t *testing.T) { forEachStore(t, testSearch) }
+
+func testSearch(t *testing.T, newStore func(testing.TB) storage.Store) {
+	e := newEnv(t, newStore(t))
 	loadFixtures(t, e.st)
 	ivan := e.client(t).mustLogin("ivan")
 	for _, tc := range []struct {
@@ -642,8 +656,10 @@ func TestSearch(t *testing.T) {
 	}
 }
 
-func TestExport(t *testing.T) {
-	e := newEnv(t, testStore(t))
+func TestExport(t *testing.T) { forEachStore(t, testExport) }
+
+func testExport(t *testing.T, newStore func(testing.TB) storage.Store) {
+	e := newEnv(t, newStore(t))
 	loadFixtures(t, e.st)
 	ctx := context.Background()
 	for _, d := range []lokerwatch.Decision{
@@ -702,8 +718,10 @@ func TestExport(t *testing.T) {
 	}
 }
 
-func TestConsoleForms(t *testing.T) {
-	e := newEnv(t, testStore(t))
+func TestConsoleForms(t *testing.T) { forEachStore(t, testConsoleForms) }
+
+func testConsoleForms(t *testing.T, newStore func(testing.TB) storage.Store) {
+	e := newEnv(t, newStore(t))
 	loadFixtures(t, e.st)
 	alice := e.client(t).mustLogin("alice")
 	// Queue page: highest first, counts, filters.

@@ -18,3 +18,6 @@ type Store interface {
 	// Ping reports whether the store is reachable (/readyz).
 	Ping(ctx context.Context) error
 }
+
+// Every full store is a review desk store.
+var _ Store = storage.Store(nil)
