@@ -15,7 +15,7 @@ func TestVerifyDamagedBundlesNeverPanic(t *testing.T) {
 	bundle := exportBundle(t, 3, ExportOptions{Key: testKey(t, P384)})
 	rng := rand.New(rand.NewPCG(42, 1))
 	broken := 0
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 100; i++ {
 		b := bytes.Clone(bundle)
 		for k := 0; k <= rng.IntN(3); k++ {
 			b[rng.IntN(len(b))] ^= byte(1 + rng.IntN(255))
@@ -33,8 +33,8 @@ func TestVerifyDamagedBundlesNeverPanic(t *testing.T) {
 	}
 	// A flip can land in bytes nothing reads (a local header's time);
 	// nearly all damage must still be found.
-	if broken < 250 {
-		t.Errorf("only %d of 300 damaged bundles reported", broken)
+	if broken < 80 {
+		t.Errorf("only %d of 100 damaged bundles reported", broken)
 	}
 }
 
