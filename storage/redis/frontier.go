@@ -114,7 +114,9 @@ end
 
 local function rest(host, now, delay)
   if delay > 0 then
-    local until_ = now + delay
+    -- now is the ack time cut to the millisecond: one more keeps the rest
+    -- at least delay long (a host is ready when its time is <= now).
+    local until_ = now + delay + 1
     local cur = tonumber(redis.call('HGET', P..'f:rest', host) or '0')
     if until_ > cur then redis.call('HSET', P..'f:rest', host, fmt(until_)) end
   end
