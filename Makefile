@@ -25,3 +25,16 @@ build:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Fuzz targets of hostile input, each run for FUZZTIME (go test -fuzz takes
+# one target at a time). CI: make fuzz; a longer run: make fuzz FUZZTIME=60s.
+FUZZTIME ?= 10s
+FUZZ_TARGETS ?= ./crawler:FuzzJobBoard ./crawler:FuzzTelegram ./crawler:FuzzFeed ./crawler:FuzzProfile \
+	./crawler:FuzzCanonical ./crawler:FuzzParseHTML ./config:FuzzParse
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg), $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg; \
+	done

@@ -85,9 +85,15 @@ func canonicalHost(u *url.URL) (string, error) {
 	if host == "" {
 		return "", errors.New("no host")
 	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	// Empty labels ("a..b", ".a", "a..") are no host; one trailing dot is
+	// the root and dropped.
+	host = strings.ToLower(host)
+	if strings.HasPrefix(host, ".") || strings.Contains(host, "..") {
+		return "", fmt.Errorf("bad host %q", u.Hostname())
+	}
+	host = strings.TrimSuffix(host, ".")
 	if host == "" {
-		return "", errors.New("no host")
+		return "", fmt.Errorf("bad host %q", u.Hostname())
 	}
 	if ip := net.ParseIP(host); ip == nil {
 		if !isASCII(host) {
@@ -97,7 +103,9 @@ func canonicalHost(u *url.URL) (string, error) {
 			}
 			host = a
 		}
-	} else if strings.Contains(host, ":") {
+	} else if v4 := ip.To4(); v4 != nil {
+		host = v4.String() // [::ffff:1.2.3.4] is 1.2.3.4
+	} else {
 		host = "[" + ip.String() + "]"
 	}
 	port = strings.TrimLeft(port, "0")

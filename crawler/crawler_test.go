@@ -317,3 +317,55 @@ func newBenchCrawler(b *testing.B, cfg *config.Config, st crawler.Store, clf cra
 	}
 	return c
 }
+
+// TestDefaultGuard: with no Dial and no crawl.allow_private, crawler.New
+// guards the crawl: a loopback seed is refused, robots.txt included, and
+// nothing reaches the server.
+func TestDefaultGuard(t *testing.T) {
+	var cnt counter
+	srv := httptest.NewServer(chain(&cnt))
+	defer srv.Close()
+	cfg := testConfig(config.Source{Name: "local", Type: lokerwatch.SourceJobBoard, Seeds: []string{srv.URL + "/p/0"}})
+	cfg.Crawl.AllowPrivate = nil
+	st := openStore(t)
+	c := newTestCrawler(t, cfg, st, false)
+	ctx := context.Background()
+	if _, err := c.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := c.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cnt.mu.Lock()
+	hits := len(cnt.hits)
+	cnt.mu.Unlock()
+	if sum.Refused != 1 || hits != 0 {
+		t.Errorf("summary %+v, %d paths hit; want the seed refused and no request", sum, hits)
+	}
+	failed, _ := st.ListFailed(ctx, 10)
+	if len(failed) != 1 || !strings.Contains(failed[0].Reason, "is loopback") || !strings.Contains(failed[0].Reason, "crawl.allow_private") {
+		t.Errorf("failed %+v; want the refusal naming the rule and the way to allow it", failed)
+	}
+}
+
+func TestPagesPerHost(t *testing.T) {
+	var cnt counter
+	srv := httptest.NewServer(chain(&cnt))
+	defer srv.Close()
+	cfg := testConfig(config.Source{Name: "chain", Type: lokerwatch.SourceJobBoard,
+		Seeds: []string{srv.URL + "/p/0"}, Follow: []string{`/p/\d+$`}})
+	cfg.Crawl.PagesPerHost = 4
+	c := newTestCrawler(t, cfg, openStore(t), false)
+	ctx := context.Background()
+	if _, err := c.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := c.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cnt.total() != 4 || !sum.Finished || sum.Skipped["pages_per_host"] == 0 {
+		t.Errorf("%d pages fetched, summary %+v; want 4 and the rest skipped as pages_per_host", cnt.total(), sum)
+	}
+}
