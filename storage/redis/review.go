@@ -28,8 +28,9 @@ import (
 
 const luaReview = `
 local function audit(now, actor, action, object, remote, detail)
-  redis.call('XADD', P..'audit', '*', 'time', fmt(now), 'actor', actor, 'action', action,
+  local id = redis.call('XADD', P..'audit', '*', 'time', fmt(now), 'actor', actor, 'action', action,
     'object', object, 'remote', remote, 'detail', detail)
+  if object ~= '' then redis.call('RPUSH', P..'audit:obj:'..object, id) end
 end
 local function item(id) return P..'rv:item:'..id end
 local function to_pending(id)
