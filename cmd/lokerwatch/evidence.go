@@ -192,13 +192,30 @@ func runKeys(_ context.Context, e *env, args []string) error {
 func runPurge(ctx context.Context, e *env, args []string) error {
 	var c common
 	var dry bool
-	var actor string
-	fs := flags(e, "purge", "[--dry-run] [--config FILE] [--store URL]")
+	var actor, release, reason string
+	fs := flags(e, "purge", "[--dry-run] [--release BUNDLE [--reason TEXT]] [--config FILE] [--store URL]")
 	c.register(fs)
 	fs.BoolVar(&dry, "dry-run", false, "count what would be deleted, delete nothing")
 	fs.StringVar(&actor, "actor", "", "who purges, for the audit trail (default: $USER)")
+	fs.StringVar(&release, "release", "", "first mark the captures in this exported `BUNDLE` as released (held safely elsewhere), so this purge deletes them")
+	fs.StringVar(&reason, "reason", "", "why the bundle's captures are released (kept in the audit trail)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var releaseIDs []string
+	if release != "" {
+		f, err := os.Open(release)
+		if err != nil {
+			return usageError{err}
+		}
+		fi, err := f.Stat()
+		if err == nil {
+			releaseIDs, err = evidence.BundleCaptures(f, fi.Size())
+		}
+		f.Close()
+		if err != nil {
+			return usagef("--release %s: %v", release, err)
+		}
 	}
 	if actor == "" {
 		actor = os.Getenv("USER")
@@ -208,6 +225,13 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return withStore(ctx, e, &c, func(st storage.Store) error {
+		if len(releaseIDs) > 0 && !dry {
+			n, err := evidence.Release(ctx, st, releaseIDs, actor, reason, time.Now())
+			fmt.Fprintf(e.stdout, "released %d captures of %s\n", n, release)
+			if err != nil {
+				return fmt.Errorf("release: %w", err)
+			}
+		}
 		n, err := evidence.Purge(ctx, st, evidence.Policy{BenignDays: cfg.Evidence.Retention.BenignDays, DryRun: dry, Actor: actor}, time.Now())
 		if err != nil {
 			return fmt.Errorf("purge: %w", err)
