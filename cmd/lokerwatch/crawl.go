@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"os"
 	"time"
@@ -64,9 +65,23 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	if err != nil {
 		return nil, err
 	}
+	// Metrics come up before the store: a worker waiting for Redis is
+	// alive (/healthz) but not ready (/readyz), so probes do not kill it.
+	var reg *prometheus.Registry
+	ready := &lazyPinger{}
+	if c.metricsListen != "" {
+		reg = newRegistry(nil, log)
+		if _, err := serveMetrics(ctx, c.metricsListen, reg, ready, log); err != nil {
+			return nil, err
+		}
+	}
 	st, err := open(ctx, cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	ready.set(st)
+	if reg != nil {
+		reg.MustRegister(storage.NewCollector(st, log))
 	}
 	host, _ := os.Hostname()
 	worker := fmt.Sprintf("%s-%d", host, os.Getpid())
@@ -93,8 +108,9 @@ func printSummary(e *env, s crawler.Summary) {
 
 func runCrawl(ctx context.Context, e *env, args []string) error {
 	var c common
-	fs := flags(e, "crawl", "--config FILE [--store URL]")
+	fs := flags(e, "crawl", "--config FILE [--store URL] [--metrics-listen ADDR]")
 	c.register(fs)
+	c.registerMetrics(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -135,8 +151,9 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	var c common
 	var follow bool
 	var connectTimeout time.Duration
-	fs := flags(e, "worker", "--config FILE --store redis://… [--follow] [--connect-timeout D]")
+	fs := flags(e, "worker", "--config FILE --store redis://… [--follow] [--connect-timeout D] [--metrics-listen ADDR]")
 	c.register(fs)
+	c.registerMetrics(fs)
 	fs.BoolVar(&follow, "follow", false, "keep working after the crawl is finished (recrawls, new seeds)")
 	fs.DurationVar(&connectTimeout, "connect-timeout", 0,
 		"while Redis is unreachable at start, retry for this long before giving up (0: retry until it is up)")

@@ -147,10 +147,16 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 // common flags shared by the commands that read config or data.
 type common struct {
-	configPath string
-	store      string
-	logFormat  string
-	logLevel   string
+	metricsListen string
+	configPath    string
+	store         string
+	logFormat     string
+	logLevel      string
+}
+
+// registerMetrics adds --metrics-listen (crawl and worker).
+func (c *common) registerMetrics(fs *flag.FlagSet) {
+	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics, /healthz and /readyz on `ADDR` (e.g. :9090)")
 }
 
 func (c *common) register(fs *flag.FlagSet) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,4 +79,26 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, st
 	}()
 	log.Info("metrics listening", "addr", ln.Addr().String())
 	return ln.Addr().String(), nil
+}
+
+// lazyPinger is not ready until the store is open.
+type lazyPinger struct {
+	mu sync.Mutex
+	p  pinger
+}
+
+func (l *lazyPinger) set(p pinger) {
+	l.mu.Lock()
+	l.p = p
+	l.mu.Unlock()
+}
+
+func (l *lazyPinger) Ping(ctx context.Context) error {
+	l.mu.Lock()
+	p := l.p
+	l.mu.Unlock()
+	if p == nil {
+		return errors.New("store not open yet")
+	}
+	return p.Ping(ctx)
 }
