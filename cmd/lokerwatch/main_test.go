@@ -103,3 +103,27 @@ this is not json
 		}
 	}
 }
+
+func TestUserAddAndList(t *testing.T) {
+	store := "sqlite:" + filepath.Join(t.TempDir(), "u.db")
+	if code, _, errs := runCLI(t, "short\n", "user", "add", "ana", "--role", "analyst", "--password-stdin", "--store", store); code != 2 || !strings.Contains(errs, "at least") {
+		t.Errorf("short password: exit %d, %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "correct horse battery\n", "user", "add", "ana", "--role", "boss", "--password-stdin", "--store", store); code != 2 {
+		t.Errorf("bad role: exit %d, %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "user", "add", "ana", "--role", "analyst", "--store", store); code != 2 || !strings.Contains(errs, "--password-stdin") {
+		t.Errorf("no terminal: exit %d, %q", code, errs)
+	}
+	if code, out, errs := runCLI(t, "correct horse battery\n", "user", "add", "ana", "--role", "analyst", "--password-stdin", "--store", store); code != 0 || !strings.Contains(out, "ana (analyst)") {
+		t.Fatalf("add: exit %d, %q %q", code, out, errs)
+	}
+	code, out, _ := runCLI(t, "", "user", "list", "--store", store)
+	if code != 0 || !strings.Contains(out, "ana") || !strings.Contains(out, "analyst") {
+		t.Errorf("list: exit %d, %q", code, out)
+	}
+	code, tok, _ := runCLI(t, "", "user", "token", "ana", "--store", store)
+	if code != 0 || len(strings.TrimSpace(tok)) < 20 {
+		t.Errorf("token: exit %d, %q", code, tok)
+	}
+}

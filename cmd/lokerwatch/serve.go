@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/lokerwatch/lokerwatch/review"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	var c common
+	var listen, tlsCert, tlsKey string
+	var secure bool
+	fs := flags(e, "serve", "--config FILE [--store URL] [--listen ADDR] [--tls-cert FILE --tls-key FILE]")
+	c.register(fs)
+	fs.StringVar(&listen, "listen", "", "address to serve on (default review.listen from config)")
+	fs.StringVar(&tlsCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
+	fs.StringVar(&tlsKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
+	fs.BoolVar(&secure, "secure-cookies", false, "mark cookies Secure although serving plain HTTP (behind a TLS-terminating proxy)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if (tlsCert == "") != (tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together")
+	}
+	cfg, err := c.load(e)
+	if err != nil {
+		return err
+	}
+	if listen == "" {
+		listen = cfg.Review.Listen
+	}
+	log, err := c.logger(e)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg := newRegistry(st, log)
+	srv, err := review.New(review.Options{
+		Store: st, Logger: log, Gatherer: reg, Registerer: reg,
+		Lease: cfg.Review.Lease.D(), SessionTTL: cfg.Review.SessionTTL.D(),
+		SecureCookies: secure || tlsCert != "",
+	})
+	if err != nil {
+		return fmt.Errorf("review server: %w", err)
+	}
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("list users: %w", err)
+	}
+	if len(users) == 0 {
+		fmt.Fprintln(e.stderr, "no accounts yet: create one with  lokerwatch user add NAME --role admin")
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return usagef("listen on %s: %v", listen, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute, // exports stream for a while
+		IdleTimeout:       2 * time.Minute,
+	}
+	scheme := "http"
+	if tlsCert != "" {
+		scheme = "https"
+	}
+	log.Info("review desk listening", "url", scheme+"://"+ln.Addr().String())
+	done := make(chan error, 1)
+	go func() {
+		if tlsCert != "" {
+			done <- hs.ServeTLS(ln, tlsCert, tlsKey)
+		} else {
+			done <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+func runUser(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(e.stderr, "Usage: lokerwatch user add NAME --role analyst|investigator|admin [--password-stdin] | user token NAME | user list")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return usagef("want a subcommand: add, token or list")
+	}
+	switch args[0] {
+	case "add":
+		return userAdd(ctx, e, args[1:])
+	case "token":
+		return userToken(ctx, e, args[1:])
+	case "list":
+		return userList(ctx, e, args[1:])
+	}
+	return usagef("unknown user subcommand %q (want add, token or list)", args[0])
+}
+
+func userAdd(ctx context.Context, e *env, args []string) error {
+	var c common
+	var role string
+	var fromStdin bool
+	fs := flags(e, "user add", "NAME --role analyst|investigator|admin [--password-stdin]")
+	c.register(fs)
+	fs.StringVar(&role, "role", "", "analyst, investigator or admin (required)")
+	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	if err := parse(fs, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one user NAME")
+	}
+	r, err := review.ParseRole(role)
+	if err != nil {
+		return usageError{err}
+	}
+	pw, err := readPassword(e, fromStdin)
+	if err != nil {
+		return err
+	}
+	if len(pw) < review.MinPasswordLen {
+		return usagef("the password needs at least %d characters", review.MinPasswordLen)
+	}
+	return withStore(ctx, e, &c, func(st storage.Store) error {
+		if err := review.AddUser(ctx, st, fs.Arg(0), r, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "user %s (%s) saved\n", fs.Arg(0), r)
+		return nil
+	})
+}
+
+// readPassword reads a password from stdin (--password-stdin) or asks for
+// it twice on the terminal without echo.
+func readPassword(e *env, fromStdin bool) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", usagef("no terminal to ask for a password: use --password-stdin")
+	}
+	fmt.Fprint(e.stderr, "password: ")
+	a, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	fmt.Fprint(e.stderr, "again: ")
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	if string(a) != string(b) {
+		return "", usagef("the passwords differ")
+	}
+	return string(a), nil
+}
+
+func userToken(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := flags(e, "user token", "NAME")
+	c.register(fs)
+	if err := parse(fs, reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one user NAME")
+	}
+	return withStore(ctx, e, &c, func(st storage.Store) error {
+		tok, err := review.NewToken(ctx, st, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, tok)
+		fmt.Fprintln(e.stderr, "shown once: send it as  Authorization: Bearer TOKEN")
+		return nil
+	})
+}
+
+func userList(ctx context.Context, e *env, args []string) error {
+	var c common
+	fs := flags(e, "user list", "")
+	c.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return withStore(ctx, e, &c, func(st storage.Store) error {
+		users, err := st.ListUsers(ctx)
+		if err != nil {
+			return fmt.Errorf("list users: %w", err)
+		}
+		for _, u := range users {
+			state := ""
+			if u.Disabled {
+				state = " (disabled)"
+			}
+			fmt.Fprintf(e.stdout, "%-20s %-12s %s%s\n", u.Name, u.Role, u.CreatedAt.Format("2006-01-02"), state)
+		}
+		return nil
+	})
+}
