@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,9 +51,18 @@ const (
 // DefaultThreshold is the score at or above which an ad is flagged.
 const DefaultThreshold = 50
 
+// Rule categories as indexes: 0 … numRiskCats-1 follow
+// lokerwatch.Categories; any and not_offer are negative.
+const (
+	numRiskCats = 3
+	catAny      = -1
+	catNotOffer = -2
+)
+
 type rule struct {
 	id          string
 	category    string
+	cat         int // index of category (see numRiskCats)
 	weight      int
 	description string
 	when        string
@@ -132,7 +142,7 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 		threshold:  opt.Threshold,
 		byRegion:   map[string]*country{},
 		phoneCache: map[string]phoneResult{},
-		settings:   settingsDoc{NotOfferThreshold: 50, NotOfferFactor: 0.4, SalaryHighRatio: 2.5, DefaultWageIDR: 7e6},
+		settings:   settingsDoc{NotOfferThreshold: 50, NotOfferFactor: 0.4, SalaryHighRatio: 2.5, DefaultWageIDR: 7e6, ScoreSaturation: 80},
 	}
 	if e.threshold <= 0 {
 		e.threshold = DefaultThreshold
@@ -191,6 +201,9 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 			}
 			if s.DefaultWageIDR > 0 {
 				e.settings.DefaultWageIDR = s.DefaultWageIDR
+			}
+			if s.ScoreSaturation > 0 {
+				e.settings.ScoreSaturation = s.ScoreSaturation
 			}
 		}
 		for _, c := range doc.Cues {
@@ -568,7 +581,15 @@ func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
 		msg, _, _ := strings.Cut(err.Error(), "\n") // drop expr's caret drawing
 		return fail("condition %q: %s", strings.TrimSpace(rd.When), msg)
 	}
-	r := rule{id: rd.ID, category: rd.Category, weight: rd.Weight, description: strings.TrimSpace(rd.Description), when: rd.When, program: prog, where: where}
+	cat := catAny
+	switch rd.Category {
+	case CategoryNotOffer:
+		cat = catNotOffer
+	case CategoryAny:
+	default:
+		cat = slices.Index(lokerwatch.Categories, lokerwatch.Category(rd.Category))
+	}
+	r := rule{id: rd.ID, category: rd.Category, cat: cat, weight: rd.Weight, description: strings.TrimSpace(rd.Description), when: rd.When, program: prog, where: where}
 	seen := map[string]bool{}
 	add := func(n string) {
 		if _, ok := e.factKinds[n]; ok && !seen[n] {

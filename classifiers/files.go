@@ -78,6 +78,7 @@ type settingsDoc struct {
 	NotOfferFactor    float64 `yaml:"not_offer_factor"`
 	SalaryHighRatio   float64 `yaml:"salary_high_ratio"`
 	DefaultWageIDR    float64 `yaml:"default_wage_idr"`
+	ScoreSaturation   float64 `yaml:"score_saturation"`
 }
 
 var allowedKeys = map[string][]string{
@@ -86,7 +87,7 @@ var allowedKeys = map[string][]string{
 	"country":  {"code", "names", "places", "hotspots", "placement", "domestic_moratorium", "wage", "currency", "phone", "source"},
 	"currency": {"code", "rate", "names"},
 	"rule":     {"id", "category", "weight", "description", "when", "evidence", "source"},
-	"settings": {"not_offer_threshold", "not_offer_factor", "salary_high_ratio", "default_wage_idr"},
+	"settings": {"not_offer_threshold", "not_offer_factor", "salary_high_ratio", "default_wage_idr", "score_saturation"},
 }
 
 // LoadError is a problem in a rule file, with where it is.

@@ -97,8 +97,29 @@ func normalizeInto(n *Normalized, text string, protected map[string]bool) {
 // foldRunes is pass 1: per-rune folding. Output keeps one entry per output
 // byte with the original span of the rune that produced it.
 func foldRunes(text string, out []byte, st, en []int32) ([]byte, []int32, []int32) {
+	// Room for the ASCII fast path: one output byte per input byte.
+	if cap(out)-len(out) < len(text) {
+		out = append(make([]byte, 0, len(out)+len(text)+len(text)/4), out...)
+		st = append(make([]int32, 0, cap(out)), st...)
+		en = append(make([]int32, 0, cap(out)), en...)
+	}
 	for i := 0; i < len(text); {
 		c := text[i]
+		if c < utf8.RuneSelf && len(out) < cap(out) && len(st) < cap(st) && len(en) < cap(en) {
+			switch {
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			case c == '\t' || c == '\r' || c == '\v' || c == '\f':
+				c = ' '
+			case c < 0x20 && c != '\n' || c == 0x7f:
+				c = ' '
+			}
+			k := len(out)
+			out, st, en = out[:k+1], st[:k+1], en[:k+1]
+			out[k], st[k], en[k] = c, int32(i), int32(i+1)
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
 			switch {
 			case 'A' <= c && c <= 'Z':

@@ -2,6 +2,7 @@ package classifiers
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -93,7 +94,8 @@ type state struct {
 	spans    [numSpanKinds][]span
 	truthy   []bool // fact id -> set to a non-zero value in this run
 	sigs     []lokerwatch.Signal
-	dirty    []int // fact ids to reset
+	fired    []int32 // rule indexes that fired in this run
+	dirty    []int   // fact ids to reset
 }
 
 func (e *Engine) newState() *state {
@@ -113,6 +115,7 @@ func (st *state) reset() {
 	st.money = st.money[:0]
 	clear(st.sigs) // drop references to the previous ad's text
 	st.sigs = st.sigs[:0]
+	st.fired = st.fired[:0]
 	clear(st.cueHits)
 	clear(st.cueCount)
 	for k := range st.spans {
@@ -209,14 +212,12 @@ func (st *state) run(ad *lokerwatch.Ad) {
 
 	ents := &ad.Entities
 	*ents = lokerwatch.Entities{}
-	phoneSet := map[string]bool{}
 	minAge := 0
 	for _, en := range st.ents {
 		switch en.Kind {
 		case "phone", "whatsapp":
 			wa := en.Kind == "whatsapp" || whatsappBefore(text, en.Start)
-			if !phoneSet[en.Value] {
-				phoneSet[en.Value] = true
+			if !contains(ents.Phones, en.Value) {
 				ents.Phones = append(ents.Phones, en.Value)
 			}
 			if wa && !contains(ents.WhatsApp, en.Value) {
@@ -431,9 +432,11 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	st.set(e.bid[bAgency], len(ents.Agencies) > 0)
 	st.set(e.bid[bLicence], len(ents.Licences) > 0)
 
-	// Rules.
-	a := &lokerwatch.Assessment{Categories: map[lokerwatch.Category]int{}, Version: e.version}
-	risk := map[string]int{}
+	// Rules: each risk category adds up the weights of its rules (legitimacy
+	// rules of category any subtract from all three), then the sum is put on
+	// the 0–100 score scale (scoreOf).
+	a := &lokerwatch.Assessment{Categories: make(map[lokerwatch.Category]int, len(lokerwatch.Categories)), Version: e.version}
+	var risk [numRiskCats]int
 	notOffer := 0
 	for ri := range e.rules {
 		r := &e.rules[ri]
@@ -448,37 +451,34 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		if b, _ := out.(bool); !b {
 			continue
 		}
-		switch r.category {
-		case CategoryNotOffer:
+		st.fired = append(st.fired, int32(ri))
+		switch r.cat {
+		case catNotOffer:
 			notOffer += r.weight
-		case CategoryAny:
-			for _, c := range lokerwatch.Categories {
-				risk[string(c)] += r.weight
+		case catAny:
+			for c := range risk {
+				risk[c] += r.weight
 			}
 		default:
-			risk[r.category] += r.weight
+			risk[r.cat] += r.weight
 		}
 		st.sigs = st.evidence(st.sigs, r, body)
 	}
-	best, bestScore := lokerwatch.CategoryNone, 0
-	for _, c := range lokerwatch.Categories {
-		s := clamp(risk[string(c)])
+	notAnOffer := notOffer >= e.settings.NotOfferThreshold
+	best, bestScore, bestRaw := lokerwatch.CategoryNone, 0, 0
+	for i, c := range lokerwatch.Categories[:numRiskCats] {
+		s := e.scoreOf(risk[i])
+		if notAnOffer {
+			s = int(float64(s) * e.settings.NotOfferFactor)
+		}
 		a.Categories[c] = s
-		if s > bestScore {
-			best, bestScore = c, s
+		// ties on the score go to the larger sum, then to the first category
+		if s > bestScore || s == bestScore && s > 0 && risk[i] > bestRaw {
+			best, bestScore, bestRaw = c, s, risk[i]
 		}
 	}
-	if notOffer >= e.settings.NotOfferThreshold {
+	if notAnOffer {
 		a.NotAnOffer = true
-		bestScore = 0
-		best = lokerwatch.CategoryNone
-		for _, c := range lokerwatch.Categories {
-			s := int(float64(a.Categories[c]) * e.settings.NotOfferFactor)
-			a.Categories[c] = s
-			if s > bestScore {
-				best, bestScore = c, s
-			}
-		}
 		st.sigs = append(st.sigs, lokerwatch.Signal{
 			Rule:        "post.not_an_offer",
 			Description: fmt.Sprintf("reads as a warning, news report or victim story rather than a job offer (not-offer score %d): risk scores scaled by %.1f, never flagged", notOffer, e.settings.NotOfferFactor),
@@ -496,6 +496,21 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	}
 	ad.Assessment = a
 	ad.Fingerprint = SimHash(text)
+}
+
+// scoreOf puts a category's sum of rule weights on the 0–100 score scale.
+// Up to 50 the score is the sum itself, so the flagging threshold (50 by
+// default) means what it always meant and flags exactly the same ads; above
+// 50 the score saturates, 100 − 50·e^(−(sum−50)/s) with s the
+// score_saturation setting (default 80), so a single strong combination
+// lands at 60–80 and only many independent signals come near 100 (the
+// score is rounded down and never reaches it). With s = 80: sum 60 → 56,
+// 80 → 65, 100 → 73, 150 → 85, 200 → 92, 300 → 97.
+func (e *Engine) scoreOf(sum int) int {
+	if sum <= 50 {
+		return clamp(sum)
+	}
+	return int(100 - 50*math.Exp(-float64(sum-50)/e.settings.ScoreSaturation))
 }
 
 func clamp(v int) int {
