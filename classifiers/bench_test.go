@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lokerwatch/lokerwatch"
 )
 
@@ -75,7 +77,20 @@ func benchEngine(b *testing.B) *Engine {
 // money, facts, rules, evidence, fingerprint. Throughput is bytes of
 // title + "\n" + text per second on one goroutine.
 func BenchmarkClassify(b *testing.B) {
-	e := benchEngine(b)
+	benchClassify(b, benchEngine(b))
+}
+
+// BenchmarkClassifyMetrics is the same with metrics on (a registry passed
+// in): the cost of counting verdicts, rule hits and the duration.
+func BenchmarkClassifyMetrics(b *testing.B) {
+	e, err := New(Options{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchClassify(b, e)
+}
+
+func benchClassify(b *testing.B, e *Engine) {
 	ads := benchAds(b)
 	total := 0
 	for _, a := range ads {

@@ -20,10 +20,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lokerwatch/lokerwatch"
 )
@@ -37,6 +39,9 @@ type Options struct {
 	RulesDir  string             // extra rule/lexicon YAML files (config classify.rules), "" = embedded only
 	Registry  string             // licensed agencies file (YAML or CSV), "" = none
 	Rates     map[string]float64 // currency -> IDR overrides
+	// Registerer receives the engine's metrics (deploy/METRICS.md); nil
+	// means no metrics and no cost.
+	Registerer prometheus.Registerer
 }
 
 // CategoryNotOffer and CategoryAny are rule categories beside the three risk
@@ -117,7 +122,8 @@ type Engine struct {
 	phoneMu      sync.RWMutex
 	phoneCache   map[string]phoneResult
 
-	pool sync.Pool
+	pool    sync.Pool
+	metrics *metrics // nil without Options.Registerer
 }
 
 // Version names the rule set (a digest of every rule and lexicon file).
@@ -391,6 +397,13 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 		}
 		e.registry = reg
 	}
+	if opt.Registerer != nil {
+		m, err := newMetrics(opt.Registerer, e.rules)
+		if err != nil {
+			return nil, err
+		}
+		e.metrics = m
+	}
 	e.pool.New = func() any { return e.newState() }
 	return e, nil
 }
@@ -651,5 +664,12 @@ func (e *Engine) Classify(ad *lokerwatch.Ad) {
 	}()
 	st := e.pool.Get().(*state)
 	defer e.pool.Put(st)
+	if e.metrics == nil {
+		st.run(ad)
+		return
+	}
+	t0 := time.Now()
 	st.run(ad)
+	a := ad.Assessment
+	e.metrics.observe(st, a.NotAnOffer, a.Flagged, time.Since(t0).Seconds())
 }
