@@ -187,15 +187,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := c.load(e)
-	if err != nil {
-		return err
-	}
-	log, err := c.logger(e)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, log)
+	_, _, st, err := c.open(ctx, e)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"log/slog"
+
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lokerwatch/lokerwatch/config"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -14,22 +17,59 @@ import (
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
-// withStore parses the common flags, opens the store and runs fn.
-func withStore(ctx context.Context, e *env, c *common, fn func(storage.Store) error) error {
+// open loads the config, makes the logger and opens the store.
+func (c *common) open(ctx context.Context, e *env) (*config.Config, *slog.Logger, storage.Store, error) {
 	cfg, err := c.load(e)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	log, err := c.logger(e)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, log, st, nil
+}
+
+// withStore opens the store named by the common flags and runs fn.
+func withStore(ctx context.Context, e *env, c *common, fn func(storage.Store) error) error {
+	_, _, st, err := c.open(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	return fn(st)
+}
+
+// subcommand is one verb of a command group (review list, user add…).
+type subcommand struct {
+	name string
+	run  func(ctx context.Context, e *env, args []string) error
+}
+
+// dispatch runs the subcommand named by args[0].
+func dispatch(ctx context.Context, e *env, group string, args []string, subs []subcommand) error {
+	names := make([]string, len(subs))
+	for i, sc := range subs {
+		names[i] = sc.name
+	}
+	want := strings.Join(names, ", ")
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(e.stderr, "Usage: lokerwatch %s %s [flags]\n", group, strings.Join(names, "|"))
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return usagef("want a subcommand: %s", want)
+	}
+	for _, sc := range subs {
+		if sc.name == args[0] {
+			return sc.run(ctx, e, args[1:])
+		}
+	}
+	return usagef("unknown %s subcommand %q (want %s)", group, args[0], want)
 }
 
 func checkFormat(format string) error {
@@ -112,24 +152,9 @@ func runAds(ctx context.Context, e *env, args []string) error {
 }
 
 func runReview(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(e.stderr, "Usage: lokerwatch review list|show|claim|decide [flags]")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		return usagef("want a subcommand: list, show, claim or decide")
-	}
-	switch args[0] {
-	case "list":
-		return reviewList(ctx, e, args[1:])
-	case "show":
-		return reviewShow(ctx, e, args[1:])
-	case "claim":
-		return reviewClaim(ctx, e, args[1:])
-	case "decide":
-		return reviewDecide(ctx, e, args[1:])
-	}
-	return usagef("unknown review subcommand %q (want list, show, claim or decide)", args[0])
+	return dispatch(ctx, e, "review", args, []subcommand{
+		{"list", reviewList}, {"show", reviewShow}, {"claim", reviewClaim}, {"decide", reviewDecide},
+	})
 }
 
 func reviewList(ctx context.Context, e *env, args []string) error {

@@ -63,10 +63,11 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := c.load(e)
+	cfg, log, st, err := c.open(ctx, e)
 	if err != nil {
 		return err
 	}
+	defer st.Close()
 	if keyPath == "" {
 		keyPath = cfg.Evidence.SigningKey
 	}
@@ -79,15 +80,6 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if actor == "" {
 		actor = os.Getenv("USER")
 	}
-	log, err := c.logger(e)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	// Write to a temporary file and rename, so a failed export never
 	// leaves a half bundle that looks whole.
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".lokerwatch-export-*")

@@ -34,22 +34,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if (tlsCert == "") != (tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
-	cfg, err := c.load(e)
-	if err != nil {
-		return err
-	}
-	if listen == "" {
-		listen = cfg.Review.Listen
-	}
-	log, err := c.logger(e)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, log)
+	cfg, log, st, err := c.open(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if listen == "" {
+		listen = cfg.Review.Listen
+	}
 	reg := newRegistry(st, log)
 	srv, err := review.New(review.Options{
 		Store: st, Logger: log, Gatherer: reg, Registerer: reg,
@@ -107,22 +99,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 }
 
 func runUser(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(e.stderr, "Usage: lokerwatch user add NAME --role analyst|investigator|admin [--password-stdin] | user token NAME | user list")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		return usagef("want a subcommand: add, token or list")
-	}
-	switch args[0] {
-	case "add":
-		return userAdd(ctx, e, args[1:])
-	case "token":
-		return userToken(ctx, e, args[1:])
-	case "list":
-		return userList(ctx, e, args[1:])
-	}
-	return usagef("unknown user subcommand %q (want add, token or list)", args[0])
+	return dispatch(ctx, e, "user", args, []subcommand{{"add", userAdd}, {"token", userToken}, {"list", userList}})
 }
 
 func userAdd(ctx context.Context, e *env, args []string) error {
