@@ -107,6 +107,7 @@ type Engine struct {
 	registry   *Registry
 	factNames  []string       // every fact a rule may name, sorted; index = fact id
 	factKinds  map[string]any // fact -> zero value (type)
+	factZero   []any          // fact id -> zero value
 	factID     map[string]int
 	cueFactID  []int // cue index -> fact id, -1 for internal cues
 	cueCountID []int // cue index -> fact id of <cue>_n, -1 when none
@@ -361,8 +362,10 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 	}
 	sort.Strings(e.factNames)
 	e.factID = make(map[string]int, len(e.factNames))
+	e.factZero = make([]any, len(e.factNames))
 	for i, n := range e.factNames {
 		e.factID[n] = i
+		e.factZero[i] = e.factKinds[n]
 	}
 	for i, n := range builtinOrder {
 		id, ok := e.factID[n]

@@ -275,9 +275,16 @@ var homoglyph = map[rune]rune{
 
 // isWordByte reports whether b is part of a word in folded text: ASCII
 // letters and digits, underscore, or any byte of a multi-byte letter.
-func isWordByte(b byte) bool {
-	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' || b >= 0x80
-}
+func isWordByte(b byte) bool { return wordByte[b] }
+
+// wordByte is isWordByte as a table: one load instead of four compares on
+// the hottest test of the keyword, entity and fingerprint scans.
+var wordByte = func() (t [256]bool) {
+	for b := 0; b < 256; b++ {
+		t[b] = b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' || b >= 0x80
+	}
+	return
+}()
 
 func isLetterByte(b byte) bool { return b >= 'a' && b <= 'z' || b >= 0x80 }
 func isDigitByte(b byte) bool  { return b >= '0' && b <= '9' }

@@ -95,7 +95,8 @@ type state struct {
 	truthy   []bool // fact id -> set to a non-zero value in this run
 	sigs     []lokerwatch.Signal
 	fired    []int32 // rule indexes that fired in this run
-	dirty    []int   // fact ids to reset
+	dirty    []int   // fact ids set in this run
+	stale    []int   // fact ids set in the previous run: zeroed unless set again
 }
 
 func (e *Engine) newState() *state {
@@ -121,12 +122,24 @@ func (st *state) reset() {
 	for k := range st.spans {
 		st.spans[k] = st.spans[k][:0]
 	}
+	// The facts of the previous run stay in the env until the facts of this
+	// run are known (clearStale): most are set again, and a map write is
+	// the cost here.
 	for _, id := range st.dirty {
-		name := st.e.factNames[id]
-		st.env[name] = st.e.factKinds[name]
 		st.truthy[id] = false
 	}
-	st.dirty = st.dirty[:0]
+	st.stale, st.dirty = st.dirty, st.stale[:0]
+}
+
+// clearStale puts the facts of the previous run that this run did not set
+// back to their zero value.
+func (st *state) clearStale() {
+	for _, id := range st.stale {
+		if !st.truthy[id] {
+			st.env[st.e.factNames[id]] = st.e.factZero[id]
+		}
+	}
+	st.stale = st.stale[:0]
 }
 
 // set records a fact; zero values are the default and are not written.
@@ -431,6 +444,8 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	st.set(e.bid[bUnderAge], minAge > 0 && minAge < 18)
 	st.set(e.bid[bAgency], len(ents.Agencies) > 0)
 	st.set(e.bid[bLicence], len(ents.Licences) > 0)
+
+	st.clearStale()
 
 	// Rules: each risk category adds up the weights of its rules (legitimacy
 	// rules of category any subtract from all three), then the sum is put on
