@@ -13,12 +13,7 @@ import (
 )
 
 // An item whose lease has lapsed is stored as 'claimed' until something
-// touches it, but is pending in every answer: these expressions give the
-// effective status.
-const (
-	effectivePending = `(status = 'pending' OR (status = 'claimed' AND lease_until < ?))`
-	effectiveClaimed = `(status = 'claimed' AND lease_until >= ?)`
-)
+// touches it, but is pending in every answer (see statusArms).
 
 const itemCols = `id, ad_id, url, title, source, lang, score, category, status, created_at,
 	claimant, lease_until, verdict, reviewer, decided_at, note`
@@ -115,45 +110,80 @@ func (s *Store) Enqueue(ctx context.Context, ad *lokerwatch.Ad) (*lokerwatch.Rev
 	return it, created, nil
 }
 
-func reviewWhere(f storage.ReviewFilter, now int64) (string, []any) {
-	var where []string
+// filterWhere is the condition of f's selection other than its status,
+// as " AND ..." terms.
+func filterWhere(f storage.ReviewFilter) (string, []any) {
+	var b strings.Builder
 	var args []any
 	if f.Category != "" {
-		where = append(where, "category = ?")
+		b.WriteString(" AND category = ?")
 		args = append(args, string(f.Category))
 	}
 	if f.Source != "" {
-		where = append(where, "source = ?")
+		b.WriteString(" AND source = ?")
 		args = append(args, f.Source)
 	}
 	if f.Lang != "" {
-		where = append(where, "lang = ?")
+		b.WriteString(" AND lang = ?")
 		args = append(args, f.Lang)
 	}
 	if !f.Since.IsZero() {
-		where = append(where, "created_at >= ?")
+		b.WriteString(" AND created_at >= ?")
 		args = append(args, ns(f.Since))
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "created_at < ?")
+		b.WriteString(" AND created_at < ?")
 		args = append(args, ns(f.Until))
 	}
-	switch f.Status {
+	return b.String(), args
+}
+
+// statusArm is one part of a status selection that the review_prio index
+// (status, score DESC, created_at, id) reads in priority order.
+type statusArm struct {
+	cond string
+	args []any
+}
+
+// statusArms splits an effective status into index-ordered parts. A lapsed
+// claim is stored as claimed but is pending in every answer; written as one
+// "pending OR lapsed" condition, SQLite would read and sort every pending
+// item for each page, so the two are read apart and merged (UNION ALL with
+// ORDER BY merges sorted inputs and stops at the LIMIT).
+func statusArms(st lokerwatch.ReviewStatus, now int64) []statusArm {
+	switch st {
 	case lokerwatch.StatusPending:
-		where = append(where, effectivePending)
-		args = append(args, now)
+		return []statusArm{{cond: "status = 'pending'"}, {cond: "status = 'claimed' AND lease_until < ?", args: []any{now}}}
 	case lokerwatch.StatusClaimed:
-		where = append(where, effectiveClaimed)
-		args = append(args, now)
+		return []statusArm{{cond: "status = 'claimed' AND lease_until >= ?", args: []any{now}}}
 	case "":
-	default:
-		where = append(where, "status = ?")
-		args = append(args, string(f.Status))
+		return []statusArm{{cond: "status = 'pending'"}, {cond: "status = 'claimed'"}, {cond: "status = 'decided'"}}
 	}
-	if len(where) == 0 {
-		return "", nil
+	return []statusArm{{cond: "status = ?", args: []any{string(st)}}}
+}
+
+// listQuery selects itemCols matching f in priority order, paged.
+func listQuery(f storage.ReviewFilter, now int64) (string, []any) {
+	fw, fargs := filterWhere(f)
+	var b strings.Builder
+	var args []any
+	for i, a := range statusArms(f.Status, now) {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT " + itemCols + " FROM review_items WHERE " + a.cond + fw)
+		args = append(append(args, a.args...), fargs...)
 	}
-	return " WHERE " + strings.Join(where, " AND "), args
+	b.WriteString(priorityOrder)
+	if f.Limit > 0 || f.Offset > 0 {
+		limit := f.Limit
+		if limit <= 0 {
+			limit = -1
+		}
+		b.WriteString(" LIMIT ? OFFSET ?")
+		args = append(args, limit, max(f.Offset, 0))
+	}
+	return b.String(), args
 }
 
 const priorityOrder = ` ORDER BY score DESC, created_at, id`
@@ -188,15 +218,9 @@ func (s *Store) ClaimNext(ctx context.Context, reviewer string, ttl time.Duratio
 		if _, err := s.reapClaims(ctx, tx, now); err != nil {
 			return err
 		}
-		f.Status = ""
-		where, args := reviewWhere(f, ns(now))
-		if where == "" {
-			where = " WHERE status = 'pending'"
-		} else {
-			where += " AND status = 'pending'"
-		}
+		fw, args := filterWhere(f)
 		var err error
-		it, err = scanItem(tx.QueryRowContext(ctx, `SELECT `+itemCols+` FROM review_items`+where+priorityOrder+` LIMIT 1`, args...), time.Time{})
+		it, err = scanItem(tx.QueryRowContext(ctx, `SELECT `+itemCols+` FROM review_items WHERE status = 'pending'`+fw+priorityOrder+` LIMIT 1`, args...), time.Time{})
 		if errors.Is(err, sql.ErrNoRows) {
 			it = nil
 			return nil
@@ -368,16 +392,7 @@ func (s *Store) ItemForAd(ctx context.Context, adID string) (*lokerwatch.ReviewI
 // ListItems returns items by priority (score desc, then oldest first).
 func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
 	now := s.now()
-	where, args := reviewWhere(f, ns(now))
-	q := `SELECT ` + itemCols + ` FROM review_items` + where + priorityOrder
-	if f.Limit > 0 || f.Offset > 0 {
-		limit := f.Limit
-		if limit <= 0 {
-			limit = -1
-		}
-		q += ` LIMIT ? OFFSET ?`
-		args = append(args, limit, max(f.Offset, 0))
-	}
+	q, args := listQuery(f, ns(now))
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list review items: %w", err)
@@ -397,17 +412,23 @@ func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerw
 	return out, nil
 }
 
-// CountItems counts items by effective status.
+// CountItems counts items by effective status: stored statuses from the
+// review_prio index, then lapsed claims (review_lease) moved to pending.
 func (s *Store) CountItems(ctx context.Context) (map[lokerwatch.ReviewStatus]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT CASE WHEN `+effectivePending+` THEN 'pending' ELSE status END AS st, COUNT(*)
-		FROM review_items GROUP BY st`, ns(s.now()))
+	out := map[lokerwatch.ReviewStatus]int64{
+		lokerwatch.StatusPending: 0, lokerwatch.StatusClaimed: 0, lokerwatch.StatusDecided: 0,
+	}
+	// One read transaction, so the lapsed count matches the status counts.
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("count review items: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT status, COUNT(*) FROM review_items GROUP BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("count review items: %w", err)
 	}
 	defer rows.Close()
-	out := map[lokerwatch.ReviewStatus]int64{
-		lokerwatch.StatusPending: 0, lokerwatch.StatusClaimed: 0, lokerwatch.StatusDecided: 0,
-	}
 	for rows.Next() {
 		var st string
 		var n int64
@@ -419,6 +440,13 @@ func (s *Store) CountItems(ctx context.Context) (map[lokerwatch.ReviewStatus]int
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count review items: %w", err)
 	}
+	var lapsedN int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM review_items WHERE status = 'claimed' AND lease_until < ?`,
+		ns(s.now())).Scan(&lapsedN); err != nil {
+		return nil, fmt.Errorf("count review items: %w", err)
+	}
+	out[lokerwatch.StatusPending] += lapsedN
+	out[lokerwatch.StatusClaimed] -= lapsedN
 	return out, nil
 }
 
@@ -488,7 +516,9 @@ func (s *Store) reapClaims(ctx context.Context, tx *txn, now time.Time) (int, er
 // none is pending); the metrics collector reports its age.
 func (s *Store) OldestPending(ctx context.Context) (time.Time, error) {
 	var v sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT MIN(created_at) FROM review_items WHERE `+effectivePending, ns(s.now())).Scan(&v)
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(m) FROM (
+		SELECT MIN(created_at) AS m FROM review_items WHERE status = 'pending'
+		UNION ALL SELECT MIN(created_at) FROM review_items WHERE status = 'claimed' AND lease_until < ?)`, ns(s.now())).Scan(&v)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("oldest pending review item: %w", err)
 	}
