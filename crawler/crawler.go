@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/config"
 	"github.com/lokerwatch/lokerwatch/storage"
@@ -67,6 +69,9 @@ type Options struct {
 	// StoreOutage is how long Run keeps retrying a store that fails before
 	// it gives up (default 5m; forever with Follow).
 	StoreOutage time.Duration
+	// Registerer receives the crawler's metrics (deploy/METRICS.md,
+	// "Crawler"); nil means none are exported.
+	Registerer prometheus.Registerer
 }
 
 // Summary counts what a Run did in this process.
@@ -110,11 +115,14 @@ type Crawler struct {
 	fetch      *fetcher
 	robots     *robots // nil when crawl.robots is off
 	lim        *limits
+	metrics    *metrics
 
 	n        counters
+	started  atomic.Int64 // unix nanos of the current Run's start
 	reserved atomic.Int64 // pages being fetched or fetched (max_pages)
 	finished atomic.Bool
 	lastReap atomic.Int64 // unix nanos
+	wake     wake         // idle workers wait on it for local acks, fails and links
 
 	fatalMu sync.Mutex
 	fatal   error
@@ -186,6 +194,15 @@ func New(opt Options) (*Crawler, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("crawler: %w", errors.Join(errs...))
 	}
+	names := make([]string, len(c.order))
+	for i, s := range c.order {
+		names[i] = s.cfg.Name
+	}
+	m, err := newMetrics(opt.Registerer, names, cr.Parallelism)
+	if err != nil {
+		return nil, fmt.Errorf("crawler: %w", err)
+	}
+	c.metrics = m
 	dial := opt.Dial
 	if dial == nil {
 		g, err := NewGuard(cr.AllowPrivate)
@@ -244,6 +261,7 @@ func (c *Crawler) Seed(ctx context.Context) (int, error) {
 // unusable for StoreOutage; a stopped ctx is not an error.
 func (c *Crawler) Run(ctx context.Context) (Summary, error) {
 	start := time.Now()
+	c.started.Store(start.UnixNano())
 	c.finished.Store(false)
 	if n, err := c.store.ReapRequests(ctx); err != nil {
 		c.log.Warn("reap expired leases", "err", err)
@@ -265,6 +283,18 @@ func (c *Crawler) Run(ctx context.Context) (Summary, error) {
 	c.log.Info("crawl stopped", "pages", s.Pages, "ads", s.Ads, "flagged", s.Flagged,
 		"errors", s.Errors, "finished", s.Finished, "seconds", s.Duration.Seconds())
 	return s, c.fatalErr()
+}
+
+// Progress is the Summary of the Run going on (or the last one) so far,
+// with Duration the time since it started. It is cheap (atomic reads and a
+// copy of the skip counts) and safe to call from any goroutine, e.g. a
+// progress display.
+func (c *Crawler) Progress() Summary {
+	s := c.summary()
+	if t := c.started.Load(); t != 0 {
+		s.Duration = time.Since(time.Unix(0, t))
+	}
+	return s
 }
 
 func (c *Crawler) summary() Summary {
@@ -324,6 +354,7 @@ func (c *Crawler) work(ctx context.Context) {
 			sleep(ctx, idle.next())
 			continue
 		}
+		woken := c.wake.wait()
 		l, err := c.store.ClaimRequest(ctx, c.worker, c.cfg.Lease.D())
 		if err != nil {
 			c.unreserve()
@@ -335,7 +366,9 @@ func (c *Crawler) work(ctx context.Context) {
 				if c.idle(ctx) {
 					return
 				}
-				sleep(ctx, idle.next())
+				if sleepOrWake(ctx, idle.next(), woken) {
+					idle.reset()
+				}
 				continue
 			}
 			if failingSince.IsZero() {
@@ -372,6 +405,7 @@ func (c *Crawler) idle(ctx context.Context) bool {
 		st, err := c.store.FrontierStats(ctx)
 		if err == nil && st.Finished() {
 			c.finished.Store(true)
+			c.wake.signal()
 			return true
 		}
 		if err != nil && ctx.Err() == nil {
@@ -511,6 +545,11 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 				return
 			}
 			c.n.errors.Add(1)
+			if errors.Is(err, errRobotsUnavailable) || errors.Is(err, ErrRefused) {
+				// robots.txt could not be read from the host: the URL's fetch
+				// failed as surely as if the page itself had.
+				c.metrics.request(l.Source, errOutcome(err, false))
+			}
 			if errors.Is(err, ErrRefused) {
 				c.n.refused.Add(1)
 				j.log.Warn("refused", "err", err)
@@ -524,6 +563,7 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 		if !ok {
 			j.log.Info("disallowed by robots.txt")
 			c.n.robots.Add(1)
+			c.metrics.request(l.Source, OutcomeRobotsDenied)
 			j.fail(false, "disallowed by robots.txt", 0)
 			return
 		}
@@ -553,8 +593,14 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 		hdr.Set("If-Modified-Since", l.LastModified)
 	}
 	fctx, fcancel := context.WithTimeout(wctx, c.cfg.Timeout.D())
+	c.metrics.inFlight.Inc()
+	fetchStart := time.Now()
 	st, err := c.fetch.get(fctx, l.URL, hdr)
+	took := time.Since(fetchStart)
+	c.metrics.inFlight.Dec()
+	timedOut := false
 	if err != nil && errors.Is(fctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		timedOut = true
 		err = fmt.Errorf("cut off at crawl.timeout (%s): %w", c.cfg.Timeout.D(), err)
 	}
 	fcancel()
@@ -564,6 +610,8 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 		if j.interrupted(ctx) {
 			return
 		}
+		c.metrics.duration.Observe(took.Seconds())
+		c.metrics.request(l.Source, errOutcome(err, timedOut))
 		c.n.errors.Add(1)
 		switch {
 		case errors.Is(err, ErrRefused):
@@ -580,6 +628,7 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 		}
 		return
 	}
+	c.metrics.duration.Observe(took.Seconds())
 	j.handle(st)
 }
 
@@ -598,6 +647,7 @@ func (j *job) fail(retry bool, reason string, hostDelay time.Duration) {
 	err := j.c.store.Fail(j.sctx, j.l, storage.FailOptions{
 		Reason: reason, Retry: retry, MaxAttempts: j.c.cfg.MaxAttempts, HostDelay: hostDelay,
 	})
+	j.c.wake.signal() // the host is free (or resting) again
 	if err != nil {
 		j.log.Warn("record failure", "reason", reason, "err", err)
 	}
@@ -608,7 +658,9 @@ func (j *job) ack(etag, lastModified string) bool {
 	if j.keep.lost.Load() {
 		return false
 	}
-	if err := j.c.store.Ack(j.sctx, j.l, storage.AckOptions{HostDelay: j.delay, ETag: etag, LastModified: lastModified}); err != nil {
+	err := j.c.store.Ack(j.sctx, j.l, storage.AckOptions{HostDelay: j.delay, ETag: etag, LastModified: lastModified})
+	j.c.wake.signal() // the host is free (or resting) again
+	if err != nil {
 		j.log.Warn("ack", "err", err)
 		return false
 	}
@@ -642,6 +694,7 @@ func (j *job) handle(st *fetchState) {
 	ex := st.exchange()
 	resp := st.resp
 	status := resp.StatusCode
+	c.metrics.request(j.src.cfg.Name, statusOutcome(status, ex.Truncated))
 	switch {
 	case status == http.StatusNotModified:
 		// Unchanged: nothing to extract, but a listing still comes back
@@ -690,11 +743,13 @@ func (j *job) handle(st *fetchState) {
 	p := &page{URL: resp.Request.URL, ContentType: ct, Body: body}
 	exr, err := j.src.ext.extract(p)
 	if err != nil {
+		c.metrics.parse(j.src.cfg.Name, ParseError)
 		c.n.errors.Add(1)
 		j.log.Warn("page does not parse", "err", err)
 		j.fail(false, err.Error(), j.delay)
 		return
 	}
+	c.metrics.parse(j.src.cfg.Name, ParseOK)
 	if isHTML(ct, body) {
 		j.src.followLinks(p, &exr)
 	}
@@ -792,6 +847,7 @@ func (j *job) storeAds(p *page, ex *lokerwatch.Exchange, fs []found) error {
 			return fmt.Errorf("put ad %s: %w", ad.ID, err)
 		}
 		c.n.ads.Add(1)
+		c.metrics.extracted(j.src.cfg.Name)
 		if res.New {
 			c.n.newAds.Add(1)
 		}
@@ -861,6 +917,9 @@ func (j *job) addLinks(links []link) error {
 		return err
 	}
 	c.n.links.Add(int64(n))
+	if n > 0 {
+		c.wake.signal()
+	}
 	return nil
 }
 

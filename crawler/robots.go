@@ -36,6 +36,16 @@ const (
 // error, network failure): the request is retried later, not dropped.
 var errRobotsUnavailable = errors.New("robots.txt unavailable")
 
+// robotsStatusError is a robots.txt answered with a server error (it is
+// errRobotsUnavailable; the status tells the fetch outcome).
+type robotsStatusError struct{ status int }
+
+func (e *robotsStatusError) Error() string {
+	return fmt.Sprintf("%v: HTTP %d", errRobotsUnavailable, e.status)
+}
+
+func (e *robotsStatusError) Unwrap() error { return errRobotsUnavailable }
+
 // robotsRules is a host's parsed robots.txt.
 type robotsRules struct {
 	data   *robotstxt.RobotsData
@@ -84,7 +94,7 @@ func (r *robots) check(ctx context.Context, u *url.URL) (allowed bool, delay tim
 		return false, 0, err
 	}
 	if rules.status >= 500 {
-		return false, 0, fmt.Errorf("%w: HTTP %d", errRobotsUnavailable, rules.status)
+		return false, 0, &robotsStatusError{status: rules.status}
 	}
 	g := rules.data.FindGroup(r.agent)
 	path := u.EscapedPath()

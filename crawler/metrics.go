@@ -1,0 +1,199 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Fetch outcomes, the closed set of lokerwatch_crawl_requests_total's
+// outcome label (deploy/METRICS.md).
+const (
+	OutcomeOK           = "ok"
+	OutcomeHTTP4xx      = "http_4xx"
+	OutcomeHTTP429      = "http_429"
+	OutcomeHTTP5xx      = "http_5xx"
+	OutcomeTimeout      = "timeout"
+	OutcomeNetwork      = "network"
+	OutcomeRobotsDenied = "robots_denied"
+	OutcomeGuardDenied  = "guard_denied"
+	OutcomeTooLarge     = "too_large"
+)
+
+// Outcomes lists every outcome label value.
+var Outcomes = []string{OutcomeOK, OutcomeHTTP4xx, OutcomeHTTP429, OutcomeHTTP5xx, OutcomeTimeout,
+	OutcomeNetwork, OutcomeRobotsDenied, OutcomeGuardDenied, OutcomeTooLarge}
+
+// Parse results of lokerwatch_pages_parsed_total.
+const (
+	ParseOK    = "ok"
+	ParseError = "parse_error"
+)
+
+// otherSource labels requests whose source is not in this worker's config
+// (a frontier shared with workers of another config), so the label stays
+// bounded by the config.
+const otherSource = "other"
+
+// metrics of the crawler (deploy/METRICS.md, "Crawler"). Labels are source
+// names from the config and fixed words: never a URL or host.
+type metrics struct {
+	requests    *prometheus.CounterVec
+	duration    prometheus.Histogram
+	inFlight    prometheus.Gauge
+	workers     prometheus.Gauge
+	lastSuccess *prometheus.GaugeVec
+	parsed      *prometheus.CounterVec
+	ads         *prometheus.CounterVec
+	sources     map[string]bool
+}
+
+// newMetrics makes the crawler's metrics and registers them on reg (none
+// when reg is nil: the counters still count, nobody reads them). Every
+// source × outcome series starts at 0, so rate() and the alerts see a series
+// before the first event.
+func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_crawl_requests_total",
+			Help: "Fetches of crawl URLs, by configured source and outcome (ok, http_4xx, http_429, http_5xx, timeout, network, robots_denied, guard_denied, too_large).",
+		}, []string{"source", "outcome"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "lokerwatch_crawl_request_duration_seconds",
+			Help:    "Time of one fetch, redirects and body included.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60},
+		}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lokerwatch_crawl_in_flight_requests",
+			Help: "Fetches running now.",
+		}),
+		workers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lokerwatch_crawl_workers",
+			Help: "Fetches that may run at once (crawl.parallelism).",
+		}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lokerwatch_crawl_last_success_timestamp_seconds",
+			Help: "Unix time of the last page a source gave us in this process (0 until the first).",
+		}, []string{"source"}),
+		parsed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_pages_parsed_total",
+			Help: "Pages handed to the source's extractor, by result (ok, parse_error).",
+		}, []string{"source", "result"}),
+		ads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_ads_extracted_total",
+			Help: "Ads extracted from pages and stored, by source.",
+		}, []string{"source"}),
+		sources: map[string]bool{},
+	}
+	if reg != nil {
+		var err error
+		register(reg, &m.requests, &err)
+		register(reg, &m.duration, &err)
+		register(reg, &m.inFlight, &err)
+		register(reg, &m.workers, &err)
+		register(reg, &m.lastSuccess, &err)
+		register(reg, &m.parsed, &err)
+		register(reg, &m.ads, &err)
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range append(sources, otherSource) {
+		m.sources[s] = true
+		for _, o := range Outcomes {
+			m.requests.WithLabelValues(s, o)
+		}
+		m.lastSuccess.WithLabelValues(s)
+		m.parsed.WithLabelValues(s, ParseOK)
+		m.parsed.WithLabelValues(s, ParseError)
+		m.ads.WithLabelValues(s)
+	}
+	m.workers.Set(float64(parallelism))
+	return m, nil
+}
+
+// register registers *c, or adopts the collector already registered under
+// the same name (two crawlers on one registry share the metrics).
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C, errp *error) {
+	if *errp != nil {
+		return
+	}
+	err := reg.Register(*c)
+	var are prometheus.AlreadyRegisteredError
+	switch {
+	case err == nil:
+	case errors.As(err, &are):
+		if existing, ok := are.ExistingCollector.(C); ok {
+			*c = existing
+			return
+		}
+		*errp = fmt.Errorf("register crawler metrics: %w", err)
+	default:
+		*errp = fmt.Errorf("register crawler metrics: %w", err)
+	}
+}
+
+func (m *metrics) source(name string) string {
+	if m.sources[name] {
+		return name
+	}
+	return otherSource
+}
+
+func (m *metrics) request(source, outcome string) {
+	s := m.source(source)
+	m.requests.WithLabelValues(s, outcome).Inc()
+	if outcome == OutcomeOK || outcome == OutcomeTooLarge {
+		m.lastSuccess.WithLabelValues(s).Set(float64(time.Now().UnixNano()) / 1e9)
+	}
+}
+
+func (m *metrics) parse(source, result string) {
+	m.parsed.WithLabelValues(m.source(source), result).Inc()
+}
+
+func (m *metrics) extracted(source string) { m.ads.WithLabelValues(m.source(source)).Inc() }
+
+// statusOutcome maps a response status to an outcome. 304 is a success (the
+// page is unchanged); 503 is a server error like any 5xx; anything else the
+// crawler cannot use (1xx, a 3xx that was not followed) counts with 4xx.
+func statusOutcome(status int, truncated bool) string {
+	switch {
+	case status == 429:
+		return OutcomeHTTP429
+	case status >= 500:
+		return OutcomeHTTP5xx
+	case status == 304:
+		return OutcomeOK
+	case status >= 200 && status < 300:
+		if truncated {
+			return OutcomeTooLarge
+		}
+		return OutcomeOK
+	}
+	return OutcomeHTTP4xx
+}
+
+// errOutcome maps a failed fetch (or robots.txt read) to an outcome.
+// timedOut is true when the fetch's own deadline (crawl.timeout) passed.
+func errOutcome(err error, timedOut bool) string {
+	var se *robotsStatusError
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrRefused):
+		return OutcomeGuardDenied
+	case errors.Is(err, errRedirectDisallowed):
+		return OutcomeRobotsDenied
+	case errors.As(err, &se):
+		return statusOutcome(se.status, false)
+	case timedOut, errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return OutcomeTimeout
+	}
+	// Connection, DNS, TLS, redirect chains that go nowhere, encodings we
+	// cannot read: the site did not give us a usable answer.
+	return OutcomeNetwork
+}
