@@ -11,8 +11,8 @@ import (
 	"github.com/lokerwatch/lokerwatch"
 )
 
-// metrics of the review desk. Labels are route patterns, status codes and
-// fixed words: never URLs, ads or users.
+// metrics of the review desk (deploy/METRICS.md, "Review desk"). Labels
+// are route patterns, status codes and fixed words: never URLs, ads or users.
 type metrics struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
@@ -24,14 +24,14 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lokerwatch_review_http_requests_total",
-			Help: "HTTP requests served by the review desk, by route pattern and status code.",
-		}, []string{"route", "code"}),
+			Name: "lokerwatch_http_requests_total",
+			Help: "HTTP requests served by the review desk, by route pattern (handler) and status code.",
+		}, []string{"handler", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "lokerwatch_review_http_request_duration_seconds",
-			Help:    "Time to serve a review desk request, by route pattern.",
+			Name:    "lokerwatch_http_request_duration_seconds",
+			Help:    "Time to serve a review desk request, by route pattern (handler).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"route"}),
+		}, []string{"handler"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lokerwatch_review_logins_total",
 			Help: "Login attempts, by result (ok, failed, throttled).",
@@ -45,16 +45,30 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Requests refused for security reasons, by reason (role, csrf, cross_origin).",
 		}, []string{"reason"}),
 	}
-	if reg == nil {
-		return m, nil
+	if reg != nil {
+		var err error
+		register(reg, &m.requests, &err)
+		register(reg, &m.duration, &err)
+		register(reg, &m.logins, &err)
+		register(reg, &m.decisions, &err)
+		register(reg, &m.refusals, &err)
+		if err != nil {
+			return nil, err
+		}
 	}
-	var err error
-	register(reg, &m.requests, &err)
-	register(reg, &m.duration, &err)
-	register(reg, &m.logins, &err)
-	register(reg, &m.decisions, &err)
-	register(reg, &m.refusals, &err)
-	return m, err
+	// Values known at start-up are there at 0 before the first event, so
+	// that rate() and the alerts see a series.
+	for _, v := range []lokerwatch.Verdict{lokerwatch.VerdictScam, lokerwatch.VerdictNonprocedural,
+		lokerwatch.VerdictTrafficking, lokerwatch.VerdictBenign, lokerwatch.VerdictEscalate} {
+		m.decisions.WithLabelValues(string(v))
+	}
+	for _, r := range []string{"ok", "failed", "throttled"} {
+		m.logins.WithLabelValues(r)
+	}
+	for _, r := range []string{"role", "csrf", "cross_origin"} {
+		m.refusals.WithLabelValues(r)
+	}
+	return m, nil
 }
 
 // register registers *c, or adopts the collector already registered under

@@ -803,7 +803,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	c := e.client(t)
 	c.mustLogin("alice")
 	m := c.get("/metrics").body
-	for _, want := range []string{`lokerwatch_review_logins_total{result="ok"} 1`, `lokerwatch_review_http_requests_total{code="303",route="POST /login"} 1`} {
+	for _, want := range []string{`lokerwatch_review_logins_total{result="ok"} 1`, `lokerwatch_http_requests_total{code="303",handler="POST /login"} 1`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}
