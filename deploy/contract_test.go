@@ -116,6 +116,9 @@ func TestContractMatchesIssue(t *testing.T) {
 		"lokerwatch_review_items":                         {"gauge", "status"},
 		"lokerwatch_review_oldest_pending_age_seconds":    {"gauge", ""},
 		"lokerwatch_redis_errors_total":                   {"counter", "op"},
+		"lokerwatch_store_scrape_errors":                  {"gauge", ""},
+		"lokerwatch_review_logins_total":                  {"counter", "result"},
+		"lokerwatch_review_refused_requests_total":        {"counter", "reason"},
 		"lokerwatch_review_decisions_total":               {"counter", "verdict"},
 		"lokerwatch_http_requests_total":                  {"counter", "code,handler"},
 		"lokerwatch_http_request_duration_seconds":        {"histogram", "handler"},
@@ -140,12 +143,14 @@ func TestContractMatchesIssue(t *testing.T) {
 		}
 	}
 	closed := map[string]map[string]string{
-		"lokerwatch_crawl_requests_total":   {"outcome": "ok,http_4xx,http_429,http_5xx,timeout,network,robots_denied,guard_denied,too_large"},
-		"lokerwatch_pages_parsed_total":     {"result": "ok,parse_error"},
-		"lokerwatch_ads_classified_total":   {"verdict": "clean,flagged,not_offer"},
-		"lokerwatch_frontier_requests":      {"state": "queued,in_flight,done,failed,dead"},
-		"lokerwatch_review_items":           {"status": "pending,claimed,decided"},
-		"lokerwatch_review_decisions_total": {"verdict": "scam,nonprocedural,trafficking,benign,escalate"},
+		"lokerwatch_crawl_requests_total":          {"outcome": "ok,http_4xx,http_429,http_5xx,timeout,network,robots_denied,guard_denied,too_large"},
+		"lokerwatch_pages_parsed_total":            {"result": "ok,parse_error"},
+		"lokerwatch_ads_classified_total":          {"verdict": "clean,flagged,not_offer"},
+		"lokerwatch_frontier_requests":             {"state": "queued,in_flight,done,failed,dead"},
+		"lokerwatch_review_items":                  {"status": "pending,claimed,decided"},
+		"lokerwatch_review_decisions_total":        {"verdict": "scam,nonprocedural,trafficking,benign,escalate"},
+		"lokerwatch_review_logins_total":           {"result": "ok,failed,throttled"},
+		"lokerwatch_review_refused_requests_total": {"reason": "role,csrf,cross_origin"},
 	}
 	for name, labels := range closed {
 		for label, values := range labels {
