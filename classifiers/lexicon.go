@@ -317,12 +317,7 @@ func (lx *Lexicon) Match(text []byte, hits []Hit, ms *matchScratch) []Hit {
 		clear(ms.stamp)
 		ms.gen = 1
 	}
-	a := lx.ac
-	if a.trans16 != nil {
-		hits = scanText(lx, a.trans16, text, hits, ms)
-	} else {
-		hits = scanText(lx, a.trans32, text, hits, ms)
-	}
+	hits = scanText(lx, text, hits, ms)
 	for _, pidx := range ms.firsts {
 		hits = lx.assemble(text, pidx, ms, hits)
 	}
@@ -336,19 +331,39 @@ func (lx *Lexicon) Match(text []byte, hits []Hit, ms *matchScratch) []Hit {
 }
 
 // scanText runs the automaton over text and hands every pattern
-// occurrence to onPattern.
-func scanText[T uint16 | uint32](lx *Lexicon, trans []T, text []byte, hits []Hit, ms *matchScratch) []Hit {
+// occurrence to onPattern. It is automaton.step written out, so the common
+// case (a dense row) is one load.
+func scanText(lx *Lexicon, text []byte, hits []Hit, ms *matchScratch) []Hit {
 	a := lx.ac
-	stride := a.stride
-	hasOut := a.hasOut
-	s := 0
+	dense, recs, stride := a.dense, a.recs, a.stride
+	ref := uint32(0)
 	for i, b := range text {
-		s = int(trans[s*stride+int(a.class[b])])
-		if hasOut[s>>6]&(1<<(s&63)) == 0 {
+		c := uint32(a.class[b])
+	next:
+		for {
+			if ref&refSparse == 0 {
+				ref = dense[(ref&refLow)*stride+c]
+				break
+			}
+			off := ref & refLow
+			w := recs[off+1]
+			k := off + 2
+			if recOuts(w) > 0 {
+				k++
+			}
+			for e := k + recKids(w); k < e; k++ {
+				if kw := recs[k]; kw>>25 == c {
+					ref = refSparse | (kw>>24&1)<<30 | kw&kidRef
+					break next
+				}
+			}
+			ref = recs[off]
+		}
+		if ref&refOut == 0 {
 			continue
 		}
 		end := i + 1
-		for _, pid := range a.outs[a.outAt[s]:a.outAt[s+1]] {
+		for _, pid := range a.outputs(ref) {
 			hits = lx.onPattern(text, int(pid), end-int(a.plen[pid]), end, hits, ms)
 		}
 	}
