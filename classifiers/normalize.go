@@ -370,6 +370,14 @@ func tokenPass(in []byte, ist, ien []int32, out []byte, st, en []int32, protecte
 		}
 		tok := in[i:j]
 		conv := leetPlan(tok, j < n && in[j] == '.' && j+1 < n && isASCIILetter(in[j+1]), protected)
+		if !conv && !tripleLetter(tok) {
+			// the common case: the token is copied as it is
+			out = append(out, tok...)
+			st = append(st, ist[i:j]...)
+			en = append(en, ien[i:j]...)
+			i = j
+			continue
+		}
 		var prev byte
 		run := 0
 		for k := i; k < j; k++ {
@@ -402,6 +410,17 @@ func tokenPass(in []byte, ist, ien []int32, out []byte, st, en []int32, protecte
 		out, st, en = out[:len(out)-1], st[:len(st)-1], en[:len(en)-1]
 	}
 	return out, st, en
+}
+
+// tripleLetter reports whether an ASCII letter appears three times in a
+// row (the token loop would collapse it).
+func tripleLetter(tok []byte) bool {
+	for k := 2; k < len(tok); k++ {
+		if b := tok[k]; b == tok[k-1] && b == tok[k-2] && isASCIILetter(b) {
+			return true
+		}
+	}
+	return false
 }
 
 func isASCIILetter(b byte) bool { return b >= 'a' && b <= 'z' }
