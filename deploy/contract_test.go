@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -199,10 +198,6 @@ func TestContractFollowsNamingRules(t *testing.T) {
 		}
 	}
 }
-
-// rateSentinel stands in for Grafana's $__rate_interval, so that the checker can tell a rate()
-// over $__rate_interval from one over a hard-coded window.
-const rateSentinel = 299 * time.Second
 
 // checkPromQL parses expr and checks it against the contract: metric names, label names,
 // closed label values, rate() only on counters and histograms, delta()/deriv() only on gauges,

@@ -62,25 +62,6 @@ var wantRows = []string{
 	"Review backlog & decisions", "HTTP (review console)", "Redis & processes",
 }
 
-var templateVar = regexp.MustCompile(`\$\{?(\w+)\}?`)
-
-// expandGrafanaVars turns a panel query into plain PromQL: Grafana's range variables become
-// durations ($__rate_interval the sentinel, so rate() windows can be checked), and dashboard
-// variables a regexp that matches anything (they are used with =~).
-func expandGrafanaVars(expr string) string {
-	return templateVar.ReplaceAllStringFunc(expr, func(v string) string {
-		switch templateVar.FindStringSubmatch(v)[1] {
-		case "__rate_interval":
-			return rateSentinel.String()
-		case "__interval", "__range":
-			return "1h"
-		case "__range_s", "__interval_ms":
-			return "3600"
-		}
-		return ".*"
-	})
-}
-
 func loadDashboards(t *testing.T) map[string]dashboard {
 	t.Helper()
 	files, err := filepath.Glob("grafana/dashboards/*.json")
