@@ -122,6 +122,7 @@ type Crawler struct {
 	reserved atomic.Int64 // pages being fetched or fetched (max_pages)
 	finished atomic.Bool
 	lastReap atomic.Int64 // unix nanos
+	wake     wake         // idle workers wait on it for local acks, fails and links
 
 	fatalMu sync.Mutex
 	fatal   error
@@ -353,6 +354,7 @@ func (c *Crawler) work(ctx context.Context) {
 			sleep(ctx, idle.next())
 			continue
 		}
+		woken := c.wake.wait()
 		l, err := c.store.ClaimRequest(ctx, c.worker, c.cfg.Lease.D())
 		if err != nil {
 			c.unreserve()
@@ -364,7 +366,9 @@ func (c *Crawler) work(ctx context.Context) {
 				if c.idle(ctx) {
 					return
 				}
-				sleep(ctx, idle.next())
+				if sleepOrWake(ctx, idle.next(), woken) {
+					idle.reset()
+				}
 				continue
 			}
 			if failingSince.IsZero() {
@@ -401,6 +405,7 @@ func (c *Crawler) idle(ctx context.Context) bool {
 		st, err := c.store.FrontierStats(ctx)
 		if err == nil && st.Finished() {
 			c.finished.Store(true)
+			c.wake.signal()
 			return true
 		}
 		if err != nil && ctx.Err() == nil {
@@ -642,6 +647,7 @@ func (j *job) fail(retry bool, reason string, hostDelay time.Duration) {
 	err := j.c.store.Fail(j.sctx, j.l, storage.FailOptions{
 		Reason: reason, Retry: retry, MaxAttempts: j.c.cfg.MaxAttempts, HostDelay: hostDelay,
 	})
+	j.c.wake.signal() // the host is free (or resting) again
 	if err != nil {
 		j.log.Warn("record failure", "reason", reason, "err", err)
 	}
@@ -652,7 +658,9 @@ func (j *job) ack(etag, lastModified string) bool {
 	if j.keep.lost.Load() {
 		return false
 	}
-	if err := j.c.store.Ack(j.sctx, j.l, storage.AckOptions{HostDelay: j.delay, ETag: etag, LastModified: lastModified}); err != nil {
+	err := j.c.store.Ack(j.sctx, j.l, storage.AckOptions{HostDelay: j.delay, ETag: etag, LastModified: lastModified})
+	j.c.wake.signal() // the host is free (or resting) again
+	if err != nil {
 		j.log.Warn("ack", "err", err)
 		return false
 	}
@@ -909,6 +917,9 @@ func (j *job) addLinks(links []link) error {
 		return err
 	}
 	c.n.links.Add(int64(n))
+	if n > 0 {
+		c.wake.signal()
+	}
 	return nil
 }
 
