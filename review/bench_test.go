@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,9 +27,10 @@ const (
 
 // BenchmarkReviewDesk serves the console over real HTTP from a SQLite
 // store holding 10,000 pending items, to 20 analysts at once (each with
-// its own session), and reports the 99th percentile latency of the queue
-// page and of "claim next". /healthz under the same load is the baseline:
-// what HTTP and the session-less middleware cost on this machine.
+// its own session and its own goroutine), and reports the median and 99th
+// percentile latency of the queue page and of "claim next", alone and
+// mixed ("work"). /healthz under the same load is the baseline: what HTTP
+// and the session-less middleware cost on this machine.
 //
 // LOKERWATCH_BENCH_STORE=redis runs it on a redis-server started for it.
 func BenchmarkReviewDesk(b *testing.B) {
@@ -54,6 +56,14 @@ func BenchmarkReviewDesk(b *testing.B) {
 		}
 	}
 	b.Logf("queued %d items in %v", benchItems, time.Since(start).Round(time.Millisecond))
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil { // the machine is shared: say how busy it was
+		b.Logf("load average before the run: %s", strings.TrimSpace(string(la)))
+		b.Cleanup(func() {
+			if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+				b.Logf("load average after the run: %s", strings.TrimSpace(string(la)))
+			}
+		})
+	}
 	hash, err := hashPassword("not used: sessions are made directly")
 	if err != nil {
 		b.Fatal(err)
@@ -76,118 +86,159 @@ func BenchmarkReviewDesk(b *testing.B) {
 		return http.ErrUseLastResponse
 	}}
 
-	// parallel runs op from 20 goroutines (one per analyst) and reports
-	// the p99 and median latency of op.
-	// op returns an optional untimed follow-up (e.g. releasing a claim).
-	parallel := func(b *testing.B, op func(analyst int) (func() error, error), gate bool) {
-		var (
-			mu   sync.Mutex
-			all  []time.Duration
-			next atomic.Int32
-		)
-		b.SetParallelism((benchAnalysts + 1) / max(1, runtimeProcs()))
+	// drive runs b.N steps from exactly benchAnalysts goroutines, one per
+	// analyst, each starting its next step as soon as the last one is
+	// answered (no think time: the worst case for 20 analysts), and reports
+	// the median and 99th percentile latency of each kind of timed request.
+	// The latencies are measured by the client, so they include HTTP both
+	// ways; a step may also make untimed requests (releasing a claim), which
+	// still load the server.
+	drive := func(b *testing.B, kinds []string, step func(who int, timed func(kind int, since time.Time)) error, gate bool) {
 		for who := range benchAnalysts { // warm up: connections, statement caches
-			after, err := op(who)
-			if err == nil && after != nil {
-				err = after()
-			}
-			if err != nil {
+			if err := step(who, func(int, time.Time) {}); err != nil {
 				b.Fatal(err)
 			}
 		}
+		var (
+			mu   sync.Mutex
+			all  = make([][]time.Duration, len(kinds))
+			done atomic.Int64
+			wg   sync.WaitGroup
+		)
 		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			who := int(next.Add(1)-1) % benchAnalysts
-			var mine []time.Duration
-			for pb.Next() {
-				t0 := time.Now()
-				after, err := op(who)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				mine = append(mine, time.Since(t0))
-				if after != nil {
-					if err := after(); err != nil {
+		for who := range benchAnalysts {
+			wg.Go(func() {
+				mine := make([][]time.Duration, len(kinds))
+				timed := func(kind int, since time.Time) { mine[kind] = append(mine[kind], time.Since(since)) }
+				for done.Add(1) <= int64(b.N) {
+					if err := step(who, timed); err != nil {
 						b.Error(err)
-						return
+						break
 					}
 				}
-			}
-			mu.Lock()
-			all = append(all, mine...)
-			mu.Unlock()
-		})
-		b.StopTimer()
-		if len(all) == 0 {
-			return
+				mu.Lock()
+				for k := range kinds {
+					all[k] = append(all[k], mine[k]...)
+				}
+				mu.Unlock()
+			})
 		}
-		slices.Sort(all)
-		p99 := all[min(len(all)-1, len(all)*99/100)]
-		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
-		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
-		// The gate needs enough samples for a 99th percentile to mean
-		// something; the first rounds of a benchmark (b.N = 1, 100) only
-		// size the run.
-		if gate && len(all) >= 500 && p99 >= p99Gate {
-			b.Errorf("p99 %v (p50 %v, %d ops), want under %v", p99, all[len(all)/2], len(all), p99Gate)
+		wg.Wait()
+		b.StopTimer()
+		for k, kind := range kinds {
+			lat := all[k]
+			if len(lat) == 0 {
+				continue
+			}
+			slices.Sort(lat)
+			p50, p99 := lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
+			prefix := ""
+			if len(kinds) > 1 {
+				prefix = kind + "-"
+			}
+			b.ReportMetric(float64(p99.Microseconds())/1000, prefix+"p99-ms")
+			b.ReportMetric(float64(p50.Microseconds())/1000, prefix+"p50-ms")
+			// The gate needs enough samples for a 99th percentile to mean
+			// something; the first rounds of a benchmark (b.N = 1, 100)
+			// only size the run.
+			if gate && len(lat) >= 500 && p99 >= p99Gate {
+				b.Errorf("%s: p99 %v (p50 %v, %d requests), want under %v", kind, p99, p50, len(lat), p99Gate)
+			}
 		}
 	}
-	get := func(who int, path string) (func() error, error) {
+	get := func(who int, path string) error {
 		req, _ := http.NewRequest("GET", ts+path, nil)
 		req.AddCookie(cookies[who])
-		return nil, expect(hc, req, 200)
+		return expect(hc, req, 200)
+	}
+	// claim claims the top item for an analyst, checks that nobody else
+	// holds it, and returns the (untimed) release that puts it back, so
+	// that 10,000 items stay pending and all fight over the top of the queue.
+	var holdMu sync.Mutex
+	holder := map[string]int{}
+	claim := func(who int) (release func() error, err error) {
+		req, _ := http.NewRequest("POST", ts+"/api/queue/next", nil)
+		req.AddCookie(cookies[who])
+		req.Header.Set("X-CSRF-Token", csrfs[who])
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var it lokerwatch.ReviewItem
+		if resp.StatusCode != 200 {
+			return nil, fmt.Errorf("claim next: %s", resp.Status)
+		}
+		if err := jsonDecode(resp.Body, &it); err != nil {
+			return nil, err
+		}
+		holdMu.Lock()
+		other, held := holder[it.ID]
+		holder[it.ID] = who
+		holdMu.Unlock()
+		if held {
+			return nil, fmt.Errorf("item %s handed to analyst %d while analyst %d holds it", it.ID, who, other)
+		}
+		return func() error {
+			holdMu.Lock()
+			delete(holder, it.ID)
+			holdMu.Unlock()
+			req, _ := http.NewRequest("POST", ts+"/api/items/"+it.ID+"/release", nil)
+			req.AddCookie(cookies[who])
+			req.Header.Set("X-CSRF-Token", csrfs[who])
+			return expect(hc, req, 200)
+		}, nil
+	}
+	getStep := func(path string) func(int, func(int, time.Time)) error {
+		return func(who int, timed func(int, time.Time)) error {
+			t0 := time.Now()
+			if err := get(who, path); err != nil {
+				return err
+			}
+			timed(0, t0)
+			return nil
+		}
+	}
+	claimStep := func(who int, timed func(int, time.Time)) error {
+		t0 := time.Now()
+		release, err := claim(who)
+		if err != nil {
+			return err
+		}
+		timed(0, t0)
+		return release()
 	}
 
 	b.Run("baseline-healthz", func(b *testing.B) {
-		parallel(b, func(who int) (func() error, error) { return get(who, "/healthz") }, false)
+		drive(b, []string{"healthz"}, getStep("/healthz"), false)
 	})
+	// Pages alone: identical reads overlap, nothing changes the queue.
 	b.Run("queue-page", func(b *testing.B) {
-		parallel(b, func(who int) (func() error, error) { return get(who, "/?status=pending") }, true)
+		drive(b, []string{"queue"}, getStep("/?status=pending"), true)
 	})
 	b.Run("queue-page-filtered", func(b *testing.B) {
-		parallel(b, func(who int) (func() error, error) {
-			return get(who, "/?status=pending&category=trafficking&lang=en")
-		}, true)
+		drive(b, []string{"queue"}, getStep("/?status=pending&category=trafficking&lang=en"), true)
 	})
-	// Each analyst claims the top item, then (untimed) releases it, as fast
-	// as the server answers, so that 10,000 items stay pending and all
-	// fight over the top of the queue. No item is ever held by two.
 	b.Run("claim-next", func(b *testing.B) {
-		var mu sync.Mutex
-		holder := map[string]int{}
-		parallel(b, func(who int) (func() error, error) {
-			req, _ := http.NewRequest("POST", ts+"/api/queue/next", nil)
-			req.AddCookie(cookies[who])
-			req.Header.Set("X-CSRF-Token", csrfs[who])
-			resp, err := hc.Do(req)
+		drive(b, []string{"claim"}, claimStep, true)
+	})
+	// The working day: each analyst loads the queue, claims the top item,
+	// and (untimed) gives it back, so pages are read while claims change
+	// the queue and the cached counts are forgotten on every claim.
+	b.Run("work", func(b *testing.B) {
+		drive(b, []string{"queue", "claim"}, func(who int, timed func(int, time.Time)) error {
+			t0 := time.Now()
+			if err := get(who, "/?status=pending"); err != nil {
+				return err
+			}
+			timed(0, t0)
+			t0 = time.Now()
+			release, err := claim(who)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			defer resp.Body.Close()
-			var it lokerwatch.ReviewItem
-			if resp.StatusCode != 200 {
-				return nil, fmt.Errorf("claim next: %s", resp.Status)
-			}
-			if err := jsonDecode(resp.Body, &it); err != nil {
-				return nil, err
-			}
-			mu.Lock()
-			other, held := holder[it.ID]
-			holder[it.ID] = who
-			mu.Unlock()
-			if held {
-				return nil, fmt.Errorf("item %s handed to analyst %d while analyst %d holds it", it.ID, who, other)
-			}
-			return func() error {
-				mu.Lock()
-				delete(holder, it.ID)
-				mu.Unlock()
-				req, _ := http.NewRequest("POST", ts+"/api/items/"+it.ID+"/release", nil)
-				req.AddCookie(cookies[who])
-				req.Header.Set("X-CSRF-Token", csrfs[who])
-				return expect(hc, req, 200)
-			}, nil
+			timed(1, t0)
+			return release()
 		}, true)
 	})
 	if n, _ := st.CountItems(ctx); n[lokerwatch.StatusPending]+n[lokerwatch.StatusClaimed] != benchItems {

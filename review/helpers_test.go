@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -290,5 +289,3 @@ func newBenchServer(b *testing.B, srv *Server) string {
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
-
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

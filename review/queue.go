@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -141,7 +142,8 @@ func (s *Server) claimNext(ctx context.Context, p *principal, f storage.ReviewFi
 
 // queueRow is one row of the queue page, flat and precomputed: the page
 // is rendered for every analyst after every decision, and reflection on
-// embedded structs in templates is slow.
+// embedded structs in templates is slow. It is the key of its rendered HTML
+// in rowCache: it must stay comparable and hold everything the row shows.
 type queueRow struct {
 	ID, AdID, Title, Source, Lang  string
 	Score                          int
@@ -154,7 +156,8 @@ type queueRow struct {
 }
 
 type queueData struct {
-	Rows      []queueRow
+	// RowsHTML is the table body, rendered by rowCache from "queue-row".
+	RowsHTML  template.HTML
 	Counts    map[string]int64
 	Total     int64
 	Filter    storage.ReviewFilter
@@ -206,7 +209,7 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 	if d.Status == "all" {
 		d.Query = strings.TrimSuffix("status=all&"+d.Query, "&")
 	}
-	d.Rows = make([]queueRow, 0, len(items))
+	rows := make([]queueRow, 0, len(items))
 	for _, it := range items {
 		title := it.Title
 		if title == "" {
@@ -229,7 +232,12 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 		case it.Verdict == lokerwatch.VerdictEscalate:
 			row.State, row.Badge, row.BadgeClass = "escalated", "escalated", "v-escalate"
 		}
-		d.Rows = append(d.Rows, row)
+		rows = append(rows, row)
+	}
+	if d.RowsHTML, err = s.rows.html(rows); err != nil {
+		s.log.Error("render queue rows", "err", err)
+		s.refuse(w, r, http.StatusInternalServerError, "Internal error; it has been logged.")
+		return
 	}
 	page := func(off int) string {
 		if d.Query == "" {

@@ -3,8 +3,8 @@ package review
 import (
 	"context"
 	"fmt"
-	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -23,9 +23,17 @@ type queueReads struct {
 	g        singleflight.Group
 	countTTL time.Duration
 
-	mu       sync.Mutex
-	counts   map[lokerwatch.ReviewStatus]int64
-	countsAt time.Time
+	// counts is read on every page without a lock (20 analysts on two
+	// cores queued on a mutex here); mu only orders the writers.
+	mu     sync.Mutex
+	counts atomic.Pointer[countsSnap]
+}
+
+// countsSnap is a count result, never changed once stored; nil counts
+// with a time record an invalidation.
+type countsSnap struct {
+	c  map[lokerwatch.ReviewStatus]int64
+	at time.Time
 }
 
 func newQueueReads(st Store) *queueReads {
@@ -58,15 +66,12 @@ func (q *queueReads) list(ctx context.Context, f storage.ReviewFilter) ([]lokerw
 	}
 }
 
-// count returns CountItems, at most countTTL old.
+// count returns CountItems, at most countTTL old. The map is shared and
+// must not be changed.
 func (q *queueReads) count(ctx context.Context) (map[lokerwatch.ReviewStatus]int64, error) {
-	q.mu.Lock()
-	if q.counts != nil && time.Since(q.countsAt) < q.countTTL {
-		c := maps.Clone(q.counts)
-		q.mu.Unlock()
-		return c, nil
+	if c := q.counts.Load(); c != nil && c.c != nil && time.Since(c.at) < q.countTTL {
+		return c.c, nil
 	}
-	q.mu.Unlock()
 	ch := q.g.DoChan("count", func() (any, error) {
 		sctx, cancel := sharedCtx(ctx)
 		defer cancel()
@@ -74,8 +79,8 @@ func (q *queueReads) count(ctx context.Context) (map[lokerwatch.ReviewStatus]int
 		c, err := q.st.CountItems(sctx)
 		if err == nil {
 			q.mu.Lock()
-			if started.After(q.countsAt) { // not older than an invalidation
-				q.counts, q.countsAt = c, started
+			if old := q.counts.Load(); old == nil || started.After(old.at) { // not older than an invalidation
+				q.counts.Store(&countsSnap{c: c, at: started})
 			}
 			q.mu.Unlock()
 		}
@@ -86,7 +91,7 @@ func (q *queueReads) count(ctx context.Context) (map[lokerwatch.ReviewStatus]int
 		if res.Err != nil {
 			return nil, res.Err
 		}
-		return maps.Clone(res.Val.(map[lokerwatch.ReviewStatus]int64)), nil
+		return res.Val.(map[lokerwatch.ReviewStatus]int64), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -95,6 +100,6 @@ func (q *queueReads) count(ctx context.Context) (map[lokerwatch.ReviewStatus]int
 // changed forgets the cached counts after this server changed the queue.
 func (q *queueReads) changed() {
 	q.mu.Lock()
-	q.counts, q.countsAt = nil, time.Now()
+	q.counts.Store(&countsSnap{at: time.Now()})
 	q.mu.Unlock()
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lokerwatch/lokerwatch"
@@ -146,8 +147,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	if d.Page == "" {
 		d.Page = name
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", d); err != nil {
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer putRenderBuf(buf)
+	if err := t.ExecuteTemplate(buf, "layout.html", d); err != nil {
 		s.log.Error("render console page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -157,6 +159,19 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	if r.Method != http.MethodHead {
 		w.Write(buf.Bytes())
 	}
+}
+
+// renderBufs reuses page buffers: a queue page is tens of kilobytes, and
+// growing a fresh buffer to that size for every page was most of the
+// console's garbage.
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putRenderBuf(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 { // let an odd huge page go
+		return
+	}
+	b.Reset()
+	renderBufs.Put(b)
 }
 
 type errorData struct {

@@ -62,6 +62,7 @@ type Server struct {
 	throttle *throttle
 	metrics  *metrics
 	reads    *queueReads
+	rows     *rowCache
 	handler  http.Handler
 	// Cookie names; the __Host- prefix (Secure only) pins the session
 	// cookie to this host and path.
@@ -104,6 +105,7 @@ func New(opt Options) (*Server, error) {
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
+	s.rows = newRowCache(s.pages.byName["queue"])
 	if s.metrics, err = newMetrics(opt.Registerer); err != nil {
 		return nil, err
 	}
