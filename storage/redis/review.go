@@ -1,9 +1,11 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -327,58 +329,142 @@ func (s *Store) ItemForAd(ctx context.Context, adID string) (*lokerwatch.ReviewI
 	return it, nil
 }
 
-// ListItems returns items by priority, paging through the priority index.
+// listScanBudget bounds how many index entries one listScript call reads
+// (a script blocks the server while it runs); ListItems resumes where the
+// last call stopped.
+const listScanBudget = 2000
+
+// ARGV: P, index key, rank to start at, matches to skip, items wanted,
+// category, source, lang, since ms, until ms (0 = any), scan budget.
+// Returns {next rank or -1 at the end, matches still to skip, {HGETALL...}}.
+// Lapsed claims are reaped first: they count as pending. Without filters
+// the page is read by rank; with filters the index is scanned in priority
+// order, reading only the filtered fields until the page is full.
+var listScript = newScript(luaHeader + luaReview + `
+local key = P..ARGV[2]
+local pos, skip, need = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local fcat, fsrc, flang, since, untl = ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
+local budget = tonumber(ARGV[11])
+reap(now_ms(), 1000)
+local out = {}
+if fcat == '' and fsrc == '' and flang == '' and since == 0 and untl == 0 then
+  local ids = redis.call('ZREVRANGE', key, pos + skip, pos + skip + need - 1)
+  for _, id in ipairs(ids) do
+    local h = redis.call('HGETALL', item(id))
+    if #h > 0 then out[#out + 1] = h end
+  end
+  if #ids < need then return {-1, 0, out} end
+  return {pos + skip + #ids, 0, out}
+end
+local scanned = 0
+while scanned < budget do
+  local ids = redis.call('ZREVRANGE', key, pos, pos + 255)
+  for _, id in ipairs(ids) do
+    pos = pos + 1
+    local f = redis.call('HMGET', item(id), 'category', 'source', 'lang', 'created')
+    local created = tonumber(f[4] or '0') or 0
+    if f[1] and (fcat == '' or f[1] == fcat) and (fsrc == '' or f[2] == fsrc) and (flang == '' or f[3] == flang)
+       and (since == 0 or created >= since) and (untl == 0 or created < untl) then
+      if skip > 0 then
+        skip = skip - 1
+      else
+        out[#out + 1] = redis.call('HGETALL', item(id))
+        if #out >= need then return {pos, skip, out} end
+      end
+    end
+  end
+  if #ids < 256 then return {-1, skip, out} end
+  scanned = scanned + #ids
+end
+return {pos, skip, out}`)
+
+// ListItems returns items by priority, paging through the priority index
+// inside Redis: only the rows of the page come back.
 func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
-	key := s.k("rv:all")
+	key := "rv:all"
 	switch f.Status {
 	case lokerwatch.StatusPending:
-		key = s.k("rv:ready")
+		key = "rv:ready"
 	case lokerwatch.StatusDecided:
-		key = s.k("rv:decided")
-	}
-	// Lapsed claims count as pending: return them first.
-	if err := reapClaimsScript.Run(ctx, s.rdb, nil, s.prefix, 1000).Err(); err != nil {
-		return nil, s.wrap("list review items", err)
+		key = "rv:decided"
+	case lokerwatch.StatusClaimed:
+		return s.listClaimed(ctx, f)
+	case "":
+	default:
+		return nil, nil // no such status: nothing has it
 	}
 	var out []lokerwatch.ReviewItem
-	skipped := 0
-	const page = 200
-	for start := int64(0); ; start += page {
-		ids, err := s.rdb.ZRevRange(ctx, key, start, start+page-1).Result()
+	pos, skip := int64(0), int64(max(f.Offset, 0))
+	for {
+		need := int64(500)
+		if f.Limit > 0 {
+			need = int64(f.Limit - len(out))
+		}
+		res, err := listScript.Run(ctx, s.rdb, nil, s.prefix, key, pos, skip, need, string(f.Category), f.Source, f.Lang,
+			ms(f.Since), ms(f.Until), listScanBudget).Slice()
 		if err != nil {
 			return nil, s.wrap("list review items", err)
 		}
-		cmds := make([]*goredis.MapStringStringCmd, len(ids))
-		_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for i, id := range ids {
-				cmds[i] = p.HGetAll(ctx, s.k("rv:item:", id))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, s.wrap("list review items", err)
+		if len(res) != 3 {
+			return nil, fmt.Errorf("list review items: script answered %d values, want 3", len(res))
 		}
-		for _, c := range cmds {
-			if len(c.Val()) == 0 {
-				continue
-			}
-			it := itemFromFields(c.Val())
-			if !matchItem(it, f) {
-				continue
-			}
-			if skipped < f.Offset {
-				skipped++
-				continue
-			}
-			out = append(out, *it)
-			if f.Limit > 0 && len(out) >= f.Limit {
-				return out, nil
-			}
+		next, _ := res[0].(int64)
+		skip, _ = res[1].(int64)
+		rows, _ := res[2].([]any)
+		for _, r := range rows {
+			out = append(out, *itemFromFields(flatToMap(r)))
 		}
-		if len(ids) < page {
+		if next < 0 || (f.Limit > 0 && len(out) >= f.Limit) {
 			return out, nil
 		}
+		pos = next
 	}
+}
+
+// listClaimed lists live claims: few (one or two per reviewer), so they are
+// read from the lease index and put in priority order here.
+func (s *Store) listClaimed(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
+	if err := reapClaimsScript.Run(ctx, s.rdb, nil, s.prefix, 1000).Err(); err != nil {
+		return nil, s.wrap("list claimed review items", err)
+	}
+	ids, err := s.rdb.ZRange(ctx, s.k("rv:leases"), 0, -1).Result()
+	if err != nil {
+		return nil, s.wrap("list claimed review items", err)
+	}
+	cmds := make([]*goredis.MapStringStringCmd, len(ids))
+	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, s.k("rv:item:", id))
+		}
+		return nil
+	}); err != nil {
+		return nil, s.wrap("list claimed review items", err)
+	}
+	var out []lokerwatch.ReviewItem
+	for _, c := range cmds {
+		if len(c.Val()) == 0 {
+			continue
+		}
+		if it := itemFromFields(c.Val()); matchItem(it, f) {
+			out = append(out, *it)
+		}
+	}
+	// The order of the priority index: score, then oldest, then (as
+	// ZREVRANGE breaks ties) the larger ID.
+	slices.SortFunc(out, func(a, b lokerwatch.ReviewItem) int {
+		if a.Score != b.Score {
+			return cmp.Compare(b.Score, a.Score)
+		}
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	out = out[min(max(f.Offset, 0), len(out)):]
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
 }
 
 func matchItem(it *lokerwatch.ReviewItem, f storage.ReviewFilter) bool {
@@ -390,23 +476,22 @@ func matchItem(it *lokerwatch.ReviewItem, f storage.ReviewFilter) bool {
 		(f.Until.IsZero() || it.CreatedAt.Before(f.Until))
 }
 
+// ARGV: P. Reaps lapsed claims and counts each status, in one round trip.
+var countScript = newScript(luaHeader + luaReview + `
+reap(now_ms(), 1000)
+return {redis.call('ZCARD', P..'rv:ready'), redis.call('ZCARD', P..'rv:leases'), redis.call('ZCARD', P..'rv:decided')}`)
+
 // CountItems counts items per status.
 func (s *Store) CountItems(ctx context.Context) (map[lokerwatch.ReviewStatus]int64, error) {
-	if err := reapClaimsScript.Run(ctx, s.rdb, nil, s.prefix, 1000).Err(); err != nil {
-		return nil, s.wrap("count review items", err)
-	}
-	var p, c, d *goredis.IntCmd
-	_, err := s.rdb.Pipelined(ctx, func(pp goredis.Pipeliner) error {
-		p = pp.ZCard(ctx, s.k("rv:ready"))
-		c = pp.ZCard(ctx, s.k("rv:leases"))
-		d = pp.ZCard(ctx, s.k("rv:decided"))
-		return nil
-	})
+	res, err := countScript.Run(ctx, s.rdb, nil, s.prefix).Int64Slice()
 	if err != nil {
 		return nil, s.wrap("count review items", err)
 	}
+	if len(res) != 3 {
+		return nil, fmt.Errorf("count review items: script answered %d values, want 3", len(res))
+	}
 	return map[lokerwatch.ReviewStatus]int64{
-		lokerwatch.StatusPending: p.Val(), lokerwatch.StatusClaimed: c.Val(), lokerwatch.StatusDecided: d.Val(),
+		lokerwatch.StatusPending: res[0], lokerwatch.StatusClaimed: res[1], lokerwatch.StatusDecided: res[2],
 	}, nil
 }
 
