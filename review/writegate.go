@@ -19,7 +19,18 @@ type gatedStore struct {
 	gate chan struct{}
 }
 
-func newGatedStore(st Store) *gatedStore {
+// serialWriter is a store that makes its changes one at a time (the
+// embedded store's single writer connection).
+type serialWriter interface{ SerialWrites() bool }
+
+// newGatedStore gates st's queue changes when st makes them one at a time
+// anyway. Other stores (Redis runs each change as one atomic script, many
+// in flight at once) are not gated: a gate there turned every claim into a
+// wait for all the others' round trips, the slowest part of "claim next".
+func newGatedStore(st Store) Store {
+	if sw, ok := st.(serialWriter); !ok || !sw.SerialWrites() {
+		return st
+	}
 	return &gatedStore{Store: st, gate: make(chan struct{}, 1)}
 }
 

@@ -71,6 +71,11 @@ func lapsed(it *lokerwatch.ReviewItem, now time.Time) bool {
 	return it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.Before(now)
 }
 
+// SerialWrites reports that the store makes its changes one at a time (one
+// writer connection), so callers may queue writers fairly themselves; the
+// review desk does.
+func (s *Store) SerialWrites() bool { return true }
+
 // Enqueue adds the ad's review item once.
 func (s *Store) Enqueue(ctx context.Context, ad *lokerwatch.Ad) (*lokerwatch.ReviewItem, bool, error) {
 	if ad == nil || ad.ID == "" {
