@@ -28,11 +28,18 @@ type pipeline struct {
 func (p *pipeline) Close() { p.store.Close() }
 
 func newClassifier(cfg *config.Config) (*classifiers.Engine, error) {
+	return newClassifierWith(cfg, nil)
+}
+
+// newClassifierWith loads the classifier with its metrics on reg (none when
+// reg is nil).
+func newClassifierWith(cfg *config.Config, reg prometheus.Registerer) (*classifiers.Engine, error) {
 	eng, err := classifiers.New(classifiers.Options{
-		Threshold: cfg.Classify.Threshold,
-		RulesDir:  cfg.Classify.Rules,
-		Registry:  cfg.Classify.Registry,
-		Rates:     cfg.Classify.Rates,
+		Threshold:  cfg.Classify.Threshold,
+		RulesDir:   cfg.Classify.Rules,
+		Registry:   cfg.Classify.Registry,
+		Rates:      cfg.Classify.Rates,
+		Registerer: reg,
 	})
 	if err != nil {
 		// Rules and registry are config: a bad one is the user's to fix.
@@ -61,16 +68,20 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	if len(cfg.Sources) == 0 {
 		return nil, usagef("no sources configured (see the README's config reference)")
 	}
-	eng, err := newClassifier(cfg)
-	if err != nil {
-		return nil, err
-	}
 	// Metrics come up before the store: a worker waiting for Redis is
 	// alive (/healthz) but not ready (/readyz), so probes do not kill it.
 	var reg *prometheus.Registry
+	var registerer prometheus.Registerer // stays a nil interface without --metrics-listen
 	ready := &lazyPinger{}
 	if c.metricsListen != "" {
 		reg = newRegistry(nil, log)
+		registerer = reg
+	}
+	eng, err := newClassifierWith(cfg, registerer)
+	if err != nil {
+		return nil, err
+	}
+	if reg != nil {
 		if _, err := serveMetrics(ctx, c.metricsListen, reg, ready, log); err != nil {
 			return nil, err
 		}
@@ -93,6 +104,7 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 		Logger:     log,
 		Worker:     worker,
 		Follow:     follow,
+		Registerer: registerer,
 	})
 	if err != nil {
 		st.Close()
@@ -114,7 +126,8 @@ func runCrawl(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	p, err := buildPipeline(ctx, e, &c, false)
+	pe, tw := progressEnv(e)
+	p, err := buildPipeline(ctx, pe, &c, false)
 	if err != nil {
 		return err
 	}
@@ -122,7 +135,7 @@ func runCrawl(ctx context.Context, e *env, args []string) error {
 	if _, err := p.crawler.Seed(ctx); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	sum, err := p.crawler.Run(ctx)
+	sum, err := runCrawler(ctx, p, tw)
 	printSummary(e, sum)
 	return err
 }
@@ -168,12 +181,13 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	open := func(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
 		return openStoreWait(ctx, cfg, log, connectTimeout)
 	}
-	p, err := buildPipelineWith(ctx, e, &c, follow, open)
+	pe, tw := progressEnv(e)
+	p, err := buildPipelineWith(ctx, pe, &c, follow, open)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	sum, err := p.crawler.Run(ctx)
+	sum, err := runCrawler(ctx, p, tw)
 	printSummary(e, sum)
 	return err
 }
