@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -65,92 +66,161 @@ func benchHandler(n int, host func(int) string) http.Handler {
 	})
 }
 
-// BenchmarkCrawl reports pages per second of the crawler (SQLite store,
-// robots off, host_delay 0) against a local job board on 8 hosts, beside a bare colly
-// collector crawling the same site at the same parallelism and extracting
-// the same JSON-LD: the baseline for what the frontier, the store and the
-// classifier cost.
+// BenchmarkCrawl reports pages per second of the crawler — one worker
+// process, crawl.parallelism 8, robots off, host_delay 0 — on SQLite
+// (lokerwatch crawl) and on Redis (lokerwatch worker), beside a bare colly
+// collector crawling the same fixture at the same parallelism with the same
+// HTTP client settings and parsing every page with goquery too: the
+// baseline for what the frontier, the store and the (real) classifier cost.
+//
+// The fixture is issue 4's: a listing linking 5,000 ad pages. It is served
+// from 8 local hosts because the frontier fetches a host with at most one
+// worker at a time, whatever the parallelism — that is its politeness
+// contract across workers, not a limit of this machine — so 8 hosts are
+// what lets 8 fetches run at once; colly, which limits only the total,
+// gets the same 8 hosts.
+//
+// This machine is shared and its load swings, so redis-vs-colly runs both
+// arms in every iteration, in alternating order, and reports the ratio of
+// their speeds (x-colly; issue 4 asks for at least 0.7) beside each arm's
+// pages/s.
 func BenchmarkCrawl(b *testing.B) {
-	const pages = 300
+	const pages = 5000
 	const parallelism = 8
 	srv, stop := benchSite(pages, parallelism)
 	defer stop()
+	cfg := config.Default()
+	cfg.Crawl.AllowPrivate = []string{"127.0.0.1"} // the httptest servers
+	cfg.Crawl.UserAgent = "lokerwatch-bench/1.0"
+	cfg.Crawl.Parallelism = parallelism
+	cfg.Crawl.HostDelay = 0
+	cfg.Crawl.Robots = false
+	cfg.Sources = []config.Source{{Name: "board", Type: lokerwatch.SourceJobBoard,
+		Seeds: []string{srv.URL + "/jobs"}, Follow: []string{`/job/\d+$`}}}
+	clf := newClassifier(b)
 
-	run := func(b *testing.B, open func(b *testing.B) (crawler.Store, func())) {
-		cfg := config.Default()
-		cfg.Crawl.AllowPrivate = []string{"127.0.0.1"} // the httptest servers
-		cfg.Crawl.UserAgent = "lokerwatch-bench/1.0"
-		cfg.Crawl.Parallelism = parallelism
-		cfg.Crawl.HostDelay = 0
-		cfg.Crawl.Robots = false
-		cfg.Sources = []config.Source{{Name: "board", Type: lokerwatch.SourceJobBoard,
-			Seeds: []string{srv.URL + "/jobs"}, Follow: []string{`/job/\d+$`}}}
-		clf := newClassifier(&testing.T{})
+	// crawl runs one crawl of the fixture on a fresh store; only Run is timed.
+	crawl := func(b *testing.B, open func(b *testing.B) (crawler.Store, func())) time.Duration {
+		b.StopTimer()
+		st, closeStore := open(b)
+		defer closeStore()
+		c := newBenchCrawler(b, cfg, st, clf)
+		if _, err := c.Seed(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		sum, err := c.Run(context.Background())
+		b.StopTimer()
+		if err != nil || sum.Ads != pages || sum.Pages != pages+1 || sum.Errors != 0 {
+			b.Fatalf("run: %+v, %v", sum, err)
+		}
+		return sum.Duration
+	}
+	collyCrawl := func(b *testing.B) time.Duration {
+		b.StopTimer()
+		c := bareColly(cfg)
+		var ads atomic.Int64
+		c.OnHTML("a[href]", func(e *colly.HTMLElement) {
+			if strings.Contains(e.Attr("href"), "/job/") {
+				e.Request.Visit(e.Attr("href"))
+			}
+		})
+		c.OnHTML(`script[type="application/ld+json"]`, func(e *colly.HTMLElement) {
+			var v map[string]any
+			if json.Unmarshal([]byte(e.Text), &v) == nil && v["@type"] == "JobPosting" {
+				ads.Add(1)
+			}
+		})
+		b.StartTimer()
+		start := time.Now()
+		c.Visit(srv.URL + "/jobs")
+		c.Wait()
+		took := time.Since(start)
+		b.StopTimer()
+		if ads.Load() != pages {
+			b.Fatalf("bare colly found %d ads", ads.Load())
+		}
+		return took
+	}
+	rate := func(d time.Duration, n int) float64 { return float64((pages+1)*n) / d.Seconds() }
+	openSQLite := func(b *testing.B) (crawler.Store, func()) {
+		st := openStoreB(b)
+		return st, func() { st.Close() }
+	}
+	var redisURL string
+	openRedis := func(b *testing.B) (crawler.Store, func()) {
+		if redisURL == "" {
+			if _, err := exec.LookPath("redis-server"); err != nil {
+				b.Skip("redis-server not installed (apt-get install redis-server)")
+			}
+			srv := redistest.Start(b, redistest.Config{})
+			redisURL = srv.URL()
+		}
+		st, err := redis.OpenURL(context.Background(), redisURL, redis.Options{Prefix: fmt.Sprintf("b%d:", time.Now().UnixNano())})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st, func() { st.Close() }
+	}
+
+	b.Run("lokerwatch-sqlite", func(b *testing.B) {
 		var total time.Duration
 		for i := 0; i < b.N; i++ {
-			b.StopTimer()
-			st, closeStore := open(b)
-			c := newBenchCrawler(b, cfg, st, clf)
-			if _, err := c.Seed(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
-			sum, err := c.Run(context.Background())
-			if err != nil || sum.Ads != pages {
-				b.Fatalf("run: %+v, %v", sum, err)
-			}
-			total += sum.Duration
-			b.StopTimer()
-			closeStore()
-			b.StartTimer()
+			total += crawl(b, openSQLite)
 		}
-		b.ReportMetric(float64((pages+1)*b.N)/total.Seconds(), "pages/s")
-	}
-	b.Run("lokerwatch-sqlite", func(b *testing.B) {
-		run(b, func(b *testing.B) (crawler.Store, func()) {
-			st := openStoreB(b)
-			return st, func() { st.Close() }
-		})
+		b.ReportMetric(rate(total, b.N), "pages/s")
 	})
 	b.Run("lokerwatch-redis", func(b *testing.B) {
-		if _, err := exec.LookPath("redis-server"); err != nil {
-			b.Skip("redis-server not installed (apt-get install redis-server)")
+		redisURL = ""
+		var total time.Duration
+		for i := 0; i < b.N; i++ {
+			total += crawl(b, openRedis)
 		}
-		srv := redistest.Start(b, redistest.Config{})
-		run(b, func(b *testing.B) (crawler.Store, func()) {
-			st, err := redis.OpenURL(context.Background(), srv.URL(), redis.Options{Prefix: fmt.Sprintf("b%d:", time.Now().UnixNano())})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return st, func() { st.Close() }
-		})
+		b.ReportMetric(rate(total, b.N), "pages/s")
 	})
-
 	b.Run("bare-colly", func(b *testing.B) {
 		var total time.Duration
 		for i := 0; i < b.N; i++ {
-			var ads atomic.Int64
-			c := colly.NewCollector(colly.Async(true))
-			c.Limit(&colly.LimitRule{DomainGlob: "*", Parallelism: parallelism})
-			c.OnHTML("a[href]", func(e *colly.HTMLElement) {
-				if strings.Contains(e.Attr("href"), "/job/") {
-					e.Request.Visit(e.Attr("href"))
-				}
-			})
-			c.OnHTML(`script[type="application/ld+json"]`, func(e *colly.HTMLElement) {
-				var v map[string]any
-				if json.Unmarshal([]byte(e.Text), &v) == nil && v["@type"] == "JobPosting" {
-					ads.Add(1)
-				}
-			})
-			start := time.Now()
-			c.Visit(srv.URL + "/jobs")
-			c.Wait()
-			total += time.Since(start)
-			if ads.Load() != pages {
-				b.Fatalf("bare colly found %d ads", ads.Load())
+			total += collyCrawl(b)
+		}
+		b.ReportMetric(rate(total, b.N), "pages/s")
+	})
+	b.Run("redis-vs-colly", func(b *testing.B) {
+		redisURL = ""
+		var lw, bare time.Duration
+		for i := 0; i < b.N; i++ {
+			if i%2 == 0 {
+				lw += crawl(b, openRedis)
+				bare += collyCrawl(b)
+			} else {
+				bare += collyCrawl(b)
+				lw += crawl(b, openRedis)
 			}
 		}
-		b.ReportMetric(float64((pages+1)*b.N)/total.Seconds(), "pages/s")
+		b.ReportMetric(rate(lw, b.N), "redis-pages/s")
+		b.ReportMetric(rate(bare, b.N), "colly-pages/s")
+		b.ReportMetric(bare.Seconds()/lw.Seconds(), "x-colly")
 	})
+}
+
+// bareColly is a collector with the crawler's HTTP settings (fetch.go:
+// transport limits, no compression asked by Go, no cookies, same user
+// agent and body limit) and the same parallelism.
+func bareColly(cfg *config.Config) *colly.Collector {
+	c := colly.NewCollector(colly.Async(true), colly.UserAgent(cfg.Crawl.UserAgent))
+	c.MaxBodySize = int(cfg.Crawl.MaxBody)
+	c.DisableCookies()
+	c.SetRequestTimeout(cfg.Crawl.Timeout.D() + time.Second)
+	c.WithTransport(&http.Transport{
+		DialContext:            (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DisableCompression:     true,
+		TLSHandshakeTimeout:    15 * time.Second,
+		ResponseHeaderTimeout:  cfg.Crawl.Timeout.D(),
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    4,
+		IdleConnTimeout:        60 * time.Second,
+		MaxResponseHeaderBytes: 256 << 10,
+	})
+	c.Limit(&colly.LimitRule{DomainGlob: "*", Parallelism: cfg.Crawl.Parallelism})
+	return c
 }

@@ -763,7 +763,11 @@ func (j *job) handle(st *fetchState) {
 	}
 	c.n.problems.Add(int64(len(exr.Problems)))
 
-	if err := j.storeAds(p, ex, exr.Ads); err != nil {
+	ads := j.buildAds(p, ex, exr.Ads)
+	if j.putAdsAck(ads, exr.Links, resp.Headers.Get("ETag"), resp.Headers.Get("Last-Modified")) {
+		return
+	}
+	if err := j.storeAds(ex, ads); err != nil {
 		c.n.errors.Add(1)
 		j.log.Error("store ads", "err", err)
 		j.fail(true, err.Error(), j.delay)
@@ -803,9 +807,8 @@ func isHTML(contentType string, body []byte) bool {
 	return mt == "text/html" || mt == "application/xhtml+xml"
 }
 
-// storeAds completes, classifies and stores the page's ads, queues the
-// flagged ones for review and archives the page if any was flagged.
-func (j *job) storeAds(p *page, ex *lokerwatch.Exchange, fs []found) error {
+// buildAds completes and classifies the page's ads.
+func (j *job) buildAds(p *page, ex *lokerwatch.Exchange, fs []found) []*lokerwatch.Ad {
 	c := j.c
 	if len(fs) == 0 {
 		return nil
@@ -815,8 +818,8 @@ func (j *job) storeAds(p *page, ex *lokerwatch.Exchange, fs []found) error {
 	if err != nil {
 		pageURL = j.l.URL
 	}
-	seen := map[string]bool{}
-	var flagged []*lokerwatch.Ad
+	seen := make(map[string]bool, len(fs))
+	ads := make([]*lokerwatch.Ad, 0, len(fs))
 	for _, f := range fs {
 		perm, err := Canonical(f.Permalink)
 		if err != nil {
@@ -842,19 +845,40 @@ func (j *job) storeAds(p *page, ex *lokerwatch.Exchange, fs []found) error {
 			PostedAt: f.PostedAt,
 		}
 		c.classifier.Classify(ad)
+		ads = append(ads, ad)
+	}
+	return ads
+}
+
+// stored counts an ad the store took.
+func (j *job) stored(ad *lokerwatch.Ad, res storage.PutResult) {
+	c := j.c
+	c.n.ads.Add(1)
+	c.metrics.extracted(j.src.cfg.Name)
+	if res.New {
+		c.n.newAds.Add(1)
+	}
+	if isFlagged(ad) {
+		c.n.flagged.Add(1)
+	}
+}
+
+func isFlagged(ad *lokerwatch.Ad) bool { return ad.Assessment != nil && ad.Assessment.Flagged }
+
+// storeAds stores the page's ads, queues the flagged ones for review and
+// archives the page if any was flagged.
+func (j *job) storeAds(ex *lokerwatch.Exchange, ads []*lokerwatch.Ad) error {
+	c := j.c
+	var flagged []*lokerwatch.Ad
+	for _, ad := range ads {
 		res, err := c.store.PutAd(j.sctx, ad)
 		if err != nil {
 			return fmt.Errorf("put ad %s: %w", ad.ID, err)
 		}
-		c.n.ads.Add(1)
-		c.metrics.extracted(j.src.cfg.Name)
-		if res.New {
-			c.n.newAds.Add(1)
-		}
-		if ad.Assessment == nil || !ad.Assessment.Flagged {
+		j.stored(ad, res)
+		if !isFlagged(ad) {
 			continue
 		}
-		c.n.flagged.Add(1)
 		flagged = append(flagged, ad)
 		_, created, err := c.store.Enqueue(j.sctx, ad)
 		if err != nil {

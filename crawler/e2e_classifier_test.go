@@ -7,7 +7,7 @@ import (
 )
 
 // newClassifier is the real engine with its built-in rules, as `crawl` uses it.
-func newClassifier(t *testing.T) *classifiers.Engine {
+func newClassifier(t testing.TB) *classifiers.Engine {
 	t.Helper()
 	eng, err := classifiers.New(classifiers.Options{})
 	if err != nil {

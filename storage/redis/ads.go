@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -22,10 +21,10 @@ import (
 //	ads:flagged          ZSET id by LastSeen, flagged ads only
 //	ads:src:<source>     ZSET id by LastSeen, per source
 //	idx:<kind>:<value>   SET of ad IDs (lokerwatch.IndexKeys)
+//	adm:<id>             STRING what PutAd needs of the stored ad (adwrite.go)
 //
-// An ad and its indexes change together in a WATCH/MULTI transaction:
-// the new index set depends on the stored ad, which a Lua script could only
-// get by re-encoding JSON (and losing uint64 precision on Fingerprint).
+// An ad and its indexes change together in one Lua script (PutAd, see
+// adwrite.go) or, to delete, a WATCH/MULTI transaction.
 
 type redisPipe = goredis.Pipeliner
 
@@ -50,82 +49,6 @@ func (s *Store) watchRetry(ctx context.Context, op string, fn func(*goredis.Tx) 
 			return err
 		}
 	}
-}
-
-// PutAd inserts or updates an ad, keeping FirstSeen and setting LastSeen
-// (to FetchedAt, or now when that is zero), and re-indexes it. The ad
-// passed in gets the stored FirstSeen and LastSeen.
-func (s *Store) PutAd(ctx context.Context, ad *lokerwatch.Ad) (storage.PutResult, error) {
-	var res storage.PutResult
-	if ad == nil || ad.ID == "" {
-		return res, errors.New("put ad: ad without ID")
-	}
-	op := "put ad " + ad.ID
-	key := s.k("ad:", ad.ID)
-	err := s.watchRetry(ctx, op, func(tx *goredis.Tx) error {
-		res = storage.PutResult{}
-		var old *lokerwatch.Ad
-		raw, err := tx.Get(ctx, key).Bytes()
-		switch {
-		case errors.Is(err, goredis.Nil):
-		case err != nil:
-			return err
-		default:
-			old = new(lokerwatch.Ad)
-			if err := json.Unmarshal(raw, old); err != nil {
-				s.log.Warn("redis store: replacing unreadable stored ad", "id", ad.ID, "err", err)
-				old = nil
-			}
-		}
-		a := *ad
-		a.LastSeen = a.FetchedAt
-		if a.LastSeen.IsZero() {
-			a.LastSeen = time.Now().UTC()
-		}
-		switch {
-		case old != nil && !old.FirstSeen.IsZero():
-			a.FirstSeen = old.FirstSeen
-		case a.FirstSeen.IsZero():
-			a.FirstSeen = a.LastSeen
-		}
-		res.New = old == nil
-		res.Changed = old != nil && old.ContentHash() != a.ContentHash()
-		data, err := json.Marshal(&a)
-		if err != nil {
-			return err
-		}
-		newKeys := lokerwatch.IndexKeys(&a)
-		score := float64(ms(a.LastSeen))
-		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-			p.Set(ctx, key, data, 0)
-			p.ZAdd(ctx, s.k("ads:time"), goredis.Z{Score: score, Member: a.ID})
-			if flagged(&a) {
-				p.ZAdd(ctx, s.k("ads:flagged"), goredis.Z{Score: score, Member: a.ID})
-			} else {
-				p.ZRem(ctx, s.k("ads:flagged"), a.ID)
-			}
-			if old != nil && old.Source != a.Source {
-				p.ZRem(ctx, s.k("ads:src:", old.Source), a.ID)
-			}
-			p.ZAdd(ctx, s.k("ads:src:", a.Source), goredis.Z{Score: score, Member: a.ID})
-			if old != nil {
-				for _, k := range lokerwatch.IndexKeys(old) {
-					if !slices.Contains(newKeys, k) {
-						p.SRem(ctx, s.idxKey(k), a.ID)
-					}
-				}
-			}
-			for _, k := range newKeys {
-				p.SAdd(ctx, s.idxKey(k), a.ID)
-			}
-			return nil
-		})
-		if err == nil {
-			ad.FirstSeen, ad.LastSeen = a.FirstSeen, a.LastSeen
-		}
-		return err
-	}, key)
-	return res, s.wrap(op, err)
 }
 
 // GetAd returns one ad.
@@ -258,8 +181,14 @@ func (s *Store) DeleteAd(ctx context.Context, id string) error {
 		if err := json.Unmarshal(raw, old); err != nil {
 			old = nil
 		}
+		// The meta record lists the index keys too (and is all there is
+		// when the JSON is unreadable).
+		var meta adMeta
+		if cur, err := tx.Get(ctx, s.k("adm:", id)).Result(); err == nil {
+			meta, _ = parseAdMeta(cur)
+		}
 		_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-			p.Del(ctx, key)
+			p.Del(ctx, key, s.k("adm:", id))
 			p.ZRem(ctx, s.k("ads:time"), id)
 			p.ZRem(ctx, s.k("ads:flagged"), id)
 			if old != nil {
@@ -267,6 +196,12 @@ func (s *Store) DeleteAd(ctx context.Context, id string) error {
 				for _, k := range lokerwatch.IndexKeys(old) {
 					p.SRem(ctx, s.idxKey(k), id)
 				}
+			}
+			if meta.Source != "" && (old == nil || old.Source != meta.Source) {
+				p.ZRem(ctx, s.k("ads:src:", meta.Source), id)
+			}
+			for _, k := range meta.Keys {
+				p.SRem(ctx, s.k(k), id)
 			}
 			return nil
 		})

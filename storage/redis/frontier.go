@@ -188,21 +188,30 @@ local deadline = now_ms() + ttl
 redis.call('ZADD', P..'f:leases', deadline, tok)
 return fmt(deadline)`)
 
-// ARGV: P, token, host delay ms, etag, last-modified
-var ackScript = newScript(luaHeader + luaFrontier + `
-local tok, delay, etag, lm = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local now = now_ms()
-local host, url = release(tok)
-if not host then return redis.error_reply('LW leaselost') end
-local r = redis.call('HGET', P..'f:req', url) or ''
-if string.match(r, '^%d+|%d+|%d+|1|') then redis.call('HSET', P..'f:fin', url, 'd') end
-redis.call('HDEL', P..'f:req', url)
-redis.call('HINCRBY', P..'f:stats', 'done', 1)
-if etag ~= '' or lm ~= '' then
-  redis.call('HSET', P..'f:cond', url, etag..'\n'..lm)
+// luaAck defines ack(tok, delay, etag, lm): false when the lease is gone.
+const luaAck = `
+local function ack(tok, delay, etag, lm)
+  local now = now_ms()
+  local host, url = release(tok)
+  if not host then return false end
+  local r = redis.call('HGET', P..'f:req', url) or ''
+  if string.match(r, '^%d+|%d+|%d+|1|') then redis.call('HSET', P..'f:fin', url, 'd') end
+  redis.call('HDEL', P..'f:req', url)
+  redis.call('HINCRBY', P..'f:stats', 'done', 1)
+  if etag ~= '' or lm ~= '' then
+    redis.call('HSET', P..'f:cond', url, etag..'\n'..lm)
+  end
+  rest(host, now, delay)
+  resched(host, now)
+  return true
 end
-rest(host, now, delay)
-resched(host, now)
+`
+
+// ARGV: P, token, host delay ms, etag, last-modified
+var ackScript = newScript(luaHeader + luaFrontier + luaAck + `
+if not ack(ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]) then
+  return redis.error_reply('LW leaselost')
+end
 return 1`)
 
 // ARGV: P, token, reason, retry, max attempts, host delay ms, back-off base ms, back-off max ms

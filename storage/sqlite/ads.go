@@ -24,52 +24,89 @@ func (s *Store) PutAd(ctx context.Context, ad *lokerwatch.Ad) (storage.PutResult
 		return res, errors.New("put ad: missing ad ID")
 	}
 	err := s.write(ctx, "put ad "+ad.ID, func(tx *txn) error {
-		res = storage.PutResult{}
-		lastSeen := ad.FetchedAt
-		if lastSeen.IsZero() {
-			lastSeen = s.now()
+		var err error
+		res, err = s.putAd(ctx, tx, ad)
+		return err
+	})
+	return res, err
+}
+
+// PutAdsAck stores a page's ads and acks its lease in one transaction:
+// both happen or, when the lease is lost (lokerwatch.ErrLeaseLost), neither.
+func (s *Store) PutAdsAck(ctx context.Context, l *storage.Lease, ads []*lokerwatch.Ad, opt storage.AckOptions) ([]storage.PutResult, error) {
+	for _, ad := range ads {
+		if ad == nil || ad.ID == "" {
+			return nil, fmt.Errorf("store ads and ack %s: ad without ID", l.URL)
 		}
-		hash := ad.ContentHash()
-		var firstSeen int64
-		var oldHash string
-		err := tx.QueryRowContext(ctx, `SELECT first_seen, content_hash FROM ads WHERE id = ?`, ad.ID).Scan(&firstSeen, &oldHash)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			res.New = true
-			firstSeen = ns(lastSeen)
-		case err != nil:
-			return err
-		default:
-			res.Changed = oldHash != hash
-		}
-		ad.FirstSeen, ad.LastSeen = tm(firstSeen), tm(ns(lastSeen))
-		data, err := json.Marshal(ad)
-		if err != nil {
+	}
+	out := make([]storage.PutResult, len(ads))
+	err := s.write(ctx, "store ads and ack "+l.URL, func(tx *txn) error {
+		if err := s.ack(ctx, tx, l, opt); err != nil {
 			return err
 		}
-		flagged, score := false, 0
-		if ad.Assessment != nil {
-			flagged, score = ad.Assessment.Flagged, ad.Assessment.Score
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ads (id, source, flagged, score, first_seen, last_seen, content_hash, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(id) DO UPDATE SET source = excluded.source, flagged = excluded.flagged, score = excluded.score,
-				last_seen = excluded.last_seen, content_hash = excluded.content_hash, data = excluded.data`,
-			ad.ID, ad.Source, flagged, score, firstSeen, ns(lastSeen), hash, data); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM ad_keys WHERE ad_id = ?`, ad.ID); err != nil {
-			return err
-		}
-		for _, k := range lokerwatch.IndexKeys(ad) {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO ad_keys (kind, value, ad_id) VALUES (?, ?, ?)`,
-				string(k.Kind), k.Value, ad.ID); err != nil {
-				return err
+		for i, ad := range ads {
+			res, err := s.putAd(ctx, tx, ad)
+			if err != nil {
+				return fmt.Errorf("put ad %s: %w", ad.ID, err)
 			}
+			out[i] = res
 		}
 		return nil
 	})
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// putAd is PutAd inside a write transaction.
+func (s *Store) putAd(ctx context.Context, tx *txn, ad *lokerwatch.Ad) (storage.PutResult, error) {
+	var res storage.PutResult
+	lastSeen := ad.FetchedAt
+	if lastSeen.IsZero() {
+		lastSeen = s.now()
+	}
+	hash := ad.ContentHash()
+	var firstSeen int64
+	var oldHash string
+	err := tx.QueryRowContext(ctx, `SELECT first_seen, content_hash FROM ads WHERE id = ?`, ad.ID).Scan(&firstSeen, &oldHash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		res.New = true
+		firstSeen = ns(lastSeen)
+	case err != nil:
+		return res, err
+	default:
+		res.Changed = oldHash != hash
+	}
+	ad.FirstSeen, ad.LastSeen = tm(firstSeen), tm(ns(lastSeen))
+	data, err := json.Marshal(ad)
+	if err != nil {
+		return res, err
+	}
+	flagged, score := false, 0
+	if ad.Assessment != nil {
+		flagged, score = ad.Assessment.Flagged, ad.Assessment.Score
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ads (id, source, flagged, score, first_seen, last_seen, content_hash, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET source = excluded.source, flagged = excluded.flagged, score = excluded.score,
+			last_seen = excluded.last_seen, content_hash = excluded.content_hash, data = excluded.data`,
+		ad.ID, ad.Source, flagged, score, firstSeen, ns(lastSeen), hash, data); err != nil {
+		return res, err
+	}
+	if !res.New { // a new ad has no keys to replace
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ad_keys WHERE ad_id = ?`, ad.ID); err != nil {
+			return res, err
+		}
+	}
+	for _, k := range lokerwatch.IndexKeys(ad) {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO ad_keys (kind, value, ad_id) VALUES (?, ?, ?)`,
+			string(k.Kind), k.Value, ad.ID); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
 func decodeAd(id string, data []byte) (*lokerwatch.Ad, error) {

@@ -238,19 +238,22 @@ func endLease(ctx context.Context, tx *txn, l *storage.Lease, now int64, delay t
 
 // Ack marks the request done, keeps its validators and rests its host.
 func (s *Store) Ack(ctx context.Context, l *storage.Lease, opt storage.AckOptions) error {
-	return s.write(ctx, "ack "+l.URL, func(tx *txn) error {
-		now := ns(s.now())
-		if _, _, err := endLease(ctx, tx, l, now, opt.HostDelay); err != nil {
-			return err
-		}
-		// A fetch that brought no validators (e.g. a 304 relayed without
-		// them) keeps the previous ones.
-		_, err := tx.ExecContext(ctx, `UPDATE frontier SET state = 'done', token = '', worker = '', lease_until = 0,
-			etag = CASE WHEN ?1 = '' AND ?2 = '' THEN etag ELSE ?1 END,
-			last_modified = CASE WHEN ?1 = '' AND ?2 = '' THEN last_modified ELSE ?2 END
-			WHERE url = ?3`, opt.ETag, opt.LastModified, l.URL)
+	return s.write(ctx, "ack "+l.URL, func(tx *txn) error { return s.ack(ctx, tx, l, opt) })
+}
+
+// ack is Ack inside a write transaction.
+func (s *Store) ack(ctx context.Context, tx *txn, l *storage.Lease, opt storage.AckOptions) error {
+	now := ns(s.now())
+	if _, _, err := endLease(ctx, tx, l, now, opt.HostDelay); err != nil {
 		return err
-	})
+	}
+	// A fetch that brought no validators (e.g. a 304 relayed without
+	// them) keeps the previous ones.
+	_, err := tx.ExecContext(ctx, `UPDATE frontier SET state = 'done', token = '', worker = '', lease_until = 0,
+		etag = CASE WHEN ?1 = '' AND ?2 = '' THEN etag ELSE ?1 END,
+		last_modified = CASE WHEN ?1 = '' AND ?2 = '' THEN last_modified ELSE ?2 END
+		WHERE url = ?3`, opt.ETag, opt.LastModified, l.URL)
+	return err
 }
 
 // Fail requeues the request with back-off, or marks it dead or failed.

@@ -1,0 +1,380 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+// An ad is written by one Lua script (one round trip) instead of a
+// WATCH/GET/MULTI/UNWATCH transaction (four). The script cannot compute the
+// index keys of the stored ad (that is Go code, and re-encoding the JSON in
+// Lua would lose uint64 precision on Fingerprint), so every ad has a meta
+// record beside it:
+//
+//	adm:<id>   STRING netstrings: first seen (RFC 3339), content hash,
+//	           source, then the ad's index keys ("idx:<kind>:<value>")
+//
+// The writer sends the meta it expects to replace ("" for a new ad); the
+// script writes only when it matches, else it answers with the stored meta
+// and the writer tries again from it (compare-and-set). A new ad — nearly
+// every ad a crawl finds — takes one round trip, a known one two.
+
+// luaAds defines check_ad and write_ad over ads read by read_ad from ARGV.
+const luaAds = `
+local function split_ns(s)
+  local out, i = {}, 1
+  while i <= #s do
+    local c = string.find(s, ':', i, true)
+    if not c then break end
+    local n = tonumber(string.sub(s, i, c - 1))
+    if not n then break end
+    out[#out + 1] = string.sub(s, c + 1, c + n)
+    i = c + n + 2
+  end
+  return out
+end
+
+-- read_ad reads one ad at ARGV[i]: id, expect, meta, json, score, flagged,
+-- source, nkeys, keys...; it returns the ad and the index after it.
+local function read_ad(i)
+  local a = {id = ARGV[i], expect = ARGV[i+1], meta = ARGV[i+2], json = ARGV[i+3],
+    score = ARGV[i+4], flagged = ARGV[i+5] == '1', source = ARGV[i+6], keys = {}}
+  local n = tonumber(ARGV[i+7])
+  for j = 1, n do a.keys[j] = ARGV[i+7+j] end
+  return a, i + 8 + n
+end
+
+-- check_ad returns the stored meta when it is not the one the writer
+-- expects ('' when there is none; '?' for an ad stored without meta).
+local function check_ad(a)
+  local cur = redis.call('GET', P..'adm:'..a.id)
+  if not cur then
+    cur = ''
+    if redis.call('EXISTS', P..'ad:'..a.id) == 1 then cur = '?' end
+  end
+  if cur ~= a.expect then return cur end
+  return nil
+end
+
+local function write_ad(a)
+  local id = a.id
+  local old = nil
+  if a.expect ~= '' then old = split_ns(a.expect) end
+  redis.call('SET', P..'ad:'..id, a.json)
+  redis.call('SET', P..'adm:'..id, a.meta)
+  redis.call('ZADD', P..'ads:time', a.score, id)
+  if a.flagged then
+    redis.call('ZADD', P..'ads:flagged', a.score, id)
+  else
+    redis.call('ZREM', P..'ads:flagged', id)
+  end
+  if old and old[3] and old[3] ~= a.source then
+    redis.call('ZREM', P..'ads:src:'..old[3], id)
+  end
+  redis.call('ZADD', P..'ads:src:'..a.source, a.score, id)
+  local new = {}
+  for _, k in ipairs(a.keys) do new[k] = true end
+  if old then
+    for j = 4, #old do
+      if not new[old[j]] then redis.call('SREM', P..old[j], id) end
+    end
+  end
+  for _, k in ipairs(a.keys) do redis.call('SADD', P..k, id) end
+end
+
+-- put_ads checks then writes the ads from ARGV[i] on: nothing is written
+-- unless every ad's meta is the expected one. It returns {1}, or {0, n1,
+-- meta1, ...} with the 1-based position and stored meta of each mismatch.
+local function put_ads(i)
+  local ads = {}
+  while i <= #ARGV do
+    local a
+    a, i = read_ad(i)
+    ads[#ads + 1] = a
+  end
+  local bad = {0}
+  for n, a in ipairs(ads) do
+    local cur = check_ad(a)
+    if cur then
+      bad[#bad + 1] = n
+      bad[#bad + 1] = cur
+    end
+  end
+  if #bad > 1 then return bad end
+  for _, a in ipairs(ads) do write_ad(a) end
+  return {1}
+end
+`
+
+// ARGV: P, then the ads (see read_ad).
+var putAdsScript = newScript(luaHeader + luaAds + `
+return put_ads(2)`)
+
+// ARGV: P, token, host delay ms, etag, last-modified, then the ads.
+var putAdsAckScript = newScript(luaHeader + luaFrontier + luaAck + luaAds + `
+if redis.call('HEXISTS', P..'f:lease', ARGV[2]) == 0 then
+  return redis.error_reply('LW leaselost')
+end
+local res = put_ads(6)
+if res[1] ~= 1 then return res end
+ack(ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5])
+return res`)
+
+// netstrings appends each value as "<len>:<bytes>,".
+func netstrings(vals ...string) string {
+	var b strings.Builder
+	for _, v := range vals {
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+func splitNetstrings(s string) ([]string, error) {
+	var out []string
+	for s != "" {
+		n, rest, ok := strings.Cut(s, ":")
+		l, err := strconv.Atoi(n)
+		if !ok || err != nil || l < 0 || l+1 > len(rest) || rest[l] != ',' {
+			return nil, fmt.Errorf("malformed ad meta record")
+		}
+		out = append(out, rest[:l])
+		s = rest[l+1:]
+	}
+	return out, nil
+}
+
+// adMeta is what the store keeps beside an ad to update it in one script.
+type adMeta struct {
+	FirstSeen time.Time // zero: the stored ad is unreadable, replace it as new
+	Hash      string
+	Source    string
+	Keys      []string // "idx:<kind>:<value>", without the prefix
+}
+
+func (m adMeta) encode() string {
+	first := ""
+	if !m.FirstSeen.IsZero() {
+		first = m.FirstSeen.Format(time.RFC3339Nano)
+	}
+	return netstrings(append([]string{first, m.Hash, m.Source}, m.Keys...)...)
+}
+
+func parseAdMeta(s string) (adMeta, error) {
+	f, err := splitNetstrings(s)
+	if err != nil || len(f) < 3 {
+		return adMeta{}, fmt.Errorf("malformed ad meta record %q", s)
+	}
+	m := adMeta{Hash: f[1], Source: f[2], Keys: f[3:]}
+	if f[0] != "" {
+		if m.FirstSeen, err = time.Parse(time.RFC3339Nano, f[0]); err != nil {
+			return adMeta{}, fmt.Errorf("ad meta record: first seen: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func indexKeyNames(ad *lokerwatch.Ad) []string {
+	keys := lokerwatch.IndexKeys(ad)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = "idx:" + string(k.Kind) + ":" + k.Value
+	}
+	return out
+}
+
+// adWrite is one ad on its way into the store.
+type adWrite struct {
+	in     *lokerwatch.Ad // the caller's ad: gets FirstSeen and LastSeen
+	a      lokerwatch.Ad  // what is stored
+	hash   string
+	keys   []string
+	expect string // stored meta this write replaces ("" for none)
+	res    storage.PutResult
+}
+
+func newAdWrite(ad *lokerwatch.Ad) (*adWrite, error) {
+	if ad == nil || ad.ID == "" {
+		return nil, errors.New("put ad: ad without ID")
+	}
+	w := &adWrite{in: ad, a: *ad}
+	w.a.LastSeen = w.a.FetchedAt
+	if w.a.LastSeen.IsZero() {
+		w.a.LastSeen = time.Now().UTC()
+	}
+	w.hash = w.a.ContentHash()
+	w.keys = indexKeyNames(&w.a)
+	w.rebase("", adMeta{})
+	return w, nil
+}
+
+// rebase makes the write replace the stored meta cur (parsed as old).
+func (w *adWrite) rebase(cur string, old adMeta) {
+	w.expect = cur
+	w.a.FirstSeen = w.in.FirstSeen
+	switch {
+	case cur != "" && !old.FirstSeen.IsZero():
+		w.a.FirstSeen = old.FirstSeen
+		w.res = storage.PutResult{Changed: old.Hash != w.hash}
+	default: // new, or replacing an unreadable ad
+		if w.a.FirstSeen.IsZero() {
+			w.a.FirstSeen = w.a.LastSeen
+		}
+		w.res = storage.PutResult{New: true}
+	}
+}
+
+// args appends the script arguments of the write (see read_ad).
+func (w *adWrite) args(args []any) ([]any, error) {
+	data, err := json.Marshal(&w.a)
+	if err != nil {
+		return nil, fmt.Errorf("put ad %s: %w", w.a.ID, err)
+	}
+	meta := adMeta{FirstSeen: w.a.FirstSeen, Hash: w.hash, Source: w.a.Source, Keys: w.keys}.encode()
+	fl := "0"
+	if flagged(&w.a) {
+		fl = "1"
+	}
+	args = append(args, w.a.ID, w.expect, meta, data, ms(w.a.LastSeen), fl, w.a.Source, len(w.keys))
+	for _, k := range w.keys {
+		args = append(args, k)
+	}
+	return args, nil
+}
+
+func (w *adWrite) done() { w.in.FirstSeen, w.in.LastSeen = w.a.FirstSeen, w.a.LastSeen }
+
+// adoptLegacy writes the meta record of an ad stored without one (by an
+// older version), read from its JSON; an unreadable ad gets a meta that
+// makes the next write replace it as new.
+func (s *Store) adoptLegacy(ctx context.Context, id string) error {
+	raw, err := s.rdb.Get(ctx, s.k("ad:", id)).Bytes()
+	if err != nil {
+		return err // gone meanwhile (Nil): the next try sees it absent
+	}
+	var m adMeta
+	old := new(lokerwatch.Ad)
+	if err := json.Unmarshal(raw, old); err != nil {
+		s.log.Warn("redis store: replacing unreadable stored ad", "id", id, "err", err)
+	} else {
+		m = adMeta{FirstSeen: old.FirstSeen, Hash: old.ContentHash(), Source: old.Source, Keys: indexKeyNames(old)}
+		if m.FirstSeen.IsZero() {
+			m.FirstSeen = old.LastSeen
+		}
+		if m.FirstSeen.IsZero() {
+			m.FirstSeen = time.Unix(0, 0).UTC()
+		}
+	}
+	return s.rdb.SetNX(ctx, s.k("adm:", id), m.encode(), 0).Err()
+}
+
+// maxAdTries bounds the compare-and-set loop of an ad write under contention.
+const maxAdTries = 50
+
+// putAds runs script with head followed by the ads' arguments until every
+// ad's expected meta matched. It returns ErrLeaseLost and other script
+// errors as they come.
+func (s *Store) putAds(ctx context.Context, op string, run func(args []any) ([]any, error), head []any, ws []*adWrite) error {
+	for try := 0; ; try++ {
+		args := append([]any(nil), head...)
+		for _, w := range ws {
+			var err error
+			if args, err = w.args(args); err != nil {
+				return err
+			}
+		}
+		res, err := run(args)
+		if err != nil {
+			return err
+		}
+		if len(res) > 0 && res[0] == int64(1) {
+			for _, w := range ws {
+				w.done()
+			}
+			return nil
+		}
+		if try == maxAdTries {
+			return fmt.Errorf("%s: too much contention on the same ads", op)
+		}
+		for i := 1; i+1 < len(res); i += 2 {
+			n, _ := res[i].(int64)
+			cur, _ := res[i+1].(string)
+			if n < 1 || int(n) > len(ws) {
+				return fmt.Errorf("%s: bad script answer %v", op, res)
+			}
+			w := ws[n-1]
+			if cur == "?" {
+				if err := s.adoptLegacy(ctx, w.a.ID); err != nil && !isNil(err) {
+					return err
+				}
+				continue
+			}
+			m, err := parseAdMeta(cur)
+			if err != nil {
+				return fmt.Errorf("%s: ad %s: %w", op, w.a.ID, err)
+			}
+			w.rebase(cur, m)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+func isNil(err error) bool { return errors.Is(err, goredis.Nil) }
+
+// PutAd inserts or updates an ad, keeping FirstSeen and setting LastSeen
+// (to FetchedAt, or now when that is zero), and re-indexes it, in one
+// script. The ad passed in gets the stored FirstSeen and LastSeen.
+func (s *Store) PutAd(ctx context.Context, ad *lokerwatch.Ad) (storage.PutResult, error) {
+	w, err := newAdWrite(ad)
+	if err != nil {
+		return storage.PutResult{}, err
+	}
+	op := "put ad " + ad.ID
+	err = s.putAds(ctx, op, func(args []any) ([]any, error) {
+		return putAdsScript.Run(ctx, s.rdb, nil, args...).Slice()
+	}, []any{s.prefix}, []*adWrite{w})
+	if err != nil {
+		return storage.PutResult{}, s.wrap(op, err)
+	}
+	return w.res, nil
+}
+
+// PutAdsAck stores a page's ads and acks its lease in one script: both
+// happen or, when the lease is lost (lokerwatch.ErrLeaseLost), neither.
+func (s *Store) PutAdsAck(ctx context.Context, l *storage.Lease, ads []*lokerwatch.Ad, opt storage.AckOptions) ([]storage.PutResult, error) {
+	ws := make([]*adWrite, len(ads))
+	for i, ad := range ads {
+		w, err := newAdWrite(ad)
+		if err != nil {
+			return nil, fmt.Errorf("ack %s: %w", l.URL, err)
+		}
+		ws[i] = w
+	}
+	op := "store ads and ack " + l.URL
+	head := []any{s.prefix, l.Token, opt.HostDelay.Milliseconds(), opt.ETag, opt.LastModified}
+	err := s.putAds(ctx, op, func(args []any) ([]any, error) {
+		return putAdsAckScript.Run(ctx, s.rdb, nil, args...).Slice()
+	}, head, ws)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	out := make([]storage.PutResult, len(ws))
+	for i, w := range ws {
+		out[i] = w.res
+	}
+	return out, nil
+}
