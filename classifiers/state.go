@@ -95,6 +95,7 @@ type state struct {
 	truthy   []bool // fact id -> set to a non-zero value in this run
 	sigs     []lokerwatch.Signal
 	fired    []int32 // rule indexes that fired in this run
+	strBox   []any   // fact id -> last boxed string (setString)
 	dirty    []int   // fact ids set in this run
 	stale    []int   // fact ids set in the previous run: zeroed unless set again
 }
@@ -171,6 +172,23 @@ func (st *state) set(id int, v any) {
 		st.truthy[id] = true
 		st.dirty = append(st.dirty, id)
 	}
+}
+
+// setString is set for strings, reusing the boxed value of the previous
+// ad when the string is the same (lang, source and source type repeat), so
+// it does not allocate.
+func (st *state) setString(id int, v string) {
+	if v == "" {
+		return
+	}
+	if st.strBox == nil {
+		st.strBox = make([]any, len(st.e.factNames))
+	}
+	b, ok := st.strBox[id].(string)
+	if !ok || b != v {
+		st.strBox[id] = v
+	}
+	st.set(id, st.strBox[id])
 }
 
 func (st *state) addSpan(kind int, s, e int) {
@@ -411,13 +429,13 @@ func (st *state) run(ad *lokerwatch.Ad) {
 			}
 		}
 	}
-	st.set(e.bid[bLang], lang)
-	st.set(e.bid[bSource], ad.Source)
+	st.setString(e.bid[bLang], lang)
+	st.setString(e.bid[bSource], ad.Source)
 	stype := string(ad.SourceType)
 	if stype == "" {
 		stype = ad.Source
 	}
-	st.set(e.bid[bSourceType], stype)
+	st.setString(e.bid[bSourceType], stype)
 	switch strings.ToLower(stype) {
 	case "telegram", "facebook", "forum", "html", "social", "instagram", "tiktok", "whatsapp", "classified":
 		st.set(e.bid[bSocialSource], true)
