@@ -92,7 +92,7 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	}
 	ready.set(st)
 	if reg != nil {
-		reg.MustRegister(storage.NewCollector(st, log))
+		registerStore(reg, st, log)
 	}
 	host, _ := os.Hostname()
 	worker := fmt.Sprintf("%s-%d", host, os.Getpid())

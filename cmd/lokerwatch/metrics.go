@@ -37,9 +37,18 @@ func newRegistry(st storage.StatsSource, log *slog.Logger) *prometheus.Registry 
 	info.WithLabelValues(version, revision, goVersion).Set(1)
 	reg.MustRegister(info)
 	if st != nil {
-		reg.MustRegister(storage.NewCollector(st, log))
+		registerStore(reg, st, log)
 	}
 	return reg
+}
+
+// registerStore adds the store's backlog gauges and, for stores that count
+// their own errors (Redis), those counters.
+func registerStore(reg prometheus.Registerer, st storage.StatsSource, log *slog.Logger) {
+	reg.MustRegister(storage.NewCollector(st, log))
+	if c, ok := st.(prometheus.Collector); ok {
+		reg.MustRegister(c)
+	}
 }
 
 // pinger is what /readyz checks.

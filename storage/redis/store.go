@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net"
@@ -67,6 +68,8 @@ type Store struct {
 
 	seenMu sync.Mutex
 	seen   *seenParams // read from / written to Redis on first use
+
+	errs *prometheus.CounterVec // lokerwatch_redis_errors_total{op}
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -159,13 +162,38 @@ func New(rdb *goredis.Client, opts Options) *Store {
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = time.Hour
 	}
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lokerwatch_redis_errors_total",
+		Help: "Redis operations that failed (unreachable, out of memory, script errors), by operation.",
+	}, []string{"op"})
+	// The operations of a crawl and the review queue start at 0, so rate()
+	// and the RedisErrors alert see a series before the first failure.
+	for _, op := range []string{"add", "claim", "extend", "ack", "fail", "reap", "enqueue", "decide", "renew", "release", "put", "get", "list", "scan", "count", "append"} {
+		errs.WithLabelValues(op)
+	}
 	return &Store{
 		rdb:    rdb,
 		addr:   rdb.Options().Addr,
 		prefix: opts.Prefix,
 		log:    opts.Logger,
 		opts:   opts,
+		errs:   errs,
 	}
+}
+
+// Describe and Collect make the store a prometheus.Collector of its error
+// counter, so a process registers it once it has opened the store.
+func (s *Store) Describe(ch chan<- *prometheus.Desc) { s.errs.Describe(ch) }
+
+// Collect implements prometheus.Collector.
+func (s *Store) Collect(ch chan<- prometheus.Metric) { s.errs.Collect(ch) }
+
+// countErr counts a failed operation. The label is the first word of the
+// operation's description, which is always a literal verb in this package
+// ("claim", "ack", "enqueue", …), so its values are bounded.
+func (s *Store) countErr(op string) {
+	verb, _, _ := strings.Cut(op, " ")
+	s.errs.WithLabelValues(verb).Inc()
 }
 
 // Client returns the underlying go-redis client (for benchmarks and tools).
@@ -214,6 +242,7 @@ func (s *Store) wrap(op string, err error) error {
 				return fmt.Errorf("%s: %w", op, sentinel)
 			}
 		}
+		s.countErr(op)
 		if strings.HasPrefix(msg, "LOADING") || strings.HasPrefix(msg, "MASTERDOWN") ||
 			strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "BUSY") {
 			return fmt.Errorf("%s: %w at %s: %w", op, ErrUnreachable, s.addr, err)
@@ -223,6 +252,7 @@ func (s *Store) wrap(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w", op, err) // the caller gave up; not an outage
 	}
+	s.countErr(op)
 	if isNetErr(err) {
 		return fmt.Errorf("%s: %w at %s: %w", op, ErrUnreachable, s.addr, err)
 	}
