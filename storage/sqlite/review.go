@@ -394,11 +394,45 @@ func (s *Store) ItemForAd(ctx context.Context, adID string) (*lokerwatch.ReviewI
 	return it, nil
 }
 
+// readStmt returns q prepared on the read pool, kept with the writer's
+// statements (under a key of its own) so that Close closes it too. The
+// queue page runs the same few queries all day, and parsing them cost as
+// much as running them. It must not be called while a transaction holds
+// the connection of an in-memory store (one connection for everything).
+func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	key := "read\x00" + q
+	s.mu.Lock()
+	st := s.stmts[key]
+	s.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	st, err := s.r.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	if old, dup := s.stmts[key]; dup {
+		st.Close()
+		return old, nil
+	}
+	s.stmts[key] = st
+	return st, nil
+}
+
 // ListItems returns items by priority (score desc, then oldest first).
 func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
 	now := s.now()
 	q, args := listQuery(f, ns(now))
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	st, err := s.readStmt(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list review items: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list review items: %w", err)
 	}
@@ -423,13 +457,21 @@ func (s *Store) CountItems(ctx context.Context) (map[lokerwatch.ReviewStatus]int
 	out := map[lokerwatch.ReviewStatus]int64{
 		lokerwatch.StatusPending: 0, lokerwatch.StatusClaimed: 0, lokerwatch.StatusDecided: 0,
 	}
+	byStatus, err := s.readStmt(ctx, `SELECT status, COUNT(*) FROM review_items GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count review items: %w", err)
+	}
+	lapsedQ, err := s.readStmt(ctx, `SELECT COUNT(*) FROM review_items WHERE status = 'claimed' AND lease_until < ?`)
+	if err != nil {
+		return nil, fmt.Errorf("count review items: %w", err)
+	}
 	// One read transaction, so the lapsed count matches the status counts.
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("count review items: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT status, COUNT(*) FROM review_items GROUP BY status`)
+	rows, err := tx.StmtContext(ctx, byStatus).QueryContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("count review items: %w", err)
 	}
@@ -446,8 +488,7 @@ func (s *Store) CountItems(ctx context.Context) (map[lokerwatch.ReviewStatus]int
 		return nil, fmt.Errorf("count review items: %w", err)
 	}
 	var lapsedN int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM review_items WHERE status = 'claimed' AND lease_until < ?`,
-		ns(s.now())).Scan(&lapsedN); err != nil {
+	if err := tx.StmtContext(ctx, lapsedQ).QueryRowContext(ctx, ns(s.now())).Scan(&lapsedN); err != nil {
 		return nil, fmt.Errorf("count review items: %w", err)
 	}
 	out[lokerwatch.StatusPending] += lapsedN
