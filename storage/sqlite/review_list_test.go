@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -149,4 +150,90 @@ func itemIDs(items []lokerwatch.ReviewItem) []string {
 		out = append(out, it.ID)
 	}
 	return out
+}
+
+// BenchmarkQueueReads times the queue page's reads at 10,000 pending
+// items, against the baseline of the single "pending OR lapsed" condition
+// they replaced (which SQLite answers by reading and sorting every pending
+// item).
+func BenchmarkQueueReads(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "q.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	cats := lokerwatch.Categories
+	for i := range 10_000 {
+		ad := &lokerwatch.Ad{ID: fmt.Sprintf("bench-%05d", i), Source: fmt.Sprint("source-", i%7), Lang: []string{"id", "en"}[i%2],
+			Title:      fmt.Sprintf("Lowongan kerja luar negeri nomor %d", i),
+			Assessment: &lokerwatch.Assessment{Score: 30 + (i*7919)%71, Flagged: true, Category: cats[i%len(cats)]}}
+		if _, _, err := s.Enqueue(ctx, ad); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const orPending = `(status = 'pending' OR (status = 'claimed' AND lease_until < ?))`
+	rawRows := func(b *testing.B, q string, args ...any) {
+		rows, err := s.r.QueryContext(ctx, q, args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			if _, err := scanItem(rows, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		rows.Close()
+		if n == 0 {
+			b.Fatal("no rows")
+		}
+	}
+	page := storage.ReviewFilter{Status: lokerwatch.StatusPending, Limit: 50}
+	filtered := storage.ReviewFilter{Status: lokerwatch.StatusPending, Category: lokerwatch.CategoryTrafficking, Lang: "en", Limit: 50}
+	b.Run("page/baseline-or-sort", func(b *testing.B) {
+		for b.Loop() {
+			rawRows(b, `SELECT `+itemCols+` FROM review_items WHERE `+orPending+priorityOrder+` LIMIT 50`, ns(time.Now()))
+		}
+	})
+	b.Run("page", func(b *testing.B) {
+		for b.Loop() {
+			if items, err := s.ListItems(ctx, page); err != nil || len(items) != 50 {
+				b.Fatal(len(items), err)
+			}
+		}
+	})
+	b.Run("filtered/baseline-or-sort", func(b *testing.B) {
+		for b.Loop() {
+			rawRows(b, `SELECT `+itemCols+` FROM review_items WHERE category = ? AND lang = ? AND `+orPending+priorityOrder+` LIMIT 50`,
+				string(lokerwatch.CategoryTrafficking), "en", ns(time.Now()))
+		}
+	})
+	b.Run("filtered", func(b *testing.B) {
+		for b.Loop() {
+			if items, err := s.ListItems(ctx, filtered); err != nil || len(items) != 50 {
+				b.Fatal(len(items), err)
+			}
+		}
+	})
+	b.Run("count/baseline-case-scan", func(b *testing.B) {
+		for b.Loop() {
+			rows, err := s.r.QueryContext(ctx, `SELECT CASE WHEN `+orPending+` THEN 'pending' ELSE status END AS st, COUNT(*)
+				FROM review_items GROUP BY st`, ns(time.Now()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+	})
+	b.Run("count", func(b *testing.B) {
+		for b.Loop() {
+			if c, err := s.CountItems(ctx); err != nil || c[lokerwatch.StatusPending] != 10_000 {
+				b.Fatal(c, err)
+			}
+		}
+	})
 }
