@@ -216,7 +216,7 @@ func TestDemoKeepsServingUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := openStore(t)
-	w := &signalWriter{want: "Ctrl-C", ready: make(chan struct{})}
+	w := &signalWriter{want: "(first: lokerwatch user add)\n", ready: make(chan struct{})} // the last hint line
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{Store: st, StoreURL: "sqlite:/tmp/x.db", Out: w})
