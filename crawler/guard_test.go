@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestGuardClassify(t *testing.T) {
@@ -228,6 +229,14 @@ func TestGuardDial(t *testing.T) {
 			if tt.reason == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
+				}
+				// Wait until the listener has counted this connection, so a
+				// late accept is not blamed on a later refused dial.
+				for deadline := time.Now().Add(5 * time.Second); ln.n.Load() == before; {
+					if time.Now().After(deadline) {
+						t.Fatal("an allowed dial never reached the listener")
+					}
+					time.Sleep(time.Millisecond)
 				}
 				return
 			}
