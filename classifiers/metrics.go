@@ -1,8 +1,7 @@
 package classifiers
 
 import (
-	"errors"
-	"fmt"
+	"github.com/lokerwatch/lokerwatch/internal/promreg"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -45,9 +44,9 @@ func newMetrics(reg prometheus.Registerer, rules []rule) (*metrics, error) {
 		}),
 	}
 	var err error
-	register(reg, &m.classified, &err)
-	register(reg, &m.ruleHits, &err)
-	register(reg, &m.duration, &err)
+	promreg.Register(reg, &m.classified, "classifier metrics", &err)
+	promreg.Register(reg, &m.ruleHits, "classifier metrics", &err)
+	promreg.Register(reg, &m.duration, "classifier metrics", &err)
 	if err != nil {
 		return nil, err
 	}
@@ -59,28 +58,6 @@ func newMetrics(reg prometheus.Registerer, rules []rule) (*metrics, error) {
 		m.rules[i] = m.ruleHits.WithLabelValues(r.id)
 	}
 	return m, nil
-}
-
-// register registers *c, or adopts the collector already registered under
-// the same name, so several engines (a reload, tests) can share one
-// registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c *C, errp *error) {
-	if *errp != nil {
-		return
-	}
-	err := reg.Register(*c)
-	var are prometheus.AlreadyRegisteredError
-	switch {
-	case err == nil:
-	case errors.As(err, &are):
-		if existing, ok := are.ExistingCollector.(C); ok {
-			*c = existing
-			return
-		}
-		*errp = fmt.Errorf("register classifier metrics: %w", err)
-	default:
-		*errp = fmt.Errorf("register classifier metrics: %w", err)
-	}
 }
 
 // observe counts one classified ad.

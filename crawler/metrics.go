@@ -3,7 +3,7 @@ package crawler
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/lokerwatch/lokerwatch/internal/promreg"
 	"net"
 	"time"
 
@@ -91,13 +91,13 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 	}
 	if reg != nil {
 		var err error
-		register(reg, &m.requests, &err)
-		register(reg, &m.duration, &err)
-		register(reg, &m.inFlight, &err)
-		register(reg, &m.workers, &err)
-		register(reg, &m.lastSuccess, &err)
-		register(reg, &m.parsed, &err)
-		register(reg, &m.ads, &err)
+		promreg.Register(reg, &m.requests, "crawler metrics", &err)
+		promreg.Register(reg, &m.duration, "crawler metrics", &err)
+		promreg.Register(reg, &m.inFlight, "crawler metrics", &err)
+		promreg.Register(reg, &m.workers, "crawler metrics", &err)
+		promreg.Register(reg, &m.lastSuccess, "crawler metrics", &err)
+		promreg.Register(reg, &m.parsed, "crawler metrics", &err)
+		promreg.Register(reg, &m.ads, "crawler metrics", &err)
 		if err != nil {
 			return nil, err
 		}
@@ -114,27 +114,6 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 	}
 	m.workers.Set(float64(parallelism))
 	return m, nil
-}
-
-// register registers *c, or adopts the collector already registered under
-// the same name (two crawlers on one registry share the metrics).
-func register[C prometheus.Collector](reg prometheus.Registerer, c *C, errp *error) {
-	if *errp != nil {
-		return
-	}
-	err := reg.Register(*c)
-	var are prometheus.AlreadyRegisteredError
-	switch {
-	case err == nil:
-	case errors.As(err, &are):
-		if existing, ok := are.ExistingCollector.(C); ok {
-			*c = existing
-			return
-		}
-		*errp = fmt.Errorf("register crawler metrics: %w", err)
-	default:
-		*errp = fmt.Errorf("register crawler metrics: %w", err)
-	}
 }
 
 func (m *metrics) source(name string) string {

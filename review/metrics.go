@@ -1,8 +1,7 @@
 package review
 
 import (
-	"errors"
-	"fmt"
+	"github.com/lokerwatch/lokerwatch/internal/promreg"
 	"strconv"
 	"time"
 
@@ -47,11 +46,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if reg != nil {
 		var err error
-		register(reg, &m.requests, &err)
-		register(reg, &m.duration, &err)
-		register(reg, &m.logins, &err)
-		register(reg, &m.decisions, &err)
-		register(reg, &m.refusals, &err)
+		promreg.Register(reg, &m.requests, "review metrics", &err)
+		promreg.Register(reg, &m.duration, "review metrics", &err)
+		promreg.Register(reg, &m.logins, "review metrics", &err)
+		promreg.Register(reg, &m.decisions, "review metrics", &err)
+		promreg.Register(reg, &m.refusals, "review metrics", &err)
 		if err != nil {
 			return nil, err
 		}
@@ -69,27 +68,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.refusals.WithLabelValues(r)
 	}
 	return m, nil
-}
-
-// register registers *c, or adopts the collector already registered under
-// the same name (a second Server on one registry shares the metrics).
-func register[C prometheus.Collector](reg prometheus.Registerer, c *C, errp *error) {
-	if *errp != nil {
-		return
-	}
-	err := reg.Register(*c)
-	var are prometheus.AlreadyRegisteredError
-	switch {
-	case err == nil:
-	case errors.As(err, &are):
-		if existing, ok := are.ExistingCollector.(C); ok {
-			*c = existing
-			return
-		}
-		*errp = fmt.Errorf("register review metrics: %w", err)
-	default:
-		*errp = fmt.Errorf("register review metrics: %w", err)
-	}
 }
 
 func (m *metrics) request(route string, code int, d time.Duration) {
