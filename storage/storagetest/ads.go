@@ -13,6 +13,7 @@ import (
 )
 
 var adsTests = []test{
+	{"PutAdsAck", testPutAdsAck},
 	{"PutGetRoundTrip", testAdsRoundTrip},
 	{"UpdateNewChanged", testAdsUpdate},
 	{"IndexKeys", testAdsIndex},
