@@ -109,8 +109,9 @@ type Engine struct {
 	factKinds  map[string]any // fact -> zero value (type)
 	factZero   []any          // fact id -> zero value
 	factID     map[string]int
-	cueFactID  []int // cue index -> fact id, -1 for internal cues
-	cueCountID []int // cue index -> fact id of <cue>_n, -1 when none
+	factUsed   []bool // fact id -> some rule condition names it (only those go into the expr env)
+	cueFactID  []int  // cue index -> fact id, -1 for internal cues
+	cueCountID []int  // cue index -> fact id of <cue>_n, -1 when none
 	bid        [numBuiltins]int
 	trig       [3]int // cue indexes of trigSpelled, trigLink, trigLicence
 	langID     int    // cue index of Indonesian function words, -1 when none
@@ -392,6 +393,17 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 			return nil, err
 		}
 		e.rules = append(e.rules, r)
+	}
+	// Facts no condition names are never read from the env: not writing
+	// them saves a map write (and often a boxed value) per fact per ad.
+	e.factUsed = make([]bool, len(e.factNames))
+	for i := range e.rules {
+		node := e.rules[i].program.Node()
+		ast.Walk(&node, identVisitor(func(n string) {
+			if id, ok := e.factID[n]; ok {
+				e.factUsed[id] = true
+			}
+		}))
 	}
 	if opt.Registry != "" {
 		reg, err := e.loadRegistry(opt.Registry)

@@ -110,7 +110,7 @@ func TestSalaries(t *testing.T) {
 }
 
 func TestFeesAgesPlaces(t *testing.T) {
-	e := engine(t)
+	e := engineAllFacts(t) // reads min_age, which no default rule names
 	cases := []struct {
 		text      string
 		fee       int

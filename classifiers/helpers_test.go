@@ -66,3 +66,18 @@ func engine(t testing.TB) *Engine {
 	}
 	return testEngine
 }
+
+// engineAllFacts is a fresh default engine that writes every fact into the
+// expr env, also those no rule names (normally skipped), so tests can read
+// entity facts such as min_age from it.
+func engineAllFacts(t testing.TB) *Engine {
+	t.Helper()
+	e, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range e.factUsed {
+		e.factUsed[i] = true
+	}
+	return e
+}

@@ -94,10 +94,10 @@ type state struct {
 	spans    [numSpanKinds][]span
 	truthy   []bool // fact id -> set to a non-zero value in this run
 	sigs     []lokerwatch.Signal
-	fired    []int32 // rule indexes that fired in this run
-	strBox   []any   // fact id -> last boxed string (setString)
-	dirty    []int   // fact ids set in this run
-	stale    []int   // fact ids set in the previous run: zeroed unless set again
+	fired    []int32        // rule indexes that fired in this run
+	strBox   map[string]any // boxed string facts seen before (setString)
+	dirty    []int          // fact ids set in this run
+	stale    []int          // fact ids set in the previous run: zeroed unless set again
 }
 
 func (e *Engine) newState() *state {
@@ -136,7 +136,7 @@ func (st *state) reset() {
 // back to their zero value.
 func (st *state) clearStale() {
 	for _, id := range st.stale {
-		if !st.truthy[id] {
+		if !st.truthy[id] && st.e.factUsed[id] {
 			st.env[st.e.factNames[id]] = st.e.factZero[id]
 		}
 	}
@@ -167,28 +167,41 @@ func (st *state) set(id int, v any) {
 			return
 		}
 	}
-	st.env[st.e.factNames[id]] = v
+	if st.e.factUsed[id] {
+		st.env[st.e.factNames[id]] = v
+	}
 	if !st.truthy[id] {
 		st.truthy[id] = true
 		st.dirty = append(st.dirty, id)
 	}
 }
 
-// setString is set for strings, reusing the boxed value of the previous
-// ad when the string is the same (lang, source and source type repeat), so
-// it does not allocate.
+// maxStrBox bounds the boxed strings a state keeps: source names and
+// languages repeat, but a hostile feed could send endless distinct ones.
+const maxStrBox = 256
+
+// setString is set for strings, reusing the boxed value of an earlier ad
+// when the string is the same (lang, source and source type repeat), so it
+// does not allocate.
 func (st *state) setString(id int, v string) {
 	if v == "" {
 		return
 	}
-	if st.strBox == nil {
-		st.strBox = make([]any, len(st.e.factNames))
+	if !st.e.factUsed[id] {
+		st.set(id, true) // only truthiness matters; nothing reads the value
+		return
 	}
-	b, ok := st.strBox[id].(string)
-	if !ok || b != v {
-		st.strBox[id] = v
+	b, ok := st.strBox[v]
+	if !ok {
+		b = v
+		if len(st.strBox) < maxStrBox {
+			if st.strBox == nil {
+				st.strBox = make(map[string]any)
+			}
+			st.strBox[v] = b
+		}
 	}
-	st.set(id, st.strBox[id])
+	st.set(id, b)
 }
 
 func (st *state) addSpan(kind int, s, e int) {
