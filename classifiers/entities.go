@@ -130,7 +130,7 @@ func (e *Engine) extractPhones(text []byte, spelled bool, out []Entity) []Entity
 			continue
 		}
 		if nd >= 8 && nd <= 15 {
-			if ent, ok := e.phoneEntity(string(digits[:nd]), plus, i, last); ok {
+			if ent, ok := e.phoneEntityBytes(digits[:nd], plus, i, last); ok {
 				out = append(out, ent)
 				if len(out) > 64 {
 					return out
@@ -145,30 +145,42 @@ func (e *Engine) extractPhones(text []byte, spelled bool, out []Entity) []Entity
 }
 
 func (e *Engine) phoneEntity(d string, plus bool, s, end int) (Entity, bool) {
-	var cand string
+	return e.phoneEntityBytes([]byte(d), plus, s, end)
+}
+
+// phoneEntityBytes builds the candidate number in a stack buffer, so a
+// number already in the cache costs no allocation.
+func (e *Engine) phoneEntityBytes(d []byte, plus bool, s, end int) (Entity, bool) {
+	var buf [40]byte
+	cand := buf[:0]
 	switch {
 	case plus:
-		cand = "+" + d
-	case strings.HasPrefix(d, "62") && len(d) >= 10:
-		cand = "+" + d
-	case strings.HasPrefix(d, "0") && !strings.HasPrefix(d, "00") && len(d) >= 9:
-		cand = d // national Indonesian format
-	case strings.HasPrefix(d, "00") && len(d) >= 11:
-		cand = "+" + d[2:]
-	case strings.HasPrefix(d, "8") && len(d) >= 9 && len(d) <= 12:
-		cand = "0" + d // Indonesian mobile written without the leading 0
+		cand = append(append(cand, '+'), d...)
+	case bytes.HasPrefix(d, []byte("62")) && len(d) >= 10:
+		cand = append(append(cand, '+'), d...)
+	case bytes.HasPrefix(d, []byte("0")) && !bytes.HasPrefix(d, []byte("00")) && len(d) >= 9:
+		cand = append(cand, d...) // national Indonesian format
+	case bytes.HasPrefix(d, []byte("00")) && len(d) >= 11:
+		cand = append(append(cand, '+'), d[2:]...)
+	case bytes.HasPrefix(d, []byte("8")) && len(d) >= 9 && len(d) <= 12:
+		cand = append(append(cand, '0'), d...) // Indonesian mobile written without the leading 0
 	default:
 		for _, cc := range e.foreignCodes {
-			if strings.HasPrefix(d, cc) && len(d) >= 10 {
-				cand = "+" + d
+			if bytes.HasPrefix(d, []byte(cc)) && len(d) >= 10 {
+				cand = append(append(cand, '+'), d...)
 				break
 			}
 		}
 	}
-	if cand == "" {
+	if len(cand) == 0 {
 		return Entity{}, false
 	}
-	r := e.parsePhone(cand)
+	e.phoneMu.RLock()
+	r, ok := e.phoneCache[string(cand)]
+	e.phoneMu.RUnlock()
+	if !ok {
+		r = e.parsePhone(string(cand))
+	}
 	if !r.ok {
 		return Entity{}, false
 	}

@@ -162,3 +162,28 @@ func FuzzRuleLoader(f *testing.F) {
 		}
 	})
 }
+
+// TestRuleRuntimeFailure: a rule whose condition fails on an ad (an index
+// out of range) becomes a "rule failed" signal carrying its id, in rule
+// order among the signals of rules that fired, and the other rules still run.
+func TestRuleRuntimeFailure(t *testing.T) {
+	e, err := New(Options{RulesDir: writeRule(t, "rules:\n"+
+		"  - {id: local.a_first, category: scam, weight: 5, description: first, when: text_len > 0}\n"+
+		"  - {id: local.b_broken, category: scam, weight: 5, description: broken, when: 'countries[3] == \"KH\"'}\n"+
+		"  - {id: local.c_last, category: scam, weight: 5, description: last, when: text_len > 0}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := &lokerwatch.Ad{Title: "x", Text: "kerja di Kamboja"}
+	e.Classify(ad)
+	var got []string
+	for _, s := range ad.Assessment.Signals {
+		if strings.HasPrefix(s.Rule, "local.") {
+			got = append(got, s.Rule+"|"+strings.SplitN(s.Description, ":", 2)[0])
+		}
+	}
+	want := []string{"local.a_first|first", "local.b_broken|rule failed", "local.c_last|last"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("signals %v, want %v", got, want)
+	}
+}

@@ -92,12 +92,14 @@ type state struct {
 	cueHits  []int32
 	cueCount []int32
 	spans    [numSpanKinds][]span
-	truthy   []bool // fact id -> set to a non-zero value in this run
-	sigs     []lokerwatch.Signal
-	fired    []int32        // rule indexes that fired in this run
-	strBox   map[string]any // boxed string facts seen before (setString)
-	dirty    []int          // fact ids set in this run
-	stale    []int          // fact ids set in the previous run: zeroed unless set again
+	truthy   []bool              // fact id -> set to a non-zero value in this run
+	envTrue  []bool              // fact id -> the env holds true for it now (skip rewriting it)
+	order    []int32             // rule outcomes in rule order: rule index (fired) or -(k+1) for failed[k]
+	failed   []lokerwatch.Signal // "rule failed" signals of this run
+	fired    []int32             // rule indexes that fired in this run
+	strBox   map[string]any      // boxed string facts seen before (setString)
+	dirty    []int               // fact ids set in this run
+	stale    []int               // fact ids set in the previous run: zeroed unless set again
 }
 
 func (e *Engine) newState() *state {
@@ -108,6 +110,7 @@ func (e *Engine) newState() *state {
 	st.cueHits = make([]int32, len(e.lex.cues))
 	st.cueCount = make([]int32, len(e.lex.cues))
 	st.truthy = make([]bool, len(e.factNames))
+	st.envTrue = make([]bool, len(e.factNames))
 	return st
 }
 
@@ -115,8 +118,9 @@ func (st *state) reset() {
 	st.hits = st.hits[:0]
 	st.ents = st.ents[:0]
 	st.money = st.money[:0]
-	clear(st.sigs) // drop references to the previous ad's text
-	st.sigs = st.sigs[:0]
+	st.order = st.order[:0]
+	clear(st.failed)
+	st.failed = st.failed[:0]
 	st.fired = st.fired[:0]
 	clear(st.cueHits)
 	clear(st.cueCount)
@@ -138,6 +142,7 @@ func (st *state) clearStale() {
 	for _, id := range st.stale {
 		if !st.truthy[id] && st.e.factUsed[id] {
 			st.env[st.e.factNames[id]] = st.e.factZero[id]
+			st.envTrue[id] = false
 		}
 	}
 	st.stale = st.stale[:0]
@@ -168,7 +173,12 @@ func (st *state) set(id int, v any) {
 		}
 	}
 	if st.e.factUsed[id] {
-		st.env[st.e.factNames[id]] = v
+		// Boolean facts are only ever set to true: when the previous ad
+		// left true in the env, the map write can be skipped.
+		if _, isBool := v.(bool); !isBool || !st.envTrue[id] {
+			st.env[st.e.factNames[id]] = v
+			st.envTrue[id] = isBool
+		}
 	}
 	if !st.truthy[id] {
 		st.truthy[id] = true
@@ -319,6 +329,16 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	overseas := false
 	var countries []string
 	maxWage := 0.0
+	nc := 0 // countries named, to allocate the list once
+	for i := range e.countries {
+		c := &e.countries[i]
+		if c.code != "ID" && (st.cueHits[c.cue] > 0 || c.hotspotCue >= 0 && st.cueHits[c.hotspotCue] > 0) {
+			nc++
+		}
+	}
+	if nc > 0 {
+		countries = make([]string, 0, nc)
+	}
 	for i := range e.countries {
 		c := &e.countries[i]
 		h := st.cueHits[c.cue]
@@ -491,13 +511,15 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		}
 		out, err := st.vm.Run(r.program, st.env)
 		if err != nil {
-			st.sigs = append(st.sigs, lokerwatch.Signal{Rule: r.id, Description: "rule failed: " + err.Error()})
+			st.order = append(st.order, -int32(len(st.failed)+1))
+			st.failed = append(st.failed, lokerwatch.Signal{Rule: r.id, Description: "rule failed: " + err.Error()})
 			continue
 		}
 		if b, _ := out.(bool); !b {
 			continue
 		}
 		st.fired = append(st.fired, int32(ri))
+		st.order = append(st.order, int32(ri))
 		switch r.cat {
 		case catNotOffer:
 			notOffer += r.weight
@@ -508,7 +530,6 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		default:
 			risk[r.cat] += r.weight
 		}
-		st.sigs = st.evidence(st.sigs, r, body)
 	}
 	notAnOffer := notOffer >= e.settings.NotOfferThreshold
 	best, bestScore, bestRaw := lokerwatch.CategoryNone, 0, 0
@@ -523,9 +544,31 @@ func (st *state) run(ad *lokerwatch.Ad) {
 			best, bestScore, bestRaw = c, s, risk[i]
 		}
 	}
+	// The signals go straight into an exact-size slice: counted first, then
+	// written (copying them out of a pooled buffer cost a pointer-laden
+	// copy and a clear per ad).
+	n := 0
+	for _, o := range st.order {
+		if o < 0 {
+			n++
+		} else {
+			n += st.evidenceCount(&e.rules[o])
+		}
+	}
+	if notAnOffer {
+		n++
+	}
+	sigs := make([]lokerwatch.Signal, 0, n)
+	for _, o := range st.order {
+		if o < 0 {
+			sigs = append(sigs, st.failed[-o-1])
+		} else {
+			sigs = st.evidence(sigs, &e.rules[o], body)
+		}
+	}
 	if notAnOffer {
 		a.NotAnOffer = true
-		st.sigs = append(st.sigs, lokerwatch.Signal{
+		sigs = append(sigs, lokerwatch.Signal{
 			Rule:        "post.not_an_offer",
 			Description: fmt.Sprintf("reads as a warning, news report or victim story rather than a job offer (not-offer score %d): risk scores scaled by %.1f, never flagged", notOffer, e.settings.NotOfferFactor),
 		})
@@ -535,11 +578,7 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	if a.Flagged {
 		a.Category = best
 	}
-	// one exact-size copy out of the pooled buffer
-	a.Signals = append(make([]lokerwatch.Signal, 0, len(st.sigs)), st.sigs...)
-	if a.Signals == nil {
-		a.Signals = []lokerwatch.Signal{}
-	}
+	a.Signals = sigs
 	ad.Assessment = a
 	ad.Fingerprint = SimHash(text)
 }
@@ -597,6 +636,17 @@ func (st *state) evidence(sigs []lokerwatch.Signal, r *rule, body string) []loke
 		sigs = append(sigs, lokerwatch.Signal{Rule: r.id, Category: cat, Weight: r.weight, Description: r.description})
 	}
 	return sigs
+}
+
+// evidenceCount is the number of signals evidence appends for r.
+func (st *state) evidenceCount(r *rule) int {
+	n := 0
+	for _, ref := range r.refs {
+		if _, ok := st.factSpan(ref); ok {
+			n++
+		}
+	}
+	return max(n, 1)
 }
 
 // gateOpen reports whether any fact the rule needs is set (rules whose
