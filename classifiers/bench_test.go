@@ -17,7 +17,7 @@ import (
 
 // benchAds loads the held-out fixture (always in the repo) as the
 // benchmark corpus.
-func benchAds(b *testing.B) []InputLine {
+func benchAds(b testing.TB) []InputLine {
 	b.Helper()
 	f, err := os.Open("testdata/heldout.jsonl")
 	if err != nil {

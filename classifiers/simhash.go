@@ -2,21 +2,6 @@ package classifiers
 
 import "math/bits"
 
-// spread[x] holds bit i of x in byte i, so eight bit counters can be
-// added with one 64-bit addition.
-var spread = func() (t [256]uint64) {
-	for x := 0; x < 256; x++ {
-		var v uint64
-		for i := 0; i < 8; i++ {
-			if x&(1<<i) != 0 {
-				v |= 1 << (8 * i)
-			}
-		}
-		t[x] = v
-	}
-	return
-}()
-
 // SimHash is a 64-bit near-duplicate fingerprint of normalised text: every
 // word and every word bigram votes on each bit with its (FNV-1a, mixed)
 // hash. Numbers are left out, so reposts that only change the phone number
@@ -24,23 +9,31 @@ var spread = func() (t [256]uint64) {
 // bits; unrelated ads differ in about half of them.
 func SimHash(text []byte) uint64 {
 	var counts [64]int32
-	var acc [8]uint64 // byte i of acc[j]: votes for bit 8j+i since the last flush
+	var acc [8]uint64 // byte i of acc[j]: votes for bit 8i+j since the last flush
 	pending := 0
 	features := 0
 	flush := func() {
 		for j := 0; j < 8; j++ {
 			a := acc[j]
 			for i := 0; i < 8; i++ {
-				counts[8*j+i] += int32((a >> (8 * i)) & 0xff)
+				counts[8*i+j] += int32((a >> (8 * i)) & 0xff)
 			}
 			acc[j] = 0
 		}
 		pending = 0
 	}
+	// Bit j of every byte of f, one per byte lane: eight votes per add,
+	// no table loads.
+	const lanes = 0x0101010101010101
 	add := func(f uint64) {
-		for j := 0; j < 8; j++ {
-			acc[j] += spread[byte(f>>(8*j))]
-		}
+		acc[0] += f & lanes
+		acc[1] += f >> 1 & lanes
+		acc[2] += f >> 2 & lanes
+		acc[3] += f >> 3 & lanes
+		acc[4] += f >> 4 & lanes
+		acc[5] += f >> 5 & lanes
+		acc[6] += f >> 6 & lanes
+		acc[7] += f >> 7 & lanes
 		features++
 		pending++
 		if pending == 255 {

@@ -28,3 +28,65 @@ func TestSimHash(t *testing.T) {
 		t.Error("normalisation-equivalent texts hash differently")
 	}
 }
+
+// simHashPlain is SimHash written the obvious way (one counter per bit, no
+// byte lanes), to check the packed counting against.
+func simHashPlain(text []byte) uint64 {
+	var counts [64]int
+	features := 0
+	add := func(f uint64) {
+		for b := 0; b < 64; b++ {
+			counts[b] += int(f >> b & 1)
+		}
+		features++
+	}
+	var prev uint64
+	havePrev := false
+	for i := 0; i < len(text); {
+		for i < len(text) && !isWordByte(text[i]) {
+			i++
+		}
+		if i >= len(text) {
+			break
+		}
+		h := uint64(14695981039346656037)
+		letters := false
+		for ; i < len(text) && isWordByte(text[i]); i++ {
+			letters = letters || !isDigitByte(text[i])
+			h = (h ^ uint64(text[i])) * 1099511628211
+		}
+		if !letters {
+			continue
+		}
+		add(mix(h))
+		if havePrev {
+			add(mix(prev*31 + h))
+		}
+		prev, havePrev = h, true
+	}
+	var out uint64
+	for b := 0; b < 64; b++ {
+		if features > 0 && 2*counts[b] > features {
+			out |= 1 << b
+		}
+	}
+	return out
+}
+
+func TestSimHashMatchesPlain(t *testing.T) {
+	texts := []string{"", "123 456", "satu", "kerja di kamboja gaji dolar"}
+	long := ""
+	for i := 0; i < 400; i++ { // more than 255 features: the lane counters flush
+		long += "kata" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + " "
+	}
+	texts = append(texts, long, long+long+"akhir")
+	for _, a := range benchAds(t) {
+		texts = append(texts, a.Title+"\n"+a.Text)
+	}
+	for _, s := range texts {
+		n := Normalize(s).Text
+		if got, want := SimHash(n), simHashPlain(n); got != want {
+			t.Errorf("SimHash(%.40q) = %016x, plain %016x", s, got, want)
+		}
+	}
+}
