@@ -118,15 +118,7 @@ func TestMaxPagesAndDepth(t *testing.T) {
 				Seeds: []string{srv.URL + "/p/0"}, Follow: []string{`/p/\d+$`}})
 			cfg.Crawl.MaxPages, cfg.Crawl.MaxDepth = tt.maxPages, tt.maxDepth
 			c := newTestCrawler(t, cfg, openStore(t), false)
-			if _, err := c.Seed(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			sum, err := c.Run(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			sum := seedAndRun(t, c, 20*time.Second)
 			if cnt.total() != tt.want || sum.Pages != tt.want || sum.Finished != tt.finished {
 				t.Errorf("fetched %d, summary %+v; want %d pages, finished %v", cnt.total(), sum, tt.want, tt.finished)
 			}
@@ -153,15 +145,7 @@ func TestRetryAfterRestsHost(t *testing.T) {
 	defer srv.Close()
 	cfg := testConfig(config.Source{Name: "busy", Type: lokerwatch.SourceJobBoard, Seeds: []string{srv.URL + "/busy"}})
 	c := newTestCrawler(t, cfg, openStore(t), false)
-	if _, err := c.Seed(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	sum, err := c.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sum := seedAndRun(t, c, 20*time.Second)
 	hits := cnt.times("/busy")
 	if len(hits) != 2 || !sum.Finished {
 		t.Fatalf("/busy fetched %d times, summary %+v; want a retry after the 429", len(hits), sum)
@@ -188,15 +172,7 @@ func TestFollowRecrawlsListings(t *testing.T) {
 		Profile: &config.Profile{Item: "div.post", Text: "p.t"}})
 	st := openStore(t)
 	c := newTestCrawler(t, cfg, st, true)
-	if _, err := c.Seed(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
-	defer cancel()
-	sum, err := c.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sum := seedAndRun(t, c, 1200*time.Millisecond)
 	if n := len(cnt.times("/list")); n < 3 {
 		t.Errorf("listing fetched %d times in 1.2s with every: 150ms", n)
 	}
@@ -368,4 +344,20 @@ func TestPagesPerHost(t *testing.T) {
 	if cnt.total() != 4 || !sum.Finished || sum.Skipped["pages_per_host"] == 0 {
 		t.Errorf("%d pages fetched, summary %+v; want 4 and the rest skipped as pages_per_host", cnt.total(), sum)
 	}
+}
+
+// seedAndRun seeds c and runs it until it finishes or timeout passes,
+// failing the test on an error.
+func seedAndRun(t *testing.T, c *crawler.Crawler, timeout time.Duration) crawler.Summary {
+	t.Helper()
+	if _, err := c.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	sum, err := c.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
 }
