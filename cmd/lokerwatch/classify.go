@@ -37,7 +37,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	fs := flags(e, "classify", "[--explain] [--config FILE] [FILE…]  (JSON lines: id, title, text, optional url, source, lang)")
 	c.register(fs)
 	fs.BoolVar(&explain, "explain", false, "print each ad's signals readably instead of JSON lines")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	cfg, err := c.load(e)
@@ -71,7 +71,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	c.register(fs)
 	fs.StringVar(&labels, "labels", "", "labelled JSON lines (id, title, text, lang, flag, optional label) (required)")
 	fs.BoolVar(&showErrors, "errors", false, "list each miss and false alarm with its signals")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if labels == "" {

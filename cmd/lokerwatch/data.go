@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"log/slog"
 
 	"context"
@@ -218,7 +219,7 @@ func reviewShow(ctx context.Context, e *env, args []string) error {
 	fs := flags(e, "review show", "ID [--format table|jsonl]")
 	c.register(fs)
 	fs.StringVar(&format, "format", "table", "output: table or jsonl")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -282,7 +283,7 @@ func reviewClaim(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&reviewer, "reviewer", "", "who claims (required)")
 	fs.DurationVar(&lease, "lease", 10*time.Minute, "how long the claim holds")
 	fs.StringVar(&format, "format", "table", "output: table or jsonl")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if reviewer == "" {
@@ -323,7 +324,7 @@ func reviewDecide(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&reviewer, "reviewer", "", "who decides (required)")
 	fs.StringVar(&note, "note", "", "free-text note kept with the decision")
 	fs.BoolVar(&amend, "amend", false, "change the verdict of an item already decided (the earlier decision is kept in the history)")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -348,8 +349,9 @@ func reviewDecide(ctx context.Context, e *env, args []string) error {
 }
 
 // reorder moves positional arguments after flags so that both
-// "decide ID --verdict x" and "decide --verdict x ID" work.
-func reorder(args []string) []string {
+// "decide ID --verdict x" and "decide --verdict x ID" work. Whether a flag
+// takes the next argument as its value is asked of fs itself.
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flagArgs, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -359,7 +361,7 @@ func reorder(args []string) []string {
 			i = len(args)
 		case strings.HasPrefix(a, "-"):
 			flagArgs = append(flagArgs, a)
-			if !strings.Contains(a, "=") && !isBoolFlag(a) && i+1 < len(args) {
+			if !strings.Contains(a, "=") && takesValue(fs, a) && i+1 < len(args) {
 				flagArgs = append(flagArgs, args[i+1])
 				i++
 			}
@@ -370,11 +372,14 @@ func reorder(args []string) []string {
 	return append(flagArgs, pos...)
 }
 
-// isBoolFlag lists the boolean flags of the commands that use reorder.
-func isBoolFlag(a string) bool {
-	switch strings.TrimLeft(a, "-") {
-	case "amend", "h", "help", "flagged", "once", "follow", "explain", "errors", "password-stdin":
-		return true
+// takesValue reports whether the flag named by arg ("-x", "--x") expects a
+// value; boolean, help and unknown flags do not (flag.Parse reports the
+// unknown ones).
+func takesValue(fs *flag.FlagSet, arg string) bool {
+	f := fs.Lookup(strings.TrimLeft(arg, "-"))
+	if f == nil {
+		return false
 	}
-	return false
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return !ok || !b.IsBoolFlag()
 }

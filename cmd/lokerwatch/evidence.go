@@ -114,7 +114,7 @@ func runVerify(_ context.Context, e *env, args []string) error {
 	fs := flags(e, "verify", "[--public FILE] BUNDLE")
 	fs.StringVar(&pubPath, "public", "", "public key `FILE` (PEM) the bundle must be signed with")
 	fs.StringVar(&format, "format", "text", "text or jsonl")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +126,23 @@ func TestUserAddAndList(t *testing.T) {
 	code, tok, _ := runCLI(t, "", "user", "token", "ana", "--store", store)
 	if code != 0 || len(strings.TrimSpace(tok)) < 20 {
 		t.Errorf("token: exit %d, %q", code, tok)
+	}
+}
+
+func TestReorder(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.String("verdict", "", "")
+	fs.Bool("amend", false, "")
+	tests := []struct{ in, want []string }{
+		{[]string{"ID", "--verdict", "scam"}, []string{"--verdict", "scam", "ID"}},
+		{[]string{"--amend", "ID", "--verdict=benign"}, []string{"--amend", "--verdict=benign", "ID"}},
+		{[]string{"--verdict", "scam", "--amend", "ID"}, []string{"--verdict", "scam", "--amend", "ID"}},
+		{[]string{"-h", "ID"}, []string{"-h", "ID"}},
+		{[]string{"--", "-odd-id"}, []string{"-odd-id"}},
+	}
+	for _, tt := range tests {
+		if got := reorder(fs, tt.in); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("reorder(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -110,7 +110,7 @@ func userAdd(ctx context.Context, e *env, args []string) error {
 	c.register(fs)
 	fs.StringVar(&role, "role", "", "analyst, investigator or admin (required)")
 	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -172,7 +172,7 @@ func userToken(ctx context.Context, e *env, args []string) error {
 	var c common
 	fs := flags(e, "user token", "NAME")
 	c.register(fs)
-	if err := parse(fs, reorder(args)); err != nil {
+	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
