@@ -543,21 +543,8 @@ func testFrontierConcurrentClaimers(t *testing.T, s storage.Store) {
 			defer wg.Done()
 			worker := fmt.Sprint("worker-", w)
 			for {
-				l, err := s.ClaimRequest(ctx, worker, time.Minute)
-				if errors.Is(err, lokerwatch.ErrEmpty) {
-					st, err := s.FrontierStats(ctx)
-					if err != nil {
-						t.Errorf("stats: %v", err)
-						return
-					}
-					if st.Finished() {
-						return
-					}
-					time.Sleep(time.Millisecond)
-					continue
-				}
-				if err != nil {
-					t.Errorf("claim: %v", err)
+				l := claimUntilFinished(ctx, t, s, worker, time.Minute, time.Millisecond)
+				if l == nil {
 					return
 				}
 				mu.Lock()
@@ -612,21 +599,8 @@ func testFrontierConcurrentPoliteness(t *testing.T, s storage.Store) {
 		go func() {
 			defer wg.Done()
 			for {
-				l, err := s.ClaimRequest(ctx, fmt.Sprint("w", w), time.Minute)
-				if errors.Is(err, lokerwatch.ErrEmpty) {
-					st, err := s.FrontierStats(ctx)
-					if err != nil {
-						t.Errorf("stats: %v", err)
-						return
-					}
-					if st.Finished() {
-						return
-					}
-					time.Sleep(time.Millisecond)
-					continue
-				}
-				if err != nil {
-					t.Errorf("claim: %v", err)
+				l := claimUntilFinished(ctx, t, s, fmt.Sprint("w", w), time.Minute, time.Millisecond)
+				if l == nil {
 					return
 				}
 				mu.Lock()
@@ -695,6 +669,7 @@ func testFrontierAbandoned(t *testing.T, s storage.Store) {
 			defer wg.Done()
 			claimsByMe := 0
 			for time.Now().Before(deadline) {
+				// Not claimUntilFinished: this loop must give up at the deadline.
 				l, err := s.ClaimRequest(ctx, fmt.Sprint("w", w), 150*time.Millisecond)
 				if errors.Is(err, lokerwatch.ErrEmpty) {
 					st, err := s.FrontierStats(ctx)
@@ -780,5 +755,31 @@ func testFrontierCancelled(t *testing.T, s storage.Store) {
 	}
 	if seen, err := s.Seen(testCtx(t), "http://a.example/1"); err != nil || seen {
 		t.Fatalf("after a cancelled add Seen = %v, %v; want false", seen, err)
+	}
+}
+
+// claimUntilFinished claims a request for worker, waiting out empty
+// moments while other workers still hold requests. It returns nil when the
+// frontier is finished, or after reporting an error.
+func claimUntilFinished(ctx context.Context, t *testing.T, s storage.Store, worker string, ttl, pause time.Duration) *storage.Lease {
+	for {
+		l, err := s.ClaimRequest(ctx, worker, ttl)
+		if errors.Is(err, lokerwatch.ErrEmpty) {
+			st, err := s.FrontierStats(ctx)
+			if err != nil {
+				t.Errorf("stats: %v", err)
+				return nil
+			}
+			if st.Finished() {
+				return nil
+			}
+			time.Sleep(pause)
+			continue
+		}
+		if err != nil {
+			t.Errorf("claim: %v", err)
+			return nil
+		}
+		return l
 	}
 }
