@@ -1,9 +1,6 @@
 package classifiers
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
 	"regexp"
 	"strings"
 	"syscall"
@@ -19,22 +16,7 @@ import (
 // benchmark corpus.
 func benchAds(b testing.TB) []InputLine {
 	b.Helper()
-	f, err := os.Open("testdata/heldout.jsonl")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	var out []InputLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var in InputLine
-		if err := json.Unmarshal(sc.Bytes(), &in); err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, in)
-	}
-	return out
+	return loadLines(b, "testdata/heldout.jsonl")
 }
 
 // cpuTime is the CPU time this process has used (user + system). The
