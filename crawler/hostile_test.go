@@ -5,12 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/lokerwatch/lokerwatch/internal/heappeak"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -267,36 +267,14 @@ func TestCrawlHostileWeb(t *testing.T) {
 	}
 
 	// Peak heap, sampled while the crawl runs (servers and all).
-	runtime.GC()
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peak.Load() {
-				peak.Store(ms.HeapAlloc)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	sum, err := c.Run(ctx)
-	close(stop)
-	<-sampled
+	var sum crawler.Summary
+	peak := heappeak.During(5*time.Millisecond, func() { sum, err = c.Run(ctx) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("summary: %+v", sum)
 	t.Logf("peak heap %.1f MiB; bomb server wrote %.1f MiB compressed, big server %.1f MB",
-		float64(peak.Load())/(1<<20), float64(bomb.sent.Load())/(1<<20), float64(big.sent.Load())/1e6)
+		float64(peak)/(1<<20), float64(bomb.sent.Load())/(1<<20), float64(big.sent.Load())/1e6)
 
 	if !sum.Finished || ctx.Err() != nil {
 		t.Fatalf("the crawl did not end on its own: %+v", sum)
@@ -304,8 +282,8 @@ func TestCrawlHostileWeb(t *testing.T) {
 	if sum.Duration > 25*time.Second {
 		t.Errorf("crawl took %v; the slowest page is cut at 3 s (twice, with a 1 s back-off)", sum.Duration)
 	}
-	if p := peak.Load(); p > 512<<20 {
-		t.Errorf("peak heap %d MiB, want under 512", p>>20)
+	if peak > 512<<20 {
+		t.Errorf("peak heap %d MiB, want under 512", peak>>20)
 	}
 	if n := forbidden.conns.Load(); n != 0 {
 		t.Errorf("the disallowed address got %d connections", n)

@@ -3,12 +3,11 @@ package evidence
 import (
 	"context"
 	"fmt"
+	"github.com/lokerwatch/lokerwatch/internal/heappeak"
 	"io"
 	"math/rand/v2"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,34 +62,7 @@ func seedBench(b *testing.B, n int) storage.Store {
 }
 
 // peakHeap samples the live heap while fn runs.
-func peakHeap(fn func()) uint64 {
-	runtime.GC()
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peak.Load() {
-				peak.Store(ms.HeapAlloc)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	fn()
-	close(done)
-	wg.Wait()
-	return peak.Load()
-}
+func peakHeap(fn func()) uint64 { return heappeak.During(2*time.Millisecond, fn) }
 
 // BenchmarkExport exports every flagged ad (with its capture) as a signed
 // WACZ. Compare the sizes: allocated bytes per ad and the peak heap stay
