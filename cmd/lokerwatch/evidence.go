@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/lokerwatch/lokerwatch/evidence"
-	"github.com/lokerwatch/lokerwatch/storage"
 )
 
 // parseTime accepts RFC 3339 or a plain date.
@@ -212,27 +211,26 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 	if actor == "" {
 		actor = os.Getenv("USER")
 	}
-	cfg, err := c.load(e)
+	cfg, _, st, err := c.open(ctx, e)
 	if err != nil {
 		return err
 	}
-	return withStore(ctx, e, &c, func(st storage.Store) error {
-		if len(releaseIDs) > 0 && !dry {
-			n, err := evidence.Release(ctx, st, releaseIDs, actor, reason, time.Now())
-			fmt.Fprintf(e.stdout, "released %d captures of %s\n", n, release)
-			if err != nil {
-				return fmt.Errorf("release: %w", err)
-			}
-		}
-		n, err := evidence.Purge(ctx, st, evidence.Policy{BenignDays: cfg.Evidence.Retention.BenignDays, DryRun: dry, Actor: actor}, time.Now())
+	defer st.Close()
+	if len(releaseIDs) > 0 && !dry {
+		n, err := evidence.Release(ctx, st, releaseIDs, actor, reason, time.Now())
+		fmt.Fprintf(e.stdout, "released %d captures of %s\n", n, release)
 		if err != nil {
-			return fmt.Errorf("purge: %w", err)
+			return fmt.Errorf("release: %w", err)
 		}
-		verb := "deleted"
-		if dry {
-			verb = "would delete"
-		}
-		fmt.Fprintf(e.stdout, "%s %d captures\n", verb, n)
-		return nil
-	})
+	}
+	n, err := evidence.Purge(ctx, st, evidence.Policy{BenignDays: cfg.Evidence.Retention.BenignDays, DryRun: dry, Actor: actor}, time.Now())
+	if err != nil {
+		return fmt.Errorf("purge: %w", err)
+	}
+	verb := "deleted"
+	if dry {
+		verb = "would delete"
+	}
+	fmt.Fprintf(e.stdout, "%s %d captures\n", verb, n)
+	return nil
 }
