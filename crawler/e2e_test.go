@@ -23,7 +23,6 @@ import (
 	"github.com/lokerwatch/lokerwatch/crawler"
 	"github.com/lokerwatch/lokerwatch/evidence"
 	"github.com/lokerwatch/lokerwatch/storage"
-	"github.com/lokerwatch/lokerwatch/storage/redis"
 	"github.com/lokerwatch/lokerwatch/storage/redis/redistest"
 	"github.com/lokerwatch/lokerwatch/storage/sqlite"
 )
@@ -153,13 +152,7 @@ func TestCrawlFixtureWeb(t *testing.T) {
 		if _, err := exec.LookPath("redis-server"); err != nil {
 			t.Skip("redis-server not installed (apt-get install redis-server); Redis store not crawled")
 		}
-		srv := redistest.Start(t, redistest.Config{})
-		st, err := redis.OpenURL(context.Background(), srv.URL(), redis.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		crawlFixtureWeb(t, st)
+		crawlFixtureWeb(t, redistest.OpenStore(t))
 	})
 }
 

@@ -3,7 +3,6 @@ package evidence
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage"
-	"github.com/lokerwatch/lokerwatch/storage/redis"
 	"github.com/lokerwatch/lokerwatch/storage/redis/redistest"
 )
 
@@ -32,13 +30,7 @@ func testStores(t testing.TB) map[string]storage.Store {
 
 func openRedis(t testing.TB) storage.Store {
 	t.Helper()
-	srv := redistest.Start(t, redistest.Config{})
-	st, err := redis.OpenURL(context.Background(), srv.URL(), redis.Options{})
-	if err != nil {
-		t.Fatalf("open redis store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return redistest.OpenStore(t)
 }
 
 // jobSite is a small job board: pages are served gzip-encoded and

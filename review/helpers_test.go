@@ -26,7 +26,6 @@ import (
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage"
-	"github.com/lokerwatch/lokerwatch/storage/redis"
 	"github.com/lokerwatch/lokerwatch/storage/redis/redistest"
 	"github.com/lokerwatch/lokerwatch/storage/sqlite"
 )
@@ -48,13 +47,7 @@ func testStore(t testing.TB) *sqlite.Store {
 // (skipped with an install hint when redis-server is missing).
 func redisStore(t testing.TB) storage.Store {
 	t.Helper()
-	srv := redistest.Start(t, redistest.Config{})
-	st, err := redis.OpenURL(context.Background(), srv.URL(), redis.Options{})
-	if err != nil {
-		t.Fatalf("open redis store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return redistest.OpenStore(t)
 }
 
 // forEachStore runs a test against the embedded and the Redis store.

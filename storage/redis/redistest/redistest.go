@@ -5,9 +5,12 @@
 package redistest
 
 import (
+	"context"
+
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"github.com/lokerwatch/lokerwatch/storage/redis"
 	"net"
 	"os"
 	"os/exec"
@@ -200,4 +203,17 @@ func (s *Server) Restart() {
 	if err := s.start(); err != nil {
 		s.t.Fatalf("restart redis-server: %v", err)
 	}
+}
+
+// OpenStore starts a redis-server for t and opens a lokerwatch store on
+// it with default options; both end with t.
+func OpenStore(t testing.TB) *redis.Store {
+	t.Helper()
+	srv := Start(t, Config{})
+	st, err := redis.OpenURL(context.Background(), srv.URL(), redis.Options{})
+	if err != nil {
+		t.Fatalf("open redis store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
