@@ -111,14 +111,22 @@ func (s *Server) apiItem(w http.ResponseWriter, r *http.Request, p *principal) {
 }
 
 func (s *Server) apiClaim(w http.ResponseWriter, r *http.Request, p *principal) {
+	if it, ok := s.claimPathItem(w, r, p); ok {
+		writeJSON(w, http.StatusOK, it)
+	}
+}
+
+// claimPathItem claims the item named in the path for p; on failure it has
+// written the error response.
+func (s *Server) claimPathItem(w http.ResponseWriter, r *http.Request, p *principal) (*lokerwatch.ReviewItem, bool) {
 	id := r.PathValue("id")
 	it, err := s.st.ClaimItem(r.Context(), id, p.name(), s.lease)
 	s.reads.changed()
 	if err != nil {
 		s.storeError(w, r, "claim item "+id, err)
-		return
+		return nil, false
 	}
-	writeJSON(w, http.StatusOK, it)
+	return it, true
 }
 
 func (s *Server) apiRenew(w http.ResponseWriter, r *http.Request, p *principal) {

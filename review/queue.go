@@ -312,14 +312,9 @@ func adURL(adID, filterQ string) string {
 }
 
 func (s *Server) claimForm(w http.ResponseWriter, r *http.Request, p *principal) {
-	id := r.PathValue("id")
-	it, err := s.st.ClaimItem(r.Context(), id, p.name(), s.lease)
-	s.reads.changed()
-	if err != nil {
-		s.storeError(w, r, "claim item "+id, err)
-		return
+	if it, ok := s.claimPathItem(w, r, p); ok {
+		http.Redirect(w, r, adURL(it.AdID, r.URL.RawQuery), http.StatusSeeOther)
 	}
-	http.Redirect(w, r, adURL(it.AdID, r.URL.RawQuery), http.StatusSeeOther)
 }
 
 // releaseForm gives an item back; with next=1 the next item is claimed
