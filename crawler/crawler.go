@@ -33,6 +33,7 @@ import (
 // Store is what the crawler needs from storage.
 type Store interface {
 	storage.Frontier
+	storage.PageFinisher
 	storage.RobotsCache
 	storage.Ads
 	storage.ReviewQueue
@@ -345,8 +346,10 @@ func (c *Crawler) work(ctx context.Context) {
 	idle := backoff{min: 10 * time.Millisecond, max: 500 * time.Millisecond}
 	trouble := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
 	var failingSince time.Time
+	size := c.turnSize()
 	for !c.stopped(ctx) {
-		if !c.reserve() {
+		n := c.reserveN(size)
+		if n == 0 {
 			// max_pages: wait for fetches in flight, then stop.
 			if c.cfg.MaxPages > 0 && c.n.pages.Load() >= int64(c.cfg.MaxPages) {
 				return
@@ -355,9 +358,9 @@ func (c *Crawler) work(ctx context.Context) {
 			continue
 		}
 		woken := c.wake.wait()
-		l, err := c.store.ClaimRequest(ctx, c.worker, c.cfg.Lease.D())
+		ls, err := c.store.ClaimRequests(ctx, c.worker, c.cfg.Lease.D(), n)
 		if err != nil {
-			c.unreserve()
+			c.unreserveN(n)
 			if ctx.Err() != nil {
 				return
 			}
@@ -385,7 +388,8 @@ func (c *Crawler) work(ctx context.Context) {
 		failingSince = time.Time{}
 		idle.reset()
 		trouble.reset()
-		c.process(ctx, l)
+		c.unreserveN(n - len(ls))
+		c.runTurn(ctx, ls)
 	}
 }
 
@@ -426,97 +430,68 @@ func (c *Crawler) idle(ctx context.Context) bool {
 	return false
 }
 
-// reserve takes a max_pages slot before claiming, so that parallel workers
-// never fetch more than the limit.
-func (c *Crawler) reserve() bool {
+// reserveN takes up to n max_pages slots before claiming, so that
+// parallel workers never fetch more than the limit, and returns how many
+// it got.
+func (c *Crawler) reserveN(n int) int {
 	if c.cfg.MaxPages <= 0 {
-		return true
+		return n
 	}
-	if c.reserved.Add(1) > int64(c.cfg.MaxPages) {
-		c.reserved.Add(-1)
-		return false
-	}
-	return true
-}
-
-func (c *Crawler) unreserve() {
-	if c.cfg.MaxPages > 0 {
-		c.reserved.Add(-1)
-	}
-}
-
-// leaseKeeper extends a lease while its page is worked on and cancels the
-// work when the lease is lost (another worker has the URL now).
-type leaseKeeper struct {
-	lost atomic.Bool
-	done chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
-}
-
-func (c *Crawler) keepLease(ctx context.Context, cancel context.CancelFunc, l *storage.Lease) *leaseKeeper {
-	k := &leaseKeeper{done: make(chan struct{})}
-	ttl := c.cfg.Lease.D()
-	k.wg.Add(1)
-	go func() {
-		defer k.wg.Done()
-		t := time.NewTicker(max(ttl/3, 100*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-k.done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				err := c.store.Extend(ctx, l, ttl)
-				if errors.Is(err, lokerwatch.ErrLeaseLost) {
-					k.lost.Store(true)
-					c.log.Warn("lease lost; leaving the URL to whoever has it", "url", l.URL)
-					cancel()
-					return
-				}
-				if err != nil && ctx.Err() == nil {
-					c.log.Warn("extend lease", "url", l.URL, "err", err)
-				}
-			}
+	for {
+		cur := c.reserved.Load()
+		k := min(int64(n), int64(c.cfg.MaxPages)-cur)
+		if k <= 0 {
+			return 0
 		}
-	}()
-	return k
+		if c.reserved.CompareAndSwap(cur, cur+k) {
+			return int(k)
+		}
+	}
 }
 
-func (k *leaseKeeper) stop() {
-	k.once.Do(func() { close(k.done) })
-	k.wg.Wait()
+// unreserveN gives back slots not used for a fetch.
+func (c *Crawler) unreserveN(n int) {
+	if c.cfg.MaxPages > 0 && n > 0 {
+		c.reserved.Add(-int64(n))
+	}
 }
 
 // job is one claimed request being worked on.
 type job struct {
 	c     *Crawler
 	l     *storage.Lease
+	t     *turn
 	src   *source
-	log   *slog.Logger
+	log   *slog.Logger  // with the URL and source; made on first use (logger)
 	delay time.Duration // host rest after this fetch
-	keep  *leaseKeeper
+	// endTurn gives the rest of the turn back: the host failed or asked
+	// to slow down, so its other URLs wait for their back-off elsewhere.
+	endTurn bool
 	// sctx is for store writes after the fetch: they must land even when
 	// the crawl is being stopped, so that finished work is not redone.
 	sctx context.Context
 }
 
+func (j *job) logger() *slog.Logger {
+	if j.log == nil {
+		j.log = j.c.log.With("url", j.l.URL, "source", j.l.Source)
+	}
+	return j.log
+}
+
 const storeWriteTimeout = 30 * time.Second
 
-func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	j := &job{c: c, l: l, log: c.log.With("url", l.URL, "source", l.Source), delay: c.cfg.HostDelay.D()}
+// process works one URL of turn t; ctx is the crawl's.
+func (c *Crawler) process(ctx context.Context, t *turn, l *storage.Lease) *job {
+	wctx := t.ctx
+	j := &job{c: c, l: l, t: t, delay: c.cfg.HostDelay.D()}
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
 	defer scancel()
 	j.sctx = sctx
-	j.keep = c.keepLease(wctx, cancel, l)
 	fetched := false
 	defer func() {
 		if !fetched {
-			c.unreserve()
+			c.unreserveN(1)
 		}
 	}()
 
@@ -524,25 +499,25 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 	if j.src == nil {
 		j.fail(false, fmt.Sprintf("source %q is not in this worker's config", l.Source), 0)
 		c.n.errors.Add(1)
-		return
+		return j
 	}
 	if len(l.URL) > c.cfg.MaxURLLength {
 		c.lim.skip(skipURLLength, 1)
 		j.fail(false, fmt.Sprintf("URL longer than crawl.max_url_length (%d bytes)", c.cfg.MaxURLLength), 0)
 		c.n.errors.Add(1)
-		return
+		return j
 	}
 	u, err := url.Parse(l.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		j.fail(false, fmt.Sprintf("bad URL: %v", err), 0)
 		c.n.errors.Add(1)
-		return
+		return j
 	}
 	if c.robots != nil {
 		ok, delay, err := c.robots.check(wctx, u)
 		if err != nil {
 			if j.interrupted(ctx) {
-				return
+				return j
 			}
 			c.n.errors.Add(1)
 			if errors.Is(err, errRobotsUnavailable) || errors.Is(err, ErrRefused) {
@@ -552,35 +527,35 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 			}
 			if errors.Is(err, ErrRefused) {
 				c.n.refused.Add(1)
-				j.log.Warn("refused", "err", err)
+				j.logger().Warn("refused", "err", err)
 				j.fail(false, err.Error(), 0)
-				return
+				return j
 			}
-			j.log.Warn("robots.txt", "err", err)
+			j.logger().Warn("robots.txt", "err", err)
 			j.fail(true, err.Error(), robotsErrorTTL)
-			return
+			return j
 		}
 		if !ok {
-			j.log.Info("disallowed by robots.txt")
+			j.logger().Info("disallowed by robots.txt")
 			c.n.robots.Add(1)
 			c.metrics.request(l.Source, OutcomeRobotsDenied)
 			j.fail(false, "disallowed by robots.txt", 0)
-			return
+			return j
 		}
 		j.delay = max(j.delay, delay)
 		// robots.txt was just fetched from this host (we hold its lease, so
 		// nobody else fetched it since): rest the host before the page too.
 		if at := c.robots.fetchedAt(u); !at.IsZero() {
 			if wait := j.delay - time.Since(at); wait > 0 && !sleep(wctx, wait) {
-				return // stopping or lease lost: the URL comes back after its lease
+				return j // stopping or lease lost: the turn gives the URL back
 			}
 		}
 	}
 
 	if !c.lim.fetch(strings.ToLower(u.Host)) {
-		j.log.Info("pages_per_host reached; not fetched")
+		j.logger().Info("pages_per_host reached; not fetched")
 		j.fail(false, fmt.Sprintf("crawl.pages_per_host reached: %d pages of %s fetched", c.cfg.PagesPerHost, u.Host), 0)
-		return
+		return j
 	}
 
 	hdr := http.Header{}
@@ -608,7 +583,7 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 	c.n.pages.Add(1)
 	if err != nil {
 		if j.interrupted(ctx) {
-			return
+			return j
 		}
 		c.metrics.duration.Observe(took.Seconds())
 		c.metrics.request(l.Source, errOutcome(err, timedOut))
@@ -616,52 +591,51 @@ func (c *Crawler) process(ctx context.Context, l *storage.Lease) {
 		switch {
 		case errors.Is(err, ErrRefused):
 			c.n.refused.Add(1)
-			j.log.Warn("refused", "err", err)
+			j.logger().Warn("refused", "err", err)
 			j.fail(false, err.Error(), 0)
 		case errors.Is(err, errTooManyRedirects), errors.Is(err, errRedirectScheme), errors.Is(err, errRedirectLoop),
 			errors.Is(err, errRedirectDisallowed), errors.Is(err, errEncoding):
-			j.log.Warn("fetch", "err", err)
+			j.logger().Warn("fetch", "err", err)
 			j.fail(false, err.Error(), j.delay)
 		default:
-			j.log.Warn("fetch", "err", err)
+			j.logger().Warn("fetch", "err", err)
 			j.fail(true, err.Error(), j.delay)
 		}
-		return
+		return j
 	}
 	c.metrics.duration.Observe(took.Seconds())
 	j.handle(st)
+	return j
 }
 
 // interrupted tells whether the work stopped because the crawl is stopping
-// or the lease was lost: then nobody acks, and the URL comes back to the
-// queue when its lease expires.
+// or a lease of the turn was lost: then nobody acks, and the turn gives
+// the URL back (Release; a lost lease is another worker's already).
 func (j *job) interrupted(ctx context.Context) bool {
-	return ctx.Err() != nil || j.keep.lost.Load()
+	return ctx.Err() != nil || j.t.lost.Load()
 }
 
 func (j *job) fail(retry bool, reason string, hostDelay time.Duration) {
-	j.keep.stop()
-	if j.keep.lost.Load() {
-		return
+	if retry {
+		j.endTurn = true
 	}
+	j.t.end(j.l)
 	err := j.c.store.Fail(j.sctx, j.l, storage.FailOptions{
 		Reason: reason, Retry: retry, MaxAttempts: j.c.cfg.MaxAttempts, HostDelay: hostDelay,
 	})
 	j.c.wake.signal() // the host is free (or resting) again
 	if err != nil {
-		j.log.Warn("record failure", "reason", reason, "err", err)
+		j.logger().Warn("record failure", "reason", reason, "err", err)
 	}
 }
 
+// ack ends the lease now (the step-by-step path of pages with flagged ads).
 func (j *job) ack(etag, lastModified string) bool {
-	j.keep.stop()
-	if j.keep.lost.Load() {
-		return false
-	}
+	j.t.end(j.l)
 	err := j.c.store.Ack(j.sctx, j.l, storage.AckOptions{HostDelay: j.delay, ETag: etag, LastModified: lastModified})
 	j.c.wake.signal() // the host is free (or resting) again
 	if err != nil {
-		j.log.Warn("ack", "err", err)
+		j.logger().Warn("ack", "err", err)
 		return false
 	}
 	return true
@@ -698,10 +672,8 @@ func (j *job) handle(st *fetchState) {
 	switch {
 	case status == http.StatusNotModified:
 		// Unchanged: nothing to extract, but a listing still comes back
-		// after its source's `every`.
-		if j.ack(j.l.ETag, j.l.LastModified) {
-			j.scheduleRecrawl()
-		}
+		// after its source's `every` (after the flush, see finishPage).
+		j.t.finish(j, storage.FinishedPage{Lease: j.l, Ack: storage.AckOptions{HostDelay: j.delay, ETag: j.l.ETag, LastModified: j.l.LastModified}})
 		return
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
 		c.n.errors.Add(1)
@@ -710,29 +682,29 @@ func (j *job) handle(st *fetchState) {
 			rest = defaultSlowDown
 		}
 		rest = max(rest, j.delay)
-		j.log.Warn("server asks to slow down", "status", status, "rest", rest)
+		j.logger().Warn("server asks to slow down", "status", status, "rest", rest)
 		j.fail(true, fmt.Sprintf("HTTP %d", status), rest)
 		return
 	case status >= 500:
 		c.n.errors.Add(1)
-		j.log.Warn("server error", "status", status)
+		j.logger().Warn("server error", "status", status)
 		j.fail(true, fmt.Sprintf("HTTP %d", status), j.delay)
 		return
 	case status < 200 || status >= 300:
 		c.n.errors.Add(1)
-		j.log.Warn("not fetched", "status", status)
+		j.logger().Warn("not fetched", "status", status)
 		j.fail(false, fmt.Sprintf("HTTP %d", status), j.delay)
 		return
 	}
 	ct := resp.Headers.Get("Content-Type")
 	if ok, sniffed := textual(ct, ex.Body); !ok {
 		c.n.errors.Add(1)
-		j.log.Warn("not a text page", "content_type", ct, "sniffed", sniffed)
+		j.logger().Warn("not a text page", "content_type", ct, "sniffed", sniffed)
 		j.fail(false, fmt.Sprintf("not a text page: labelled %q, content sniffed as %s", ct, sniffed), j.delay)
 		return
 	}
 	if ex.Truncated {
-		j.log.Warn("body cut at crawl.max_body", "max_body", c.cfg.MaxBody)
+		j.logger().Warn("body cut at crawl.max_body", "max_body", c.cfg.MaxBody)
 	}
 	// The body as received (colly converts by the header's charset only);
 	// feed parsers read the XML declaration themselves.
@@ -745,7 +717,7 @@ func (j *job) handle(st *fetchState) {
 	if err != nil {
 		c.metrics.parse(j.src.cfg.Name, ParseError)
 		c.n.errors.Add(1)
-		j.log.Warn("page does not parse", "err", err)
+		j.logger().Warn("page does not parse", "err", err)
 		j.fail(false, err.Error(), j.delay)
 		return
 	}
@@ -758,24 +730,24 @@ func (j *job) handle(st *fetchState) {
 	}
 	for i, perr := range exr.Problems {
 		if i < 5 {
-			j.log.Warn("skipped part of page", "err", perr)
+			j.logger().Warn("skipped part of page", "err", perr)
 		}
 	}
 	c.n.problems.Add(int64(len(exr.Problems)))
 
 	ads := j.buildAds(p, ex, exr.Ads)
-	if j.putAdsAck(ads, exr.Links, resp.Headers.Get("ETag"), resp.Headers.Get("Last-Modified")) {
+	if j.finishPage(ads, exr.Links, resp.Headers.Get("ETag"), resp.Headers.Get("Last-Modified")) {
 		return
 	}
 	if err := j.storeAds(ex, ads); err != nil {
 		c.n.errors.Add(1)
-		j.log.Error("store ads", "err", err)
+		j.logger().Error("store ads", "err", err)
 		j.fail(true, err.Error(), j.delay)
 		return
 	}
 	if err := j.addLinks(exr.Links); err != nil {
 		c.n.errors.Add(1)
-		j.log.Error("queue links", "err", err)
+		j.logger().Error("queue links", "err", err)
 		j.fail(true, err.Error(), j.delay)
 		return
 	}
@@ -824,7 +796,7 @@ func (j *job) buildAds(p *page, ex *lokerwatch.Exchange, fs []found) []*lokerwat
 		perm, err := Canonical(f.Permalink)
 		if err != nil {
 			c.n.problems.Add(1)
-			j.log.Warn("ad without a usable permalink", "permalink", f.Permalink, "err", err)
+			j.logger().Warn("ad without a usable permalink", "permalink", f.Permalink, "err", err)
 			continue
 		}
 		if f.Anchor != "" {
@@ -886,7 +858,7 @@ func (j *job) storeAds(ex *lokerwatch.Exchange, ads []*lokerwatch.Ad) error {
 		}
 		if created {
 			c.n.queued.Add(1)
-			j.log.Info("flagged ad queued for review", "ad", ad.ID, "score", ad.Assessment.Score, "category", ad.Assessment.Category)
+			j.logger().Info("flagged ad queued for review", "ad", ad.ID, "score", ad.Assessment.Score, "category", ad.Assessment.Category)
 		}
 	}
 	if len(flagged) > 0 && c.archiver != nil {
@@ -927,7 +899,7 @@ func (j *job) addLinks(links []link) error {
 		}
 		if why := c.lim.admit(pu); why != "" {
 			if traps++; traps <= 3 {
-				j.log.Info("link not queued", "link", u, "reason", why)
+				j.logger().Info("link not queued", "link", u, "reason", why)
 			}
 			continue
 		}
@@ -958,7 +930,7 @@ func (j *job) scheduleRecrawl() {
 	r := j.l.Request
 	r.Revisit, r.NotBefore, r.Attempts = true, time.Now().Add(every), 0
 	if _, err := j.c.store.Add(j.sctx, r); err != nil {
-		j.log.Warn("schedule recrawl", "err", err)
+		j.logger().Warn("schedule recrawl", "err", err)
 	}
 }
 

@@ -185,7 +185,7 @@ func TestFollowRecrawlsListings(t *testing.T) {
 	}
 }
 
-func TestStopLeavesWorkInFlight(t *testing.T) {
+func TestStopGivesWorkBack(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/robots.txt" {
@@ -211,14 +211,22 @@ func TestStopLeavesWorkInFlight(t *testing.T) {
 	if err != nil || sum.Finished {
 		t.Fatalf("Run = %+v, %v", sum, err)
 	}
-	// The interrupted fetch is neither done nor failed: its lease runs out
-	// and another worker takes it.
+	// The interrupted fetch is neither done nor failed: the stopping worker
+	// gives it back (Release), so another takes it without waiting out the
+	// lease, and its attempt is not counted.
 	fs, err := st.FrontierStats(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fs.InFlight != 1 || fs.Done != 0 || fs.Failed != 0 || fs.Dead != 0 {
-		t.Errorf("after stop: %+v; want the URL still in flight", fs)
+	if fs.Queued != 1 || fs.InFlight != 0 || fs.Done != 0 || fs.Failed != 0 || fs.Dead != 0 {
+		t.Errorf("after stop: %+v; want the URL queued again", fs)
+	}
+	l, err := st.ClaimRequest(context.Background(), "other", time.Minute)
+	if err != nil {
+		t.Fatalf("claim the given-back URL: %v", err)
+	}
+	if l.Attempts != 0 {
+		t.Errorf("given-back URL has %d attempts, want 0", l.Attempts)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 // Store is everything lokerwatch keeps.
 type Store interface {
 	Frontier
+	PageFinisher
 	RobotsCache
 	Ads
 	ReviewQueue
@@ -112,11 +113,27 @@ type Frontier interface {
 	// ClaimRequest takes the next request whose host is free (no fetch in flight,
 	// host delay passed) and whose NotBefore passed, with a lease of ttl.
 	// It returns lokerwatch.ErrEmpty when nothing is ready now; Stats tells
-	// whether anything is still to come.
+	// whether anything is still to come. It is ClaimRequests with n = 1.
 	ClaimRequest(ctx context.Context, worker string, ttl time.Duration) (*Lease, error)
-	// Extend renews a lease; lokerwatch.ErrLeaseLost when it expired and
-	// was reaped or taken by another worker.
-	Extend(ctx context.Context, l *Lease, ttl time.Duration) error
+	// ClaimRequests gives the worker a turn at one free host: up to n of
+	// its ready requests, oldest ready first, each with its own lease of ttl.
+	// The host stays busy — no claim by anyone gets another of its URLs —
+	// until every lease of the turn has ended (Ack, Fail, Release, or expired
+	// and reaped). The worker fetches them one after the other and rests the
+	// host between them itself, so politeness holds however many workers
+	// there are, and a page costs a fraction of a round trip to the store.
+	// It returns lokerwatch.ErrEmpty when nothing is ready now.
+	ClaimRequests(ctx context.Context, worker string, ttl time.Duration, n int) ([]*Lease, error)
+	// Extend renews leases for ttl from now and sets their Until. When any
+	// of them expired and was reaped or was taken by another worker, it
+	// still extends the others and returns an error wrapping
+	// lokerwatch.ErrLeaseLost.
+	Extend(ctx context.Context, ttl time.Duration, leases ...*Lease) error
+	// Release gives back leases not worked on (a worker stopping, a turn
+	// cut short): each request is queued again where it was, without
+	// counting an attempt, and the host is free once its turn is over.
+	// Leases already lost are skipped.
+	Release(ctx context.Context, leases ...*Lease) error
 	// Ack marks the request done and rests its host.
 	Ack(ctx context.Context, l *Lease, opt AckOptions) error
 	// Fail records a failed fetch: requeued with back-off, dead, or failed.
@@ -126,6 +143,35 @@ type Frontier interface {
 	FrontierStats(ctx context.Context) (FrontierStats, error)
 	// ListFailed returns failed and dead requests, newest first.
 	ListFailed(ctx context.Context, limit int) ([]FailedRequest, error)
+}
+
+// FinishedPage is a fetched page whose ads are to be stored and whose
+// lease is to be acked in the same step.
+type FinishedPage struct {
+	Lease *Lease
+	Ads   []*lokerwatch.Ad
+	Ack   AckOptions
+}
+
+// PageResult is what FinishPages did with one page.
+type PageResult struct {
+	// Puts has one PutResult per ad, in order (nil when Err is set).
+	Puts []PutResult
+	// Err wraps lokerwatch.ErrLeaseLost when the page's lease was lost:
+	// then none of its ads were written and another worker has the URL.
+	Err error
+}
+
+// PageFinisher ends fetched pages in one store step — one Redis script,
+// one SQLite transaction — however many there are: for each page whose
+// lease still holds, its ads are stored (as PutAd) and its lease acked (as
+// Ack), both or neither. It is the crawler's path for pages without
+// flagged ads; a page with a flagged ad is queued for review and archived
+// before its ack, step by step.
+type PageFinisher interface {
+	// FinishPages returns one result per page. An error means nothing was
+	// written (the store failed, or an ad has no ID).
+	FinishPages(ctx context.Context, pages []FinishedPage) ([]PageResult, error)
 }
 
 // RobotsCache keeps robots.txt answers shared by all workers.

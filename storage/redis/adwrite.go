@@ -92,9 +92,27 @@ local function write_ad(a)
   for _, k in ipairs(a.keys) do redis.call('SADD', P..k, id) end
 end
 
+-- check_ads returns nil when every ad's stored meta is the expected one,
+-- else {0, n1, meta1, ...} with the 1-based position (in ads) and stored
+-- meta of each mismatch. Ads marked skip are not checked.
+local function check_ads(ads)
+  local bad = {0}
+  for n, a in ipairs(ads) do
+    if not a.skip then
+      local cur = check_ad(a)
+      if cur then
+        bad[#bad + 1] = n
+        bad[#bad + 1] = cur
+      end
+    end
+  end
+  if #bad > 1 then return bad end
+  return nil
+end
+
 -- put_ads checks then writes the ads from ARGV[i] on: nothing is written
--- unless every ad's meta is the expected one. It returns {1}, or {0, n1,
--- meta1, ...} with the 1-based position and stored meta of each mismatch.
+-- unless every ad's meta is the expected one. It returns {1}, or the
+-- mismatches (check_ads).
 local function put_ads(i)
   local ads = {}
   while i <= #ARGV do
@@ -102,15 +120,8 @@ local function put_ads(i)
     a, i = read_ad(i)
     ads[#ads + 1] = a
   end
-  local bad = {0}
-  for n, a in ipairs(ads) do
-    local cur = check_ad(a)
-    if cur then
-      bad[#bad + 1] = n
-      bad[#bad + 1] = cur
-    end
-  end
-  if #bad > 1 then return bad end
+  local bad = check_ads(ads)
+  if bad then return bad end
   for _, a in ipairs(ads) do write_ad(a) end
   return {1}
 end
@@ -120,15 +131,42 @@ end
 var putAdsScript = newScript(luaHeader + luaAds + `
 return put_ads(2)`)
 
-// ARGV: P, token, host delay ms, etag, last-modified, then the ads.
-var putAdsAckScript = newScript(luaHeader + luaFrontier + luaAck + luaAds + `
-if redis.call('HEXISTS', P..'f:lease', ARGV[2]) == 0 then
-  return redis.error_reply('LW leaselost')
+// ARGV: P, then per page: token, host delay ms, etag, last-modified,
+// number of ads, the ads (see read_ad). Pages whose lease is gone are
+// skipped whole; unless an ad's stored meta is not the expected one
+// (answer as check_ads, nothing written), the live pages' ads are written,
+// their leases acked, and the answer is {1, 1-based positions of the
+// skipped pages...}.
+var finishScript = newScript(luaHeader + luaFrontier + luaAck + luaAds + `
+local pages, ads = {}, {}
+local i = 2
+while i <= #ARGV do
+  local pg = {tok = ARGV[i], delay = tonumber(ARGV[i+1]), etag = ARGV[i+2], lm = ARGV[i+3]}
+  local n = tonumber(ARGV[i+4])
+  i = i + 5
+  pg.live = redis.call('HEXISTS', P..'f:lease', pg.tok) == 1
+  for _ = 1, n do
+    local a
+    a, i = read_ad(i)
+    a.skip = not pg.live
+    ads[#ads + 1] = a
+  end
+  pages[#pages + 1] = pg
 end
-local res = put_ads(6)
-if res[1] ~= 1 then return res end
-ack(ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5])
-return res`)
+local bad = check_ads(ads)
+if bad then return bad end
+for _, a in ipairs(ads) do
+  if not a.skip then write_ad(a) end
+end
+local now = now_ms()
+local out, hosts = {1}, {}
+for n, pg in ipairs(pages) do
+  local host = nil
+  if pg.live then host = ack(pg.tok, pg.delay, pg.etag, pg.lm, now) end
+  if host then hosts[host] = true else out[#out + 1] = n end
+end
+for host in pairs(hosts) do resched(host, now) end
+return out`)
 
 // netstrings appends each value as "<len>:<bytes>,".
 func netstrings(vals ...string) string {
@@ -283,52 +321,47 @@ func (s *Store) adoptLegacy(ctx context.Context, id string) error {
 // maxAdTries bounds the compare-and-set loop of an ad write under contention.
 const maxAdTries = 50
 
-// putAds runs script with head followed by the ads' arguments until every
-// ad's expected meta matched. It returns ErrLeaseLost and other script
-// errors as they come.
-func (s *Store) putAds(ctx context.Context, op string, run func(args []any) ([]any, error), head []any, ws []*adWrite) error {
+// putAds runs a script over ws until every ad's expected meta matched:
+// encode builds the script's arguments from the writes as they are now,
+// run runs it. It returns the script's answer on success, and ErrLeaseLost
+// and other script errors as they come.
+func (s *Store) putAds(ctx context.Context, op string, ws []*adWrite, encode func() ([]any, error), run func(args []any) ([]any, error)) ([]any, error) {
 	for try := 0; ; try++ {
-		args := append([]any(nil), head...)
-		for _, w := range ws {
-			var err error
-			if args, err = w.args(args); err != nil {
-				return err
-			}
+		args, err := encode()
+		if err != nil {
+			return nil, err
 		}
 		res, err := run(args)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(res) > 0 && res[0] == int64(1) {
-			for _, w := range ws {
-				w.done()
-			}
-			return nil
+			return res, nil
 		}
 		if try == maxAdTries {
-			return fmt.Errorf("%s: too much contention on the same ads", op)
+			return nil, fmt.Errorf("%s: too much contention on the same ads", op)
 		}
 		for i := 1; i+1 < len(res); i += 2 {
 			n, _ := res[i].(int64)
 			cur, _ := res[i+1].(string)
 			if n < 1 || int(n) > len(ws) {
-				return fmt.Errorf("%s: bad script answer %v", op, res)
+				return nil, fmt.Errorf("%s: bad script answer %v", op, res)
 			}
 			w := ws[n-1]
 			if cur == "?" {
 				if err := s.adoptLegacy(ctx, w.a.ID); err != nil && !isNil(err) {
-					return err
+					return nil, err
 				}
 				continue
 			}
 			m, err := parseAdMeta(cur)
 			if err != nil {
-				return fmt.Errorf("%s: ad %s: %w", op, w.a.ID, err)
+				return nil, fmt.Errorf("%s: ad %s: %w", op, w.a.ID, err)
 			}
 			w.rebase(cur, m)
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }
@@ -344,37 +377,78 @@ func (s *Store) PutAd(ctx context.Context, ad *lokerwatch.Ad) (storage.PutResult
 		return storage.PutResult{}, err
 	}
 	op := "put ad " + ad.ID
-	err = s.putAds(ctx, op, func(args []any) ([]any, error) {
+	_, err = s.putAds(ctx, op, []*adWrite{w}, func() ([]any, error) {
+		return w.args([]any{s.prefix})
+	}, func(args []any) ([]any, error) {
 		return putAdsScript.Run(ctx, s.rdb, nil, args...).Slice()
-	}, []any{s.prefix}, []*adWrite{w})
+	})
 	if err != nil {
 		return storage.PutResult{}, s.wrap(op, err)
 	}
+	w.done()
 	return w.res, nil
 }
 
-// PutAdsAck stores a page's ads and acks its lease in one script: both
-// happen or, when the lease is lost (lokerwatch.ErrLeaseLost), neither.
-func (s *Store) PutAdsAck(ctx context.Context, l *storage.Lease, ads []*lokerwatch.Ad, opt storage.AckOptions) ([]storage.PutResult, error) {
-	ws := make([]*adWrite, len(ads))
-	for i, ad := range ads {
-		w, err := newAdWrite(ad)
-		if err != nil {
-			return nil, fmt.Errorf("ack %s: %w", l.URL, err)
-		}
-		ws[i] = w
+// FinishPages stores pages' ads and acks their leases in one script: for
+// each page both happen or, when its lease is lost, neither.
+func (s *Store) FinishPages(ctx context.Context, pages []storage.FinishedPage) ([]storage.PageResult, error) {
+	if len(pages) == 0 {
+		return nil, nil
 	}
-	op := "store ads and ack " + l.URL
-	head := []any{s.prefix, l.Token, opt.HostDelay.Milliseconds(), opt.ETag, opt.LastModified}
-	err := s.putAds(ctx, op, func(args []any) ([]any, error) {
-		return putAdsAckScript.Run(ctx, s.rdb, nil, args...).Slice()
-	}, head, ws)
+	var ws []*adWrite
+	first := make([]int, len(pages)) // index in ws of each page's first ad
+	for i, p := range pages {
+		if p.Lease == nil {
+			return nil, fmt.Errorf("finish pages: page %d has no lease", i)
+		}
+		first[i] = len(ws)
+		for _, ad := range p.Ads {
+			w, err := newAdWrite(ad)
+			if err != nil {
+				return nil, fmt.Errorf("finish %s: %w", p.Lease.URL, err)
+			}
+			ws = append(ws, w)
+		}
+	}
+	op := fmt.Sprintf("store ads and ack %s", pages[0].Lease.URL)
+	if len(pages) > 1 {
+		op += fmt.Sprintf(" and %d more pages", len(pages)-1)
+	}
+	encode := func() ([]any, error) {
+		args := make([]any, 0, 1+len(pages)*5+len(ws)*12)
+		args = append(args, s.prefix)
+		for i, p := range pages {
+			args = append(args, p.Lease.Token, p.Ack.HostDelay.Milliseconds(), p.Ack.ETag, p.Ack.LastModified, len(p.Ads))
+			for _, w := range ws[first[i] : first[i]+len(p.Ads)] {
+				var err error
+				if args, err = w.args(args); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return args, nil
+	}
+	res, err := s.putAds(ctx, op, ws, encode, func(args []any) ([]any, error) {
+		return finishScript.Run(ctx, s.rdb, nil, args...).Slice()
+	})
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
-	out := make([]storage.PutResult, len(ws))
-	for i, w := range ws {
-		out[i] = w.res
+	out := make([]storage.PageResult, len(pages))
+	for _, v := range res[1:] {
+		if n, ok := v.(int64); ok && n >= 1 && int(n) <= len(pages) {
+			out[n-1].Err = fmt.Errorf("finish %s: %w", pages[n-1].Lease.URL, lokerwatch.ErrLeaseLost)
+		}
+	}
+	for i, p := range pages {
+		if out[i].Err != nil {
+			continue
+		}
+		out[i].Puts = make([]storage.PutResult, len(p.Ads))
+		for j, w := range ws[first[i] : first[i]+len(p.Ads)] {
+			w.done()
+			out[i].Puts[j] = w.res
+		}
 	}
 	return out, nil
 }

@@ -29,10 +29,11 @@ import (
 //	f:q:<host>   ZSET url by ready time (ms): the host's queue
 //	f:sched      ZSET host by the time it may be fetched next; hosts with a
 //	             fetch in flight or nothing queued are not in it
-//	f:busy       HASH host -> lease token of its fetch in flight
+//	f:busy       HASH host -> number of live leases of its turn (ClaimRequests)
 //	f:rest       HASH host -> ms until which the host rests (Ack/Fail HostDelay)
 //	f:leases     ZSET token by lease deadline (ms)
-//	f:lease      HASH token -> "host url worker"
+//	f:lease      HASH token -> "host url worker"; a turn's tokens are
+//	             <base>.<i>
 //	f:age        ZSET url by added time, queued only (oldest queued)
 //	f:cond       HASH url -> "etag\nlast-modified"
 //	f:stats      HASH done, failed, dead, retried counters
@@ -86,13 +87,17 @@ local function requeue(host, url, at)
 end
 
 -- release ends a lease; returns host, url (nil when the lease is gone).
+-- The host stays busy while other leases of its turn live.
 local function release(tok)
   local rec = redis.call('HGET', P..'f:lease', tok)
   if not rec then return nil end
   local host, url = string.match(rec, '^(%S+) (%S+)')
   redis.call('ZREM', P..'f:leases', tok)
   redis.call('HDEL', P..'f:lease', tok)
-  if redis.call('HGET', P..'f:busy', host) == tok then
+  local n = tonumber(redis.call('HGET', P..'f:busy', host) or '0')
+  if n and n > 1 then
+    redis.call('HSET', P..'f:busy', host, fmt(n - 1))
+  else
     redis.call('HDEL', P..'f:busy', host)
   end
   return host, url
@@ -152,48 +157,71 @@ end
 for host in pairs(touched) do resched(host, now) end
 return added`)
 
-// ARGV: P, worker, ttl ms, token
+// ARGV: P, worker, ttl ms, base token, n. The turn's leases are base.1 …
+// base.n; the answer is {1, host, deadline, then url, record, validators
+// per request} or {0}.
 var claimScript = newScript(luaHeader + luaFrontier + `
-local worker, ttl, tok = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local worker, ttl, base, n = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local now = now_ms()
 reap(now, 100)
 for _ = 1, 100 do
   local h = redis.call('ZRANGEBYSCORE', P..'f:sched', '-inf', now, 'LIMIT', 0, 1)
   if #h == 0 then return {0} end
   local host = h[1]
-  local first = redis.call('ZRANGE', P..'f:q:'..host, 0, 0)
-  if #first == 0 then
-    redis.call('ZREM', P..'f:sched', host)
+  local q = P..'f:q:'..host
+  local urls = redis.call('ZRANGEBYSCORE', q, '-inf', now, 'LIMIT', 0, n)
+  if #urls == 0 then
+    resched(host, now) -- stale entry: moves the host to its first ready time
   else
-    local url = first[1]
-    redis.call('ZREM', P..'f:q:'..host, url)
-    redis.call('ZREM', P..'f:age', url)
+    redis.call('ZREM', q, unpack(urls))
+    redis.call('ZREM', P..'f:age', unpack(urls))
     redis.call('ZREM', P..'f:sched', host)
-    redis.call('HSET', P..'f:busy', host, tok)
+    redis.call('HSET', P..'f:busy', host, fmt(#urls))
     local deadline = now + ttl
-    redis.call('ZADD', P..'f:leases', deadline, tok)
-    redis.call('HSET', P..'f:lease', tok, host..' '..url..' '..worker)
-    return {1, url, host, fmt(deadline), redis.call('HGET', P..'f:req', url) or '', redis.call('HGET', P..'f:cond', url) or ''}
+    local leases, recs = {}, {}
+    for i, url in ipairs(urls) do
+      local tok = base..'.'..i
+      leases[#leases + 1] = deadline
+      leases[#leases + 1] = tok
+      recs[#recs + 1] = tok
+      recs[#recs + 1] = host..' '..url..' '..worker
+    end
+    redis.call('ZADD', P..'f:leases', unpack(leases))
+    redis.call('HSET', P..'f:lease', unpack(recs))
+    local reqs = redis.call('HMGET', P..'f:req', unpack(urls))
+    local conds = redis.call('HMGET', P..'f:cond', unpack(urls))
+    local out = {1, host, fmt(deadline)}
+    for i, url in ipairs(urls) do
+      out[#out + 1] = url
+      out[#out + 1] = reqs[i] or ''
+      out[#out + 1] = conds[i] or ''
+    end
+    return out
   end
 end
 return {0}`)
 
-// ARGV: P, token, ttl ms
+// ARGV: P, ttl ms, tokens. The answer is {deadline, 1-based positions of
+// the lost leases...}.
 var extendScript = newScript(luaHeader + `
-local tok, ttl = ARGV[2], tonumber(ARGV[3])
-if not redis.call('ZSCORE', P..'f:leases', tok) then
-  return redis.error_reply('LW leaselost')
-end
+local ttl = tonumber(ARGV[2])
 local deadline = now_ms() + ttl
-redis.call('ZADD', P..'f:leases', deadline, tok)
-return fmt(deadline)`)
+local out = {fmt(deadline)}
+for i = 3, #ARGV do
+  if redis.call('ZSCORE', P..'f:leases', ARGV[i]) then
+    redis.call('ZADD', P..'f:leases', deadline, ARGV[i])
+  else
+    out[#out + 1] = i - 2
+  end
+end
+return out`)
 
-// luaAck defines ack(tok, delay, etag, lm): false when the lease is gone.
+// luaAck defines ack(tok, delay, etag, lm, now): the host acked, nil when
+// the lease is gone. The caller reschedules the host.
 const luaAck = `
-local function ack(tok, delay, etag, lm)
-  local now = now_ms()
+local function ack(tok, delay, etag, lm, now)
   local host, url = release(tok)
-  if not host then return false end
+  if not host then return nil end
   local r = redis.call('HGET', P..'f:req', url) or ''
   if string.match(r, '^%d+|%d+|%d+|1|') then redis.call('HSET', P..'f:fin', url, 'd') end
   redis.call('HDEL', P..'f:req', url)
@@ -202,17 +230,39 @@ local function ack(tok, delay, etag, lm)
     redis.call('HSET', P..'f:cond', url, etag..'\n'..lm)
   end
   rest(host, now, delay)
-  resched(host, now)
-  return true
+  return host
 end
 `
 
 // ARGV: P, token, host delay ms, etag, last-modified
 var ackScript = newScript(luaHeader + luaFrontier + luaAck + `
-if not ack(ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]) then
+local now = now_ms()
+local host = ack(ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], now)
+if not host then
   return redis.error_reply('LW leaselost')
 end
+resched(host, now)
 return 1`)
+
+// ARGV: P, tokens. Leases no longer held are skipped; the answer is how
+// many were given back.
+var releaseScript = newScript(luaHeader + luaFrontier + `
+local now = now_ms()
+local hosts, n = {}, 0
+for i = 2, #ARGV do
+  local host, url = release(ARGV[i])
+  if host then
+    local r = redis.call('HGET', P..'f:req', url) or ''
+    local added, nb = string.match(r, '^(%d+)|%d+|(%d+)|')
+    local at = tonumber(added or now)
+    if tonumber(nb or 0) > at then at = tonumber(nb) end
+    requeue(host, url, at)
+    hosts[host] = true
+    n = n + 1
+  end
+end
+for host in pairs(hosts) do resched(host, now) end
+return n`)
 
 // ARGV: P, token, reason, retry, max attempts, host delay ms, back-off base ms, back-off max ms
 var failScript = newScript(luaHeader + luaFrontier + `
@@ -361,58 +411,137 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
+// maxTurn bounds the requests of one ClaimRequests call.
+const maxTurn = 256
+
 // ClaimRequest takes the next ready request of a free host.
 func (s *Store) ClaimRequest(ctx context.Context, worker string, ttl time.Duration) (*storage.Lease, error) {
+	ls, err := s.ClaimRequests(ctx, worker, ttl, 1)
+	if err != nil {
+		return nil, err
+	}
+	return ls[0], nil
+}
+
+// ClaimRequests gives the worker a turn at one free host: up to n of its
+// ready requests, in one script.
+func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Duration, n int) ([]*storage.Lease, error) {
 	if ttl <= 0 {
 		return nil, fmt.Errorf("claim request: lease ttl %v must be positive", ttl)
 	}
-	tok := newToken()
-	res, err := claimScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), tok).Slice()
+	n = min(max(n, 1), maxTurn)
+	base := newToken()
+	res, err := claimScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), base, n).Slice()
 	if err != nil {
 		return nil, s.wrap("claim request", err)
 	}
-	if len(res) < 6 || res[0] != int64(1) {
+	if len(res) < 6 || res[0] != int64(1) || (len(res)-3)%3 != 0 {
 		return nil, fmt.Errorf("claim request: %w", lokerwatch.ErrEmpty)
 	}
 	str := func(i int) string { v, _ := res[i].(string); return v }
-	l := &storage.Lease{Token: tok, Host: str(2), Worker: worker}
-	l.URL = str(1)
-	until, _ := strconv.ParseInt(str(3), 10, 64)
-	l.Until = fromMS(until)
-	if err := parseReq(str(4), &l.Request); err != nil {
-		return nil, fmt.Errorf("claim request %s: %w", l.URL, err)
+	host := str(1)
+	untilMS, _ := strconv.ParseInt(str(2), 10, 64)
+	until := fromMS(untilMS)
+	out := make([]*storage.Lease, 0, (len(res)-3)/3)
+	// The requests of a turn mostly share their record's data part (source,
+	// depth, kind): it is decoded once.
+	var memo reqMemo
+	for i := 3; i+2 < len(res); i += 3 {
+		l := &storage.Lease{Token: base + "." + strconv.Itoa(len(out)+1), Host: host, Worker: worker, Until: until}
+		l.URL = str(i)
+		if err := memo.parse(str(i+1), &l.Request); err != nil {
+			// The lease is ours: give the turn back rather than hold it
+			// until it expires.
+			out = append(out, l)
+			if rerr := s.Release(context.WithoutCancel(ctx), out...); rerr != nil {
+				s.log.Warn("redis store: release a turn after a bad record", "err", rerr)
+			}
+			return nil, fmt.Errorf("claim request %s: %w", l.URL, err)
+		}
+		if c := str(i + 2); c != "" {
+			l.ETag, l.LastModified, _ = strings.Cut(c, "\n")
+		}
+		out = append(out, l)
 	}
-	if c := str(5); c != "" {
-		l.ETag, l.LastModified, _ = strings.Cut(c, "\n")
-	}
-	return l, nil
+	return out, nil
 }
 
-// parseReq fills r from "addedms|attempts|notbeforems|track|json".
-func parseReq(rec string, r *storage.Request) error {
+// reqMemo decodes frontier records, remembering the last data part.
+type reqMemo struct {
+	data string
+	d    reqData
+}
+
+// parse fills r from "addedms|attempts|notbeforems|track|json".
+func (m *reqMemo) parse(rec string, r *storage.Request) error {
 	f := strings.SplitN(rec, "|", 5)
 	if len(f) != 5 {
 		return fmt.Errorf("malformed frontier record %q", rec)
 	}
-	var d reqData
-	if err := json.Unmarshal([]byte(f[4]), &d); err != nil {
-		return fmt.Errorf("malformed frontier record: %w", err)
+	if f[4] != m.data || m.data == "" {
+		var d reqData
+		if err := json.Unmarshal([]byte(f[4]), &d); err != nil {
+			return fmt.Errorf("malformed frontier record: %w", err)
+		}
+		m.data, m.d = f[4], d
 	}
 	r.Attempts, _ = strconv.Atoi(f[1])
 	nb, _ := strconv.ParseInt(f[2], 10, 64)
 	r.NotBefore = fromMS(nb)
+	d := m.d
 	r.Source, r.Depth, r.Kind, r.Revisit = d.Source, d.Depth, d.Kind, d.Revisit
 	return nil
 }
 
-// Extend renews a lease for ttl from now.
-func (s *Store) Extend(ctx context.Context, l *storage.Lease, ttl time.Duration) error {
-	until, err := extendScript.Run(ctx, s.rdb, nil, s.prefix, l.Token, ttl.Milliseconds()).Int64()
-	if err != nil {
-		return s.wrap("extend lease on "+l.URL, err)
+// Extend renews leases for ttl from now.
+func (s *Store) Extend(ctx context.Context, ttl time.Duration, leases ...*storage.Lease) error {
+	if len(leases) == 0 {
+		return nil
 	}
-	l.Until = fromMS(until)
+	args := make([]any, 0, 2+len(leases))
+	args = append(args, s.prefix, ttl.Milliseconds())
+	for _, l := range leases {
+		args = append(args, l.Token)
+	}
+	res, err := extendScript.Run(ctx, s.rdb, nil, args...).Slice()
+	if err != nil {
+		return s.wrap(fmt.Sprintf("extend lease on %s", leases[0].URL), err)
+	}
+	if len(res) == 0 {
+		return fmt.Errorf("extend lease on %s: empty script answer", leases[0].URL)
+	}
+	d, _ := res[0].(string)
+	untilMS, _ := strconv.ParseInt(d, 10, 64)
+	lost := make(map[int]bool, len(res)-1)
+	var urls []string
+	for _, v := range res[1:] {
+		if i, ok := v.(int64); ok && i >= 1 && int(i) <= len(leases) {
+			lost[int(i)-1] = true
+			urls = append(urls, leases[i-1].URL)
+		}
+	}
+	for i, l := range leases {
+		if !lost[i] {
+			l.Until = fromMS(untilMS)
+		}
+	}
+	if len(urls) > 0 {
+		return fmt.Errorf("extend lease on %s: %w", strings.Join(urls, ", "), lokerwatch.ErrLeaseLost)
+	}
 	return nil
+}
+
+// Release gives back leases not worked on, each at its old place.
+func (s *Store) Release(ctx context.Context, leases ...*storage.Lease) error {
+	if len(leases) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 1+len(leases))
+	args = append(args, s.prefix)
+	for _, l := range leases {
+		args = append(args, l.Token)
+	}
+	return s.wrap(fmt.Sprintf("release %d leases", len(leases)), releaseScript.Run(ctx, s.rdb, nil, args...).Err())
 }
 
 // Ack marks a request done and rests its host.

@@ -31,25 +31,46 @@ func (s *Store) PutAd(ctx context.Context, ad *lokerwatch.Ad) (storage.PutResult
 	return res, err
 }
 
-// PutAdsAck stores a page's ads and acks its lease in one transaction:
-// both happen or, when the lease is lost (lokerwatch.ErrLeaseLost), neither.
-func (s *Store) PutAdsAck(ctx context.Context, l *storage.Lease, ads []*lokerwatch.Ad, opt storage.AckOptions) ([]storage.PutResult, error) {
-	for _, ad := range ads {
-		if ad == nil || ad.ID == "" {
-			return nil, fmt.Errorf("store ads and ack %s: ad without ID", l.URL)
+// FinishPages stores each page's ads and acks its lease in one
+// transaction. A page whose lease is lost gets an ErrLeaseLost result and
+// nothing of it is written; the other pages are still finished.
+func (s *Store) FinishPages(ctx context.Context, pages []storage.FinishedPage) ([]storage.PageResult, error) {
+	if len(pages) == 0 {
+		return nil, nil
+	}
+	for i, p := range pages {
+		if p.Lease == nil {
+			return nil, fmt.Errorf("finish pages: page %d has no lease", i)
+		}
+		for _, ad := range p.Ads {
+			if ad == nil || ad.ID == "" {
+				return nil, fmt.Errorf("finish pages: page %s: ad without ID", p.Lease.URL)
+			}
 		}
 	}
-	out := make([]storage.PutResult, len(ads))
-	err := s.write(ctx, "store ads and ack "+l.URL, func(tx *txn) error {
-		if err := s.ack(ctx, tx, l, opt); err != nil {
-			return err
-		}
-		for i, ad := range ads {
-			res, err := s.putAd(ctx, tx, ad)
-			if err != nil {
-				return fmt.Errorf("put ad %s: %w", ad.ID, err)
+	out := make([]storage.PageResult, len(pages))
+	what := "finish page " + pages[0].Lease.URL
+	if len(pages) > 1 {
+		what = fmt.Sprintf("finish %d pages", len(pages))
+	}
+	err := s.write(ctx, what, func(tx *txn) error {
+		for i, p := range pages {
+			// The ack first: it checks the lease before anything is written.
+			err := s.ack(ctx, tx, p.Lease, p.Ack)
+			if errors.Is(err, lokerwatch.ErrLeaseLost) {
+				out[i] = storage.PageResult{Err: fmt.Errorf("finish page %s: %w", p.Lease.URL, err)}
+				continue
 			}
-			out[i] = res
+			if err != nil {
+				return fmt.Errorf("ack %s: %w", p.Lease.URL, err)
+			}
+			puts := make([]storage.PutResult, len(p.Ads))
+			for j, ad := range p.Ads {
+				if puts[j], err = s.putAd(ctx, tx, ad); err != nil {
+					return fmt.Errorf("put ad %s: %w", ad.ID, err)
+				}
+			}
+			out[i] = storage.PageResult{Puts: puts}
 		}
 		return nil
 	})

@@ -1,10 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lokerwatch/lokerwatch"
@@ -110,6 +113,20 @@ func refreshHost(ctx context.Context, tx *txn, host string) error {
 	return err
 }
 
+// freeHosts ends leases of hosts: busy drops by the count of each host
+// (never below 0) and the host's next ready time is recomputed.
+func freeHosts(ctx context.Context, tx *txn, hosts []string, ended map[string]int) error {
+	for _, h := range hosts {
+		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET busy = MAX(busy - ?, 0) WHERE host = ?`, ended[h], h); err != nil {
+			return err
+		}
+		if err := refreshHost(ctx, tx, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // reapRequests returns expired leases to the queue at their old place.
 func (s *Store) reapRequests(ctx context.Context, tx *txn, now int64) (int, error) {
 	rows, err := tx.QueryContext(ctx, `UPDATE frontier SET state = 'queued', token = '', worker = '', lease_until = 0
@@ -118,33 +135,56 @@ func (s *Store) reapRequests(ctx context.Context, tx *txn, now int64) (int, erro
 		return 0, err
 	}
 	var hosts []string
+	ended := map[string]int{}
+	n := 0
 	for rows.Next() {
 		var h string
 		if err := rows.Scan(&h); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		hosts = append(hosts, h)
+		if ended[h] == 0 {
+			hosts = append(hosts, h)
+		}
+		ended[h]++
+		n++
 	}
 	if err := rows.Close(); err != nil {
 		return 0, err
 	}
-	for _, h := range hosts {
-		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET busy = 0 WHERE host = ?`, h); err != nil {
-			return 0, err
-		}
-		if err := refreshHost(ctx, tx, h); err != nil {
-			return 0, err
-		}
-	}
-	return len(hosts), nil
+	return n, freeHosts(ctx, tx, hosts, ended)
 }
+
+// maxTurn bounds the requests of one ClaimRequests call.
+const maxTurn = 256
 
 // ClaimRequest leases the oldest ready request of a free host.
 func (s *Store) ClaimRequest(ctx context.Context, worker string, ttl time.Duration) (*storage.Lease, error) {
-	var l *storage.Lease
+	ls, err := s.ClaimRequests(ctx, worker, ttl, 1)
+	if err != nil {
+		return nil, err
+	}
+	return ls[0], nil
+}
+
+const claimTurn = `UPDATE frontier SET state = 'inflight', token = ?1 || '.' || rowid, worker = ?2, lease_until = ?3
+	WHERE rowid IN (SELECT rowid FROM frontier WHERE host = ?4 AND state = 'queued' AND ready_at <= ?5
+		ORDER BY ready_at, rowid LIMIT ?6)
+	RETURNING ready_at, rowid, token, url, source, depth, kind, not_before, revisit, attempts, etag, last_modified`
+
+// ClaimRequests gives the worker a turn at the free host whose first
+// request has waited longest: up to n of its ready requests, oldest ready
+// first, each with its own lease. The host's busy count is the number of
+// leases of the turn; it is free again when the count is back to 0.
+// n below 1 is taken as 1 and n above maxTurn as maxTurn.
+func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Duration, n int) ([]*storage.Lease, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("claim request: lease ttl %v must be positive", ttl)
+	}
+	n = min(max(n, 1), maxTurn)
+	var out []*storage.Lease
 	err := s.write(ctx, "claim request", func(tx *txn) error {
-		l = nil
+		out = out[:0]
 		now := s.now()
 		nowNS := ns(now)
 		// Leases of dead workers would otherwise hold their hosts until the
@@ -163,65 +203,140 @@ func (s *Store) ClaimRequest(ctx context.Context, worker string, ttl time.Durati
 			if err != nil {
 				return err
 			}
-			c := storage.Lease{Host: host, Worker: worker, Token: newToken(), Until: now.Add(ttl)}
-			var notBefore int64
-			err = tx.QueryRowContext(ctx, `UPDATE frontier SET state = 'inflight', token = ?, worker = ?, lease_until = ?
-				WHERE rowid = (SELECT rowid FROM frontier WHERE host = ? AND state = 'queued' AND ready_at <= ?
-					ORDER BY ready_at LIMIT 1)
-				RETURNING url, source, depth, kind, not_before, revisit, attempts, etag, last_modified`,
-				c.Token, worker, ns(c.Until), host, nowNS).Scan(
-				&c.URL, &c.Source, &c.Depth, &c.Kind, &notBefore, &c.Revisit, &c.Attempts, &c.ETag, &c.LastModified)
-			if errors.Is(err, sql.ErrNoRows) {
+			until := now.Add(ttl)
+			if out, err = claimTurnOf(ctx, tx, host, worker, newToken(), until, nowNS, n); err != nil {
+				return err
+			}
+			if len(out) == 0 {
 				// next_ready was stale; fix it and look again.
 				if err := refreshHost(ctx, tx, host); err != nil {
 					return err
 				}
 				continue
 			}
-			if err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE hosts SET busy = ? WHERE host = ?`, len(out), host); err != nil {
 				return err
 			}
-			c.NotBefore = tm(notBefore)
-			if _, err := tx.ExecContext(ctx, `UPDATE hosts SET busy = 1 WHERE host = ?`, host); err != nil {
-				return err
-			}
-			if err := refreshHost(ctx, tx, host); err != nil {
-				return err
-			}
-			l = &c
-			return nil
+			return refreshHost(ctx, tx, host)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	if l == nil {
+	if len(out) == 0 {
 		return nil, lokerwatch.ErrEmpty
 	}
-	return l, nil
+	return out, nil
 }
 
-// Extend renews a lease and sets l.Until.
-func (s *Store) Extend(ctx context.Context, l *storage.Lease, ttl time.Duration) error {
-	until := s.now().Add(ttl)
-	err := s.write(ctx, "extend lease of "+l.URL, func(tx *txn) error {
-		res, err := tx.ExecContext(ctx, `UPDATE frontier SET lease_until = ?
-			WHERE url = ? AND state = 'inflight' AND token = ?`, ns(until), l.URL, l.Token)
-		if err != nil {
-			return err
+// claimTurnOf leases up to n ready requests of host, oldest ready first.
+func claimTurnOf(ctx context.Context, tx *txn, host, worker, base string, until time.Time, now int64, n int) ([]*storage.Lease, error) {
+	rows, err := tx.QueryContext(ctx, claimTurn, base, worker, ns(until), host, now, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type claimed struct {
+		ready, rowid int64
+		l            *storage.Lease
+	}
+	var cs []claimed
+	for rows.Next() {
+		c := claimed{l: &storage.Lease{Host: host, Worker: worker, Until: until}}
+		var notBefore int64
+		if err := rows.Scan(&c.ready, &c.rowid, &c.l.Token, &c.l.URL, &c.l.Source, &c.l.Depth, &c.l.Kind, &notBefore,
+			&c.l.Revisit, &c.l.Attempts, &c.l.ETag, &c.l.LastModified); err != nil {
+			return nil, err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return lokerwatch.ErrLeaseLost
+		c.l.NotBefore = tm(notBefore)
+		cs = append(cs, c)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	// RETURNING gives the rows in the order they were updated, not in the
+	// subquery's.
+	slices.SortFunc(cs, func(a, b claimed) int {
+		return cmp.Or(cmp.Compare(a.ready, b.ready), cmp.Compare(a.rowid, b.rowid))
+	})
+	out := make([]*storage.Lease, len(cs))
+	for i, c := range cs {
+		out[i] = c.l
+	}
+	return out, nil
+}
+
+// Extend renews leases and sets their Until; the lost ones are named in
+// an error wrapping lokerwatch.ErrLeaseLost.
+func (s *Store) Extend(ctx context.Context, ttl time.Duration, leases ...*storage.Lease) error {
+	if len(leases) == 0 {
+		return nil
+	}
+	until := s.now().Add(ttl)
+	var lost []int
+	err := s.write(ctx, "extend lease of "+leases[0].URL, func(tx *txn) error {
+		lost = lost[:0]
+		for i, l := range leases {
+			res, err := tx.ExecContext(ctx, `UPDATE frontier SET lease_until = ?
+				WHERE url = ? AND state = 'inflight' AND token = ?`, ns(until), l.URL, l.Token)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				lost = append(lost, i)
+			}
 		}
 		return nil
 	})
-	if err == nil {
+	if err != nil {
+		return err
+	}
+	var urls []string
+	for i, l := range leases {
+		if len(lost) > 0 && lost[0] == i {
+			lost = lost[1:]
+			urls = append(urls, l.URL)
+			continue
+		}
 		l.Until = until
 	}
-	return err
+	if len(urls) > 0 {
+		return fmt.Errorf("extend lease of %s: %w", strings.Join(urls, ", "), lokerwatch.ErrLeaseLost)
+	}
+	return nil
 }
 
-// endLease checks that l is still held and frees its host for delay.
+// Release gives leases back unworked: each request is queued again at its
+// old ready time with its attempts unchanged, and its host's busy count
+// drops without a rest. Leases no longer held are skipped.
+func (s *Store) Release(ctx context.Context, leases ...*storage.Lease) error {
+	if len(leases) == 0 {
+		return nil
+	}
+	return s.write(ctx, fmt.Sprintf("release %d leases", len(leases)), func(tx *txn) error {
+		var hosts []string
+		ended := map[string]int{}
+		for _, l := range leases {
+			var host string
+			err := tx.QueryRowContext(ctx, `UPDATE frontier SET state = 'queued', token = '', worker = '', lease_until = 0
+				WHERE url = ? AND state = 'inflight' AND token = ? RETURNING host`, l.URL, l.Token).Scan(&host)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if ended[host] == 0 {
+				hosts = append(hosts, host)
+			}
+			ended[host]++
+		}
+		return freeHosts(ctx, tx, hosts, ended)
+	})
+}
+
+// endLease checks that l is still held, ends it on its host (one lease
+// fewer busy) and rests the host for at least delay from now.
 // The host comes from the row, not from the caller's copy of the lease.
 func endLease(ctx context.Context, tx *txn, l *storage.Lease, now int64, delay time.Duration) (attempts int, host string, err error) {
 	err = tx.QueryRowContext(ctx, `SELECT attempts, host FROM frontier WHERE url = ? AND state = 'inflight' AND token = ?`,
@@ -232,7 +347,10 @@ func endLease(ctx context.Context, tx *txn, l *storage.Lease, now int64, delay t
 	if err != nil {
 		return 0, "", err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE hosts SET busy = 0, rest_until = ? WHERE host = ?`, now+int64(max(delay, 0)), host)
+	// MAX: within a turn a short rest asked by one ack must not cut a long
+	// one asked by an earlier fail (a 429's Retry-After).
+	_, err = tx.ExecContext(ctx, `UPDATE hosts SET busy = MAX(busy - 1, 0), rest_until = MAX(rest_until, ?) WHERE host = ?`,
+		now+int64(max(delay, 0)), host)
 	return attempts, host, err
 }
 

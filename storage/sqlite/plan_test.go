@@ -20,7 +20,8 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 	}{
 		{"pick host", `SELECT host FROM hosts WHERE busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1
 			ORDER BY next_ready LIMIT 1`, []any{1}},
-		{"pick request", `SELECT rowid FROM frontier WHERE host = ? AND state = 'queued' AND ready_at <= ? ORDER BY ready_at LIMIT 1`, []any{"h", 1}},
+		{"pick requests", `SELECT rowid FROM frontier WHERE host = ? AND state = 'queued' AND ready_at <= ? ORDER BY ready_at, rowid LIMIT ?`, []any{"h", 1, 5}},
+		{"claim turn", claimTurn, []any{"tok", "w", 1, "h", 1, 5}},
 		{"host next ready", `SELECT MIN(ready_at) FROM frontier WHERE host = ? AND state = 'queued'`, []any{"h"}},
 		{"expired leases", `SELECT url FROM frontier WHERE state = 'inflight' AND lease_until < ?`, []any{1}},
 		{"oldest queued", `SELECT MIN(queued_at) FROM frontier WHERE state = 'queued'`, nil},

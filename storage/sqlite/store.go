@@ -351,7 +351,7 @@ END;
 -- One row per host: the politeness schedule.
 CREATE TABLE IF NOT EXISTS hosts (
 	host       TEXT PRIMARY KEY,
-	busy       INTEGER NOT NULL DEFAULT 0, -- a fetch is in flight
+	busy       INTEGER NOT NULL DEFAULT 0, -- live leases of its turn (ClaimRequests); free at 0
 	rest_until INTEGER NOT NULL DEFAULT 0, -- host delay after the last fetch
 	next_ready INTEGER                     -- earliest ready_at of its queued requests; NULL when none
 ) WITHOUT ROWID;

@@ -13,7 +13,6 @@ import (
 )
 
 var adsTests = []test{
-	{"PutAdsAck", testPutAdsAck},
 	{"PutGetRoundTrip", testAdsRoundTrip},
 	{"UpdateNewChanged", testAdsUpdate},
 	{"IndexKeys", testAdsIndex},

@@ -159,7 +159,7 @@ func testFrontierClaimAck(t *testing.T, s storage.Store) {
 		t.Fatalf("stats after ack = %+v, want finished with zero OldestQueued", st)
 	}
 	wantErr(t, s.Ack(ctx, l, storage.AckOptions{}), lokerwatch.ErrLeaseLost, "second ack")
-	wantErr(t, s.Extend(ctx, l, time.Minute), lokerwatch.ErrLeaseLost, "extend after ack")
+	wantErr(t, s.Extend(ctx, time.Minute, l), lokerwatch.ErrLeaseLost, "extend after ack")
 	wantErr(t, s.Fail(ctx, l, storage.FailOptions{Reason: "x"}), lokerwatch.ErrLeaseLost, "fail after ack")
 	forged := *l
 	forged.Token = "not-a-token"
@@ -280,7 +280,7 @@ func testFrontierLeaseReap(t *testing.T, s storage.Store) {
 	kept, err := s.ClaimRequest(ctx, "w1", time.Second)
 	must(t, err, "claim")
 	extended := time.Now()
-	must(t, s.Extend(ctx, kept, 2*time.Second), "extend")
+	must(t, s.Extend(ctx, 2*time.Second, kept), "extend")
 	if !near(kept.Until, extended.Add(2*time.Second), time.Second) {
 		t.Fatalf("extend set Until %v, want about %v", kept.Until, extended.Add(2*time.Second))
 	}
@@ -300,7 +300,7 @@ func testFrontierLeaseReap(t *testing.T, s storage.Store) {
 		return n == 1
 	})
 	wantStats(t, s, 1, 1, 0, 0, 0)
-	wantErr(t, s.Extend(ctx, lost, time.Minute), lokerwatch.ErrLeaseLost, "extend a reaped lease")
+	wantErr(t, s.Extend(ctx, time.Minute, lost), lokerwatch.ErrLeaseLost, "extend a reaped lease")
 	again := claim(t, s, "w3", time.Minute)
 	if again.URL != lost.URL || again.Token == lost.Token {
 		t.Fatalf("after reap claimed %s token %s, want %s with a new token", again.URL, again.Token, lost.URL)
@@ -310,7 +310,7 @@ func testFrontierLeaseReap(t *testing.T, s storage.Store) {
 	}
 	wantErr(t, s.Ack(ctx, lost, storage.AckOptions{}), lokerwatch.ErrLeaseLost, "ack by the worker that lost the lease")
 	wantErr(t, s.Fail(ctx, lost, storage.FailOptions{Reason: "late"}), lokerwatch.ErrLeaseLost, "fail by the worker that lost the lease")
-	wantErr(t, s.Extend(ctx, lost, time.Minute), lokerwatch.ErrLeaseLost, "extend a lease taken by another worker")
+	wantErr(t, s.Extend(ctx, time.Minute, lost), lokerwatch.ErrLeaseLost, "extend a lease taken by another worker")
 	must(t, s.Ack(ctx, again, storage.AckOptions{}), "ack by the new holder")
 	must(t, s.Ack(ctx, kept, storage.AckOptions{}), "ack the extended lease")
 	wantStats(t, s, 0, 0, 2, 0, 0)

@@ -23,6 +23,26 @@
 //     Extend updates l.Until. Host is host[:port] of the URL, lower case.
 //     Add skips requests whose URL has no host, returns an error naming them
 //     and still queues the rest. An expired lease is not a failed attempt.
+//   - Turns: ClaimRequests takes n < 1 as 1 and refuses a ttl that is not
+//     positive (an error, not ErrEmpty). A turn's requests come oldest ready
+//     first, where ready is max(added, NotBefore, back-off); the order of
+//     requests ready in the same millisecond is open, and so is which free
+//     host a turn goes to. Extend with several leases sets Until on the live
+//     ones only and leaves the lost ones' Until as it was; Extend and Release
+//     of no lease do nothing. Release puts a request back at its old ready
+//     time (before requests queued since) with its Attempts, rests nothing,
+//     and skips lost leases without error; a released lease is lost (Ack,
+//     Fail and Extend return ErrLeaseLost). After a turn, its host rests
+//     for the longest HostDelay asked by any Ack or Fail of the turn, not
+//     the last one's. Reaping an expired turn requeues all its requests and
+//     frees the host.
+//   - FinishPages: one result per page, in order; no pages give no results.
+//     A page without ads is acked all the same. The AckOptions of a page are
+//     applied as by Ack (ETag kept for the next conditional fetch). A page
+//     whose lease is lost — even when another worker holds the URL again —
+//     gets Err wrapping ErrLeaseLost and nil Puts, and the new holder's lease
+//     is untouched. An ad without ID fails the whole call with an error that
+//     is not ErrLeaseLost; then no ad is written and every lease still holds.
 //   - Ads: LastSeen is the ad's FetchedAt (now when zero); FirstSeen is kept from
 //     the first PutAd; both are also set on the *Ad passed in. ScanAds orders by
 //     LastSeen, then ID. DeleteAd of an unknown ID returns ErrNotFound. AdsByKey
@@ -62,6 +82,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		tests []test
 	}{
 		{"Frontier", frontierTests},
+		{"Turns", turnTests},
+		{"FinishPages", finishTests},
 		{"Robots", robotsTests},
 		{"Ads", adsTests},
 		{"Review", reviewTests},

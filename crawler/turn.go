@@ -1,0 +1,217 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/storage"
+)
+
+// A worker takes a host a turn at a time (storage.Frontier.ClaimRequests):
+// up to turnMax of its ready URLs, fetched one after the other while the
+// host is busy for everyone else, resting it between fetches here as the
+// store would between claims. Pages without flagged ads are finished
+// together (storage.PageFinisher) when the turn ends, when flushAt are
+// waiting, or before a rest: a page costs a small part of a claim and of
+// a store step instead of one of each, which is what lets one worker keep
+// up with a bare colly collector.
+const (
+	turnMax = 32
+	flushAt = 16
+)
+
+// turnSize is how many URLs to ask for: a turn should take at most about a
+// quarter of a lease at the configured host delay, so that the URLs of a
+// worker that dies come back soon, and the lease kept alive by extension
+// is not what politeness rests on.
+func (c *Crawler) turnSize() int {
+	per := max(c.cfg.HostDelay.D(), 100*time.Millisecond)
+	return min(max(int(c.cfg.Lease.D()/4/per), 1), turnMax)
+}
+
+// turn is one claimed turn at a host being worked on.
+type turn struct {
+	c      *Crawler
+	ctx    context.Context // ends with the crawl, or when a lease is lost
+	cancel context.CancelFunc
+	lost   atomic.Bool
+
+	mu      sync.Mutex               // held while extending, so no ended lease is extended
+	open    map[string]*storage.Lease // by token: leases not yet ended (pending ones included)
+	pending []pendingPage
+
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// pendingPage is a fetched page waiting for the turn's next flush.
+type pendingPage struct {
+	j    *job
+	page storage.FinishedPage
+}
+
+func (c *Crawler) newTurn(ctx context.Context, ls []*storage.Lease) *turn {
+	t := &turn{c: c, open: make(map[string]*storage.Lease, len(ls)), done: make(chan struct{})}
+	t.ctx, t.cancel = context.WithCancel(ctx)
+	for _, l := range ls {
+		t.open[l.Token] = l
+	}
+	t.wg.Add(1)
+	go t.keep()
+	return t
+}
+
+// keep extends the turn's open leases until the turn is over, and cancels
+// the work when one is lost (its URL is another worker's now).
+func (t *turn) keep() {
+	defer t.wg.Done()
+	ttl := t.c.cfg.Lease.D()
+	tick := time.NewTicker(max(ttl/3, 100*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.done:
+			return
+		case <-t.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		t.mu.Lock()
+		ls := make([]*storage.Lease, 0, len(t.open))
+		for _, l := range t.open {
+			ls = append(ls, l)
+		}
+		var err error
+		if len(ls) > 0 {
+			err = t.c.store.Extend(t.ctx, ttl, ls...)
+		}
+		t.mu.Unlock()
+		switch {
+		case errors.Is(err, lokerwatch.ErrLeaseLost):
+			t.lost.Store(true)
+			t.c.log.Warn("lease lost; leaving the turn's URLs to whoever has them", "err", err)
+			t.cancel()
+			return
+		case err != nil && t.ctx.Err() == nil:
+			t.c.log.Warn("extend leases", "err", err)
+		}
+	}
+}
+
+// end takes a lease out of the turn before the store is told it ended.
+func (t *turn) end(l *storage.Lease) {
+	t.mu.Lock()
+	delete(t.open, l.Token)
+	t.mu.Unlock()
+}
+
+// finish queues a fetched page for the next flush.
+func (t *turn) finish(j *job, page storage.FinishedPage) {
+	t.pending = append(t.pending, pendingPage{j: j, page: page})
+	if len(t.pending) >= flushAt {
+		t.flush()
+	}
+}
+
+// flush finishes the pending pages in one store step.
+func (t *turn) flush() {
+	if len(t.pending) == 0 {
+		return
+	}
+	ps := t.pending
+	t.pending = nil
+	pages := make([]storage.FinishedPage, len(ps))
+	for i, p := range ps {
+		pages[i] = p.page
+		t.end(p.page.Lease)
+	}
+	c := t.c
+	// The jobs' own store contexts ended with their fetch: what follows
+	// the flush (a failure, a recrawl) writes with the flush's.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), storeWriteTimeout)
+	defer cancel()
+	for _, p := range ps {
+		p.j.sctx = sctx
+	}
+	res, err := c.store.FinishPages(sctx, pages)
+	c.wake.signal() // the host is free (or resting) again
+	if err != nil {
+		for _, p := range ps {
+			c.n.errors.Add(1)
+			p.j.logger().Error("store ads", "err", err)
+			p.j.fail(true, err.Error(), p.j.delay)
+		}
+		return
+	}
+	for i, p := range ps {
+		if res[i].Err != nil {
+			// Another worker has the URL now and stores its ads.
+			p.j.logger().Warn("ack", "err", res[i].Err)
+			continue
+		}
+		for k, ad := range p.page.Ads {
+			p.j.stored(ad, res[i].Puts[k])
+		}
+		p.j.scheduleRecrawl()
+	}
+}
+
+// close finishes what is pending, gives back the leases not worked on (a
+// stopping crawl, a turn cut short) so that they need not wait out their
+// lease, and stops the keeper.
+func (t *turn) close() {
+	t.flush()
+	close(t.done)
+	t.wg.Wait()
+	t.mu.Lock()
+	rest := make([]*storage.Lease, 0, len(t.open))
+	for _, l := range t.open {
+		rest = append(rest, l)
+	}
+	t.open = nil
+	t.mu.Unlock()
+	if len(rest) > 0 {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), storeWriteTimeout)
+		if err := t.c.store.Release(sctx, rest...); err != nil {
+			t.c.log.Warn("give back leases", "requests", len(rest), "err", err)
+		}
+		cancel()
+		t.c.wake.signal()
+	}
+	t.cancel()
+}
+
+// runTurn fetches a turn's URLs one after the other, resting the host
+// between them.
+func (c *Crawler) runTurn(ctx context.Context, ls []*storage.Lease) {
+	t := c.newTurn(ctx, ls)
+	defer t.close()
+	var last time.Time // when the previous fetch of the turn ended
+	var rest time.Duration
+	for i, l := range ls {
+		if t.ctx.Err() != nil || c.fatalErr() != nil {
+			c.unreserveN(len(ls) - i) // given back by close
+			return
+		}
+		if i > 0 && rest > 0 {
+			if wait := rest - time.Since(last); wait > 0 {
+				t.flush() // finished pages should not wait out a rest
+				if !sleep(t.ctx, wait) {
+					c.unreserveN(len(ls) - i)
+					return
+				}
+			}
+		}
+		j := c.process(ctx, t, l)
+		last = time.Now()
+		rest = j.delay
+		if j.endTurn {
+			c.unreserveN(len(ls) - i - 1)
+			return
+		}
+	}
+}
