@@ -40,7 +40,7 @@ type turn struct {
 	cancel context.CancelFunc
 	lost   atomic.Bool
 
-	mu      sync.Mutex               // held while extending, so no ended lease is extended
+	mu      sync.Mutex                // held while extending, so no ended lease is extended
 	open    map[string]*storage.Lease // by token: leases not yet ended (pending ones included)
 	pending []pendingPage
 
