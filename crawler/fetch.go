@@ -242,7 +242,7 @@ func (t *capture) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, body, trunc, err := readBody(res.Body, res.Header.Get("Content-Encoding"), t.f.maxBody)
+	raw, body, trunc, err := readBodySized(res.Body, res.Header.Get("Content-Encoding"), t.f.maxBody, res.ContentLength)
 	res.Body.Close()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", out.URL.Redacted(), err)
@@ -288,6 +288,28 @@ func (t *capture) RoundTrip(req *http.Request) (*http.Response, error) {
 	return res, nil
 }
 
+// readAll is io.ReadAll starting from a buffer of size+1 bytes when size
+// is known (the extra byte sees EOF without growing the buffer).
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow
+		}
+	}
+}
+
 // errReader remembers the first error other than EOF of the reader below
 // a decompressor, which would otherwise hide it behind its own.
 type errReader struct {
@@ -311,9 +333,20 @@ func (e *errReader) Read(p []byte) (int, error) {
 // short by the server or the deadline after some bytes decoded keeps what
 // arrived (truncated); with nothing decoded it is an error.
 func readBody(r io.Reader, encoding string, max int64) (raw, body []byte, truncated bool, err error) {
+	return readBodySized(r, encoding, max, -1)
+}
+
+// maxSizeHint bounds the buffer allocated up front from a Content-Length,
+// which a hostile server may state falsely.
+const maxSizeHint = 1 << 20
+
+// readBodySized is readBody with the response's Content-Length (-1 when
+// unknown): a plain body is read into one buffer of that size instead of
+// one grown by doubling (a page's largest allocation after parsing).
+func readBodySized(r io.Reader, encoding string, max, size int64) (raw, body []byte, truncated bool, err error) {
 	enc := strings.ToLower(strings.TrimSpace(encoding))
 	if enc == "" || enc == "identity" {
-		b, err := io.ReadAll(io.LimitReader(r, max+1))
+		b, err := readAll(io.LimitReader(r, max+1), min(size, max, maxSizeHint))
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("read body: %w", err)
 		}

@@ -20,8 +20,8 @@ import (
 // a store step instead of one of each, which is what lets one worker keep
 // up with a bare colly collector.
 const (
-	turnMax = 32
-	flushAt = 16
+	turnMax = 64
+	flushAt = 32
 )
 
 // turnSize is how many URLs to ask for: a turn should take at most about a
