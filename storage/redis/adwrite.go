@@ -75,7 +75,7 @@ local function write_ad(a)
   redis.call('ZADD', P..'ads:time', a.score, id)
   if a.flagged then
     redis.call('ZADD', P..'ads:flagged', a.score, id)
-  else
+  elseif old then -- a new ad is in no index yet
     redis.call('ZREM', P..'ads:flagged', id)
   end
   if old and old[3] and old[3] ~= a.source then
@@ -144,7 +144,8 @@ while i <= #ARGV do
   local pg = {tok = ARGV[i], delay = tonumber(ARGV[i+1]), etag = ARGV[i+2], lm = ARGV[i+3]}
   local n = tonumber(ARGV[i+4])
   i = i + 5
-  pg.live = redis.call('HEXISTS', P..'f:lease', pg.tok) == 1
+  pg.rec = redis.call('HGET', P..'f:lease', pg.tok)
+  pg.live = pg.rec ~= false
   for _ = 1, n do
     local a
     a, i = read_ad(i)
@@ -159,12 +160,18 @@ for _, a in ipairs(ads) do
   if not a.skip then write_ad(a) end
 end
 local now = now_ms()
-local out, hosts = {1}, {}
+local out, hosts, done = {1}, {}, 0
 for n, pg in ipairs(pages) do
   local host = nil
-  if pg.live then host = ack(pg.tok, pg.delay, pg.etag, pg.lm, now) end
-  if host then hosts[host] = true else out[#out + 1] = n end
+  if pg.live then host = ack(pg.tok, pg.delay, pg.etag, pg.lm, now, pg.rec) end
+  if host then
+    hosts[host] = true
+    done = done + 1
+  else
+    out[#out + 1] = n
+  end
 end
+if done > 0 then redis.call('HINCRBY', P..'f:stats', 'done', done) end
 for host in pairs(hosts) do resched(host, now) end
 return out`)
 

@@ -87,9 +87,10 @@ local function requeue(host, url, at)
 end
 
 -- release ends a lease; returns host, url (nil when the lease is gone).
--- The host stays busy while other leases of its turn live.
-local function release(tok)
-  local rec = redis.call('HGET', P..'f:lease', tok)
+-- The host stays busy while other leases of its turn live. rec is the
+-- lease record when the caller has read it already.
+local function release(tok, rec)
+  rec = rec or redis.call('HGET', P..'f:lease', tok)
   if not rec then return nil end
   local host, url = string.match(rec, '^(%S+) (%S+)')
   redis.call('ZREM', P..'f:leases', tok)
@@ -216,16 +217,16 @@ for i = 3, #ARGV do
 end
 return out`)
 
-// luaAck defines ack(tok, delay, etag, lm, now): the host acked, nil when
-// the lease is gone. The caller reschedules the host.
+// luaAck defines ack(tok, delay, etag, lm, now, rec): the host acked, nil
+// when the lease is gone (rec: the lease record, if read already). The
+// caller reschedules the host and counts the request done.
 const luaAck = `
-local function ack(tok, delay, etag, lm, now)
-  local host, url = release(tok)
+local function ack(tok, delay, etag, lm, now, rec)
+  local host, url = release(tok, rec)
   if not host then return nil end
   local r = redis.call('HGET', P..'f:req', url) or ''
   if string.match(r, '^%d+|%d+|%d+|1|') then redis.call('HSET', P..'f:fin', url, 'd') end
   redis.call('HDEL', P..'f:req', url)
-  redis.call('HINCRBY', P..'f:stats', 'done', 1)
   if etag ~= '' or lm ~= '' then
     redis.call('HSET', P..'f:cond', url, etag..'\n'..lm)
   end
@@ -241,6 +242,7 @@ local host = ack(ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], now)
 if not host then
   return redis.error_reply('LW leaselost')
 end
+redis.call('HINCRBY', P..'f:stats', 'done', 1)
 resched(host, now)
 return 1`)
 
