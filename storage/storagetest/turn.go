@@ -239,16 +239,7 @@ func testTurnExtend(t *testing.T, s storage.Store) {
 	turn := claimTurn(t, s, "w1", 10*time.Second, 2)
 	addSpaced(t, s, "http://b.example/1")
 	short := claimTurn(t, s, "w1", 50*time.Millisecond, 1)[0]
-	reaped := 0
-	eventually(t, 5*time.Second, "the short lease to be reaped", func() bool {
-		n, err := s.ReapRequests(ctx)
-		must(t, err, "reap")
-		reaped += n
-		return reaped >= 1
-	})
-	if reaped != 1 {
-		t.Fatalf("reaped %d leases, only one expired", reaped)
-	}
+	reapOne(t, s)
 	holder := claim(t, s, "w2", 10*time.Second)
 	if holder.URL != short.URL {
 		t.Fatalf("claimed %s, want the reaped %s", holder.URL, short.URL)
@@ -431,5 +422,22 @@ func claimTurnUntilFinished(ctx context.Context, t *testing.T, s storage.Store, 
 			return nil
 		}
 		return ls
+	}
+}
+
+// reapOne waits for the one short lease a test let expire to be reaped,
+// and fails if more than that one was.
+func reapOne(t *testing.T, s storage.Store) {
+	t.Helper()
+	ctx := testCtx(t)
+	reaped := 0
+	eventually(t, 5*time.Second, "the short lease to be reaped", func() bool {
+		n, err := s.ReapRequests(ctx)
+		must(t, err, "reap")
+		reaped += n
+		return reaped >= 1
+	})
+	if reaped != 1 {
+		t.Fatalf("reaped %d leases, only one expired", reaped)
 	}
 }
