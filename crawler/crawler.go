@@ -469,7 +469,18 @@ type job struct {
 	endTurn bool
 	// sctx is for store writes after the fetch: they must land even when
 	// the crawl is being stopped, so that finished work is not redone.
-	sctx context.Context
+	// It is made on first use (storeCtx): most pages write only through
+	// their turn's flush, which brings its own.
+	sctx    context.Context
+	scancel context.CancelFunc
+	crawl   context.Context // sctx's parent, for its values
+}
+
+func (j *job) storeCtx() context.Context {
+	if j.sctx == nil {
+		j.sctx, j.scancel = context.WithTimeout(context.WithoutCancel(j.crawl), storeWriteTimeout)
+	}
+	return j.sctx
 }
 
 func (j *job) logger() *slog.Logger {
@@ -484,10 +495,12 @@ const storeWriteTimeout = 30 * time.Second
 // process works one URL of turn t; ctx is the crawl's.
 func (c *Crawler) process(ctx context.Context, t *turn, l *storage.Lease) *job {
 	wctx := t.ctx
-	j := &job{c: c, l: l, t: t, delay: c.cfg.HostDelay.D()}
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
-	defer scancel()
-	j.sctx = sctx
+	j := &job{c: c, l: l, t: t, delay: c.cfg.HostDelay.D(), crawl: ctx}
+	defer func() {
+		if j.scancel != nil {
+			j.scancel()
+		}
+	}()
 	fetched := false
 	defer func() {
 		if !fetched {
@@ -620,7 +633,7 @@ func (j *job) fail(retry bool, reason string, hostDelay time.Duration) {
 		j.endTurn = true
 	}
 	j.t.end(j.l)
-	err := j.c.store.Fail(j.sctx, j.l, storage.FailOptions{
+	err := j.c.store.Fail(j.storeCtx(), j.l, storage.FailOptions{
 		Reason: reason, Retry: retry, MaxAttempts: j.c.cfg.MaxAttempts, HostDelay: hostDelay,
 	})
 	j.c.wake.signal() // the host is free (or resting) again
@@ -632,7 +645,7 @@ func (j *job) fail(retry bool, reason string, hostDelay time.Duration) {
 // ack ends the lease now (the step-by-step path of pages with flagged ads).
 func (j *job) ack(etag, lastModified string) bool {
 	j.t.end(j.l)
-	err := j.c.store.Ack(j.sctx, j.l, storage.AckOptions{HostDelay: j.delay, ETag: etag, LastModified: lastModified})
+	err := j.c.store.Ack(j.storeCtx(), j.l, storage.AckOptions{HostDelay: j.delay, ETag: etag, LastModified: lastModified})
 	j.c.wake.signal() // the host is free (or resting) again
 	if err != nil {
 		j.logger().Warn("ack", "err", err)
@@ -786,14 +799,20 @@ func (j *job) buildAds(p *page, ex *lokerwatch.Exchange, fs []found) []*lokerwat
 		return nil
 	}
 	digest := sha256.Sum256(ex.RawBody)
-	pageURL, err := Canonical(p.URL.String())
-	if err != nil {
+	rawPage := p.URL.String()
+	pageURL, pageErr := Canonical(rawPage)
+	if pageErr != nil {
 		pageURL = j.l.URL
 	}
 	seen := make(map[string]bool, len(fs))
 	ads := make([]*lokerwatch.Ad, 0, len(fs))
 	for _, f := range fs {
-		perm, err := Canonical(f.Permalink)
+		// Most ads are their page (one JobPosting, a feed item's page):
+		// its canonical form is already known.
+		perm, err := pageURL, pageErr
+		if f.Permalink != rawPage {
+			perm, err = Canonical(f.Permalink)
+		}
 		if err != nil {
 			c.n.problems.Add(1)
 			j.logger().Warn("ad without a usable permalink", "permalink", f.Permalink, "err", err)
@@ -843,7 +862,7 @@ func (j *job) storeAds(ex *lokerwatch.Exchange, ads []*lokerwatch.Ad) error {
 	c := j.c
 	var flagged []*lokerwatch.Ad
 	for _, ad := range ads {
-		res, err := c.store.PutAd(j.sctx, ad)
+		res, err := c.store.PutAd(j.storeCtx(), ad)
 		if err != nil {
 			return fmt.Errorf("put ad %s: %w", ad.ID, err)
 		}
@@ -852,7 +871,7 @@ func (j *job) storeAds(ex *lokerwatch.Exchange, ads []*lokerwatch.Ad) error {
 			continue
 		}
 		flagged = append(flagged, ad)
-		_, created, err := c.store.Enqueue(j.sctx, ad)
+		_, created, err := c.store.Enqueue(j.storeCtx(), ad)
 		if err != nil {
 			return fmt.Errorf("queue ad %s for review: %w", ad.ID, err)
 		}
@@ -862,7 +881,7 @@ func (j *job) storeAds(ex *lokerwatch.Exchange, ads []*lokerwatch.Ad) error {
 		}
 	}
 	if len(flagged) > 0 && c.archiver != nil {
-		if err := c.archiver.Archive(j.sctx, ex, flagged); err != nil {
+		if err := c.archiver.Archive(j.storeCtx(), ex, flagged); err != nil {
 			return fmt.Errorf("archive %s: %w", ex.URL, err)
 		}
 	}
@@ -908,7 +927,7 @@ func (j *job) addLinks(links []link) error {
 	if len(reqs) == 0 {
 		return nil
 	}
-	n, err := c.store.Add(j.sctx, reqs...)
+	n, err := c.store.Add(j.storeCtx(), reqs...)
 	if err != nil {
 		return err
 	}
@@ -929,7 +948,7 @@ func (j *job) scheduleRecrawl() {
 	}
 	r := j.l.Request
 	r.Revisit, r.NotBefore, r.Attempts = true, time.Now().Add(every), 0
-	if _, err := j.c.store.Add(j.sctx, r); err != nil {
+	if _, err := j.c.store.Add(j.storeCtx(), r); err != nil {
 		j.logger().Warn("schedule recrawl", "err", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 
 	"github.com/lokerwatch/lokerwatch"
@@ -27,6 +28,13 @@ type page struct {
 	flattened bool // nested too deep for the parser; parsed flattened
 }
 
+// Selectors run on every page, compiled once.
+var (
+	selBase   = cascadia.MustCompile("base[href]")
+	selLinks  = cascadia.MustCompile("a[href]")
+	selScript = cascadia.MustCompile("script[type]")
+)
+
 // Doc parses the body as HTML once.
 func (p *page) Doc() (*goquery.Document, error) {
 	if p.doc == nil && p.docErr == nil {
@@ -35,7 +43,7 @@ func (p *page) Doc() (*goquery.Document, error) {
 		if p.docErr == nil {
 			p.doc = goquery.NewDocumentFromNode(root)
 			// A <base href> changes what relative links mean.
-			if href, ok := p.doc.Find("base[href]").First().Attr("href"); ok {
+			if href, ok := p.doc.FindMatcher(selBase).First().Attr("href"); ok {
 				if b, err := p.URL.Parse(strings.TrimSpace(href)); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
 					p.doc.Url = b
 				}
@@ -189,7 +197,7 @@ func (s *source) followLinks(p *page, ex *extraction) {
 	if err != nil {
 		return
 	}
-	doc.Find("a[href]").EachWithBreak(func(_ int, a *goquery.Selection) bool {
+	doc.FindMatcher(selLinks).EachWithBreak(func(_ int, a *goquery.Selection) bool {
 		href, _ := a.Attr("href")
 		abs := p.resolve(href)
 		if abs == "" {

@@ -26,7 +26,7 @@ func (jobBoard) extract(p *page) (extraction, error) {
 		return ex, fmt.Errorf("parse html: %w", err)
 	}
 	var postings []map[string]any
-	doc.Find(`script[type]`).Each(func(i int, s *goquery.Selection) {
+	doc.FindMatcher(selScript).Each(func(i int, s *goquery.Selection) {
 		t, _ := s.Attr("type")
 		if mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(t)), ";"); strings.TrimSpace(mt) != "application/ld+json" {
 			return
