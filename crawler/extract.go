@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,8 +11,8 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/config"
@@ -26,34 +27,108 @@ type page struct {
 	doc       *goquery.Document
 	docErr    error
 	flattened bool // nested too deep for the parser; parsed flattened
+	tokens    *tokens
+	baseURL   *url.URL // see base
 }
 
-// Selectors run on every page, compiled once.
-var (
-	selBase   = cascadia.MustCompile("base[href]")
-	selLinks  = cascadia.MustCompile("a[href]")
-	selScript = cascadia.MustCompile("script[type]")
-)
-
-// Doc parses the body as HTML once.
+// Doc parses the body as HTML once, into a tree, for the extractors that
+// select elements (Telegram, profiles). JSON-LD and links need no tree:
+// see Tokens.
 func (p *page) Doc() (*goquery.Document, error) {
 	if p.doc == nil && p.docErr == nil {
 		var root *html.Node
 		root, p.flattened, p.docErr = parseHTML(p.Body)
 		if p.docErr == nil {
 			p.doc = goquery.NewDocumentFromNode(root)
-			// A <base href> changes what relative links mean.
-			if href, ok := p.doc.FindMatcher(selBase).First().Attr("href"); ok {
-				if b, err := p.URL.Parse(strings.TrimSpace(href)); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
-					p.doc.Url = b
-				}
-			}
-			if p.doc.Url == nil {
-				p.doc.Url = p.URL
-			}
+			p.doc.Url = p.base()
 		}
 	}
 	return p.doc, p.docErr
+}
+
+// tokens is what one pass of the HTML tokenizer finds on a page: what the
+// job board extractor and link following read. Building the tree is most
+// of the cost of parsing a page (and the tree has a depth limit a hostile
+// page can hide behind, see parse.go); the token stream is what the tree
+// would be built from, so these are the elements a tree would hold, in
+// document order. Like the tree, the tokenizer reads <script>, <style>,
+// <noscript>, <textarea>, <title> and friends as raw text: a link inside
+// one is no link.
+type tokens struct {
+	base    string   // href of the first <base href>
+	scripts []script // <script> elements with a type attribute
+	hrefs   []string // href of each <a href>
+}
+
+type script struct{ typ, text string }
+
+// Tokens reads the page's tokens once.
+func (p *page) Tokens() *tokens {
+	if p.tokens != nil {
+		return p.tokens
+	}
+	t := &tokens{}
+	p.tokens = t
+	z := html.NewTokenizer(bytes.NewReader(p.Body))
+	inScript := -1 // index in t.scripts of the script whose text is next
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return t // io.EOF: the reader is in memory
+		case html.TextToken:
+			if inScript >= 0 {
+				t.scripts[inScript].text = string(z.Text())
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			// <script/> is no empty element in HTML: its text follows.
+			switch atom.Lookup(name) {
+			case atom.A:
+				if v, ok := attr(z, hasAttr, "href"); ok {
+					t.hrefs = append(t.hrefs, v)
+				}
+			case atom.Base:
+				if v, ok := attr(z, hasAttr, "href"); ok && t.base == "" {
+					t.base = v
+				}
+			case atom.Script:
+				if v, ok := attr(z, hasAttr, "type"); ok {
+					t.scripts = append(t.scripts, script{typ: v})
+					inScript = len(t.scripts) - 1
+					continue
+				}
+			}
+		}
+		inScript = -1
+	}
+}
+
+// attr is the value of the tag's first attribute named key (the first is
+// the one a browser keeps).
+func attr(z *html.Tokenizer, more bool, key string) (string, bool) {
+	for more {
+		var k, v []byte
+		k, v, more = z.TagAttr()
+		if string(k) == key {
+			return string(v), true
+		}
+	}
+	return "", false
+}
+
+// base is what relative links on the page resolve against: its first
+// <base href> when that is a usable http(s) URL, else its own URL.
+func (p *page) base() *url.URL {
+	if p.baseURL == nil {
+		p.baseURL = p.URL
+		if href := p.Tokens().base; href != "" {
+			if b, err := p.URL.Parse(strings.TrimSpace(href)); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
+				p.baseURL = b
+			}
+		}
+	}
+	return p.baseURL
 }
 
 // resolve makes an href absolute against the document; "" when it is not a
@@ -63,11 +138,7 @@ func (p *page) resolve(href string) string {
 	if href == "" || strings.HasPrefix(href, "#") {
 		return ""
 	}
-	base := p.URL
-	if p.doc != nil && p.doc.Url != nil {
-		base = p.doc.Url
-	}
-	u, err := base.Parse(href)
+	u, err := p.base().Parse(href)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ""
 	}
@@ -193,27 +264,24 @@ func (s *source) followLinks(p *page, ex *extraction) {
 	if len(s.follow) == 0 {
 		return
 	}
-	doc, err := p.Doc()
-	if err != nil {
-		return
-	}
-	doc.FindMatcher(selLinks).EachWithBreak(func(_ int, a *goquery.Selection) bool {
-		href, _ := a.Attr("href")
+	for _, href := range p.Tokens().hrefs {
 		abs := p.resolve(href)
 		if abs == "" {
-			return true
+			continue
 		}
 		c, err := Canonical(abs)
 		if err != nil || !s.follows(c) {
-			return true
+			continue
 		}
 		kind := "page"
 		if u, err := url.Parse(c); err == nil && s.seedPaths[u.Host+u.Path] {
 			kind = "listing"
 		}
 		ex.addLink(c, kind)
-		return len(ex.Links) < maxLinksPage
-	})
+		if len(ex.Links) >= maxLinksPage {
+			return
+		}
+	}
 }
 
 // textAnchor names an ad that has no link of its own (several posts on one

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/PuerkitoBio/goquery"
 )
 
 const (
@@ -21,28 +19,23 @@ type jobBoard struct{}
 
 func (jobBoard) extract(p *page) (extraction, error) {
 	var ex extraction
-	doc, err := p.Doc()
-	if err != nil {
-		return ex, fmt.Errorf("parse html: %w", err)
-	}
 	var postings []map[string]any
-	doc.FindMatcher(selScript).Each(func(i int, s *goquery.Selection) {
-		t, _ := s.Attr("type")
-		if mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(t)), ";"); strings.TrimSpace(mt) != "application/ld+json" {
-			return
+	for i, s := range p.Tokens().scripts {
+		if mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(s.typ)), ";"); strings.TrimSpace(mt) != "application/ld+json" {
+			continue
 		}
-		raw := s.Text()
+		raw := s.text
 		if len(raw) > maxJSONLD {
 			ex.problem("JSON-LD block %d: %d bytes is over the %d byte limit", i, len(raw), maxJSONLD)
-			return
+			continue
 		}
 		v, err := decodeJSONLD(raw)
 		if err != nil {
 			ex.problem("JSON-LD block %d: %w", i, err)
-			return
+			continue
 		}
 		collectPostings(v, 0, &postings)
-	})
+	}
 	for i, jp := range postings {
 		f := postingAd(jp)
 		f.Permalink = p.URL.String()
