@@ -29,7 +29,7 @@ import (
 // and the writer tries again from it (compare-and-set). A new ad — nearly
 // every ad a crawl finds — takes one round trip, a known one two.
 
-// luaAds defines check_ad and write_ad over ads read by read_ad from ARGV.
+// luaAds defines check_ads and write_ads over ads read by read_ad from ARGV.
 const luaAds = `
 local function split_ns(s)
   local out, i = {}, 1
@@ -54,60 +54,123 @@ local function read_ad(i)
   return a, i + 8 + n
 end
 
--- check_ad returns the stored meta when it is not the one the writer
--- expects ('' when there is none; '?' for an ad stored without meta).
-local function check_ad(a)
-  local cur = redis.call('GET', P..'adm:'..a.id)
-  if not cur then
-    cur = ''
-    if redis.call('EXISTS', P..'ad:'..a.id) == 1 then cur = '?' end
+-- chunked calls cmd on key with the values in list, at most 1000 a call
+-- (Lua's unpack has a stack limit).
+local function chunked(cmd, key, list)
+  for i = 1, #list, 1000 do
+    local j = i + 999
+    if j > #list then j = #list end
+    redis.call(cmd, key, unpack(list, i, j))
   end
-  if cur ~= a.expect then return cur end
-  return nil
 end
 
-local function write_ad(a)
-  local id = a.id
-  local old = nil
-  if a.expect ~= '' then old = split_ns(a.expect) end
-  redis.call('SET', P..'ad:'..id, a.json)
-  redis.call('SET', P..'adm:'..id, a.meta)
-  redis.call('ZADD', P..'ads:time', a.score, id)
-  if a.flagged then
-    redis.call('ZADD', P..'ads:flagged', a.score, id)
-  elseif old then -- a new ad is in no index yet
-    redis.call('ZREM', P..'ads:flagged', id)
-  end
-  if old and old[3] and old[3] ~= a.source then
-    redis.call('ZREM', P..'ads:src:'..old[3], id)
-  end
-  redis.call('ZADD', P..'ads:src:'..a.source, a.score, id)
-  local new = {}
-  for _, k in ipairs(a.keys) do new[k] = true end
-  if old then
-    for j = 4, #old do
-      if not new[old[j]] then redis.call('SREM', P..old[j], id) end
-    end
-  end
-  for _, k in ipairs(a.keys) do redis.call('SADD', P..k, id) end
+local function push(t, k, ...)
+  local l = t[k]
+  if not l then l = {}; t[k] = l end
+  for _, v in ipairs({...}) do l[#l + 1] = v end
 end
 
--- check_ads returns nil when every ad's stored meta is the expected one,
--- else {0, n1, meta1, ...} with the 1-based position (in ads) and stored
--- meta of each mismatch. Ads marked skip are not checked.
+-- check_ads returns nil when every ad's stored meta is the expected one
+-- ('' when there is none; '?' for an ad stored without meta), else
+-- {0, n1, meta1, ...} with the 1-based position (in ads) and stored meta
+-- of each mismatch. Ads marked skip are not checked. All metas are read
+-- in one MGET, and the ads without one are looked for in one EXISTS.
 local function check_ads(ads)
-  local bad = {0}
+  local keys, pos = {}, {}
   for n, a in ipairs(ads) do
     if not a.skip then
-      local cur = check_ad(a)
-      if cur then
-        bad[#bad + 1] = n
-        bad[#bad + 1] = cur
-      end
+      keys[#keys + 1] = P..'adm:'..a.id
+      pos[#pos + 1] = n
+    end
+  end
+  if #keys == 0 then return nil end
+  local curs = {}
+  for i = 1, #keys, 1000 do
+    local j = i + 999
+    if j > #keys then j = #keys end
+    local got = redis.call('MGET', unpack(keys, i, j))
+    for k = 1, #got do curs[i + k - 1] = got[k] end
+  end
+  local missing = {}
+  for i = 1, #keys do
+    if not curs[i] then missing[#missing + 1] = i end
+  end
+  if #missing > 0 then
+    local ks = {}
+    for _, i in ipairs(missing) do ks[#ks + 1] = P..'ad:'..ads[pos[i]].id end
+    local any = 0
+    for i = 1, #ks, 1000 do
+      local j = i + 999
+      if j > #ks then j = #ks end
+      any = any + redis.call('EXISTS', unpack(ks, i, j))
+    end
+    for k, i in ipairs(missing) do
+      curs[i] = ''
+      if any > 0 and redis.call('EXISTS', ks[k]) == 1 then curs[i] = '?' end
+    end
+  end
+  local bad = {0}
+  for i = 1, #keys do
+    local a = ads[pos[i]]
+    if curs[i] ~= a.expect then
+      bad[#bad + 1] = pos[i]
+      bad[#bad + 1] = curs[i]
     end
   end
   if #bad > 1 then return bad end
   return nil
+end
+
+-- write_ads writes the ads not marked skip, each command once for all of
+-- them. An ad ID twice in one batch (one posting reached from two pages)
+-- is written once, from its last copy, as a second write would replace
+-- the first whole.
+local function write_ads(ads)
+  local last = {}
+  for n, a in ipairs(ads) do
+    if not a.skip then last[a.id] = n end
+  end
+  local kv, times, fl, unfl = {}, {}, {}, {}
+  local srcs, srcrem, sadd, srem = {}, {}, {}, {}
+  for n, a in ipairs(ads) do
+    if not a.skip and last[a.id] == n then
+      local id = a.id
+      local old = nil
+      if a.expect ~= '' then old = split_ns(a.expect) end
+      push(kv, 1, P..'ad:'..id, a.json, P..'adm:'..id, a.meta)
+      push(times, 1, a.score, id)
+      if a.flagged then
+        push(fl, 1, a.score, id)
+      elseif old then -- a new ad is in no index yet
+        push(unfl, 1, id)
+      end
+      if old and old[3] and old[3] ~= a.source then
+        push(srcrem, P..'ads:src:'..old[3], id)
+      end
+      push(srcs, P..'ads:src:'..a.source, a.score, id)
+      local new = {}
+      for _, k in ipairs(a.keys) do new[k] = true end
+      if old then
+        for j = 4, #old do
+          if not new[old[j]] then push(srem, P..old[j], id) end
+        end
+      end
+      for _, k in ipairs(a.keys) do push(sadd, P..k, id) end
+    end
+  end
+  if not kv[1] then return end
+  for i = 1, #kv[1], 1000 do
+    local j = i + 999
+    if j > #kv[1] then j = #kv[1] end
+    redis.call('MSET', unpack(kv[1], i, j))
+  end
+  chunked('ZADD', P..'ads:time', times[1])
+  if fl[1] then chunked('ZADD', P..'ads:flagged', fl[1]) end
+  if unfl[1] then chunked('ZREM', P..'ads:flagged', unfl[1]) end
+  for k, ids in pairs(srcrem) do chunked('ZREM', k, ids) end
+  for k, l in pairs(srcs) do chunked('ZADD', k, l) end
+  for k, ids in pairs(srem) do chunked('SREM', k, ids) end
+  for k, ids in pairs(sadd) do chunked('SADD', k, ids) end
 end
 
 -- put_ads checks then writes the ads from ARGV[i] on: nothing is written
@@ -122,7 +185,7 @@ local function put_ads(i)
   end
   local bad = check_ads(ads)
   if bad then return bad end
-  for _, a in ipairs(ads) do write_ad(a) end
+  write_ads(ads)
   return {1}
 end
 `
@@ -156,9 +219,7 @@ while i <= #ARGV do
 end
 local bad = check_ads(ads)
 if bad then return bad end
-for _, a in ipairs(ads) do
-  if not a.skip then write_ad(a) end
-end
+write_ads(ads)
 local now = now_ms()
 local out, hosts, done = {1}, {}, 0
 for n, pg in ipairs(pages) do
