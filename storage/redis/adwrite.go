@@ -201,39 +201,81 @@ return put_ads(2)`)
 // their leases acked, and the answer is {1, 1-based positions of the
 // skipped pages...}.
 var finishScript = newScript(luaHeader + luaFrontier + luaAck + luaAds + `
-local pages, ads = {}, {}
+local pages, ads, toks = {}, {}, {}
 local i = 2
 while i <= #ARGV do
-  local pg = {tok = ARGV[i], delay = tonumber(ARGV[i+1]), etag = ARGV[i+2], lm = ARGV[i+3]}
+  local pg = {tok = ARGV[i], delay = tonumber(ARGV[i+1]), etag = ARGV[i+2], lm = ARGV[i+3], first = #ads + 1}
   local n = tonumber(ARGV[i+4])
   i = i + 5
-  pg.rec = redis.call('HGET', P..'f:lease', pg.tok)
-  pg.live = pg.rec ~= false
   for _ = 1, n do
     local a
     a, i = read_ad(i)
-    a.skip = not pg.live
     ads[#ads + 1] = a
   end
+  pg.last = #ads
   pages[#pages + 1] = pg
+  toks[#toks + 1] = pg.tok
+end
+-- The lease records, in one HMGET; a page whose lease is gone is skipped.
+local recs = {}
+for s = 1, #toks, 1000 do
+  local e = s + 999
+  if e > #toks then e = #toks end
+  local got = redis.call('HMGET', P..'f:lease', unpack(toks, s, e))
+  for k = 1, #got do recs[s + k - 1] = got[k] end
+end
+for n, pg in ipairs(pages) do
+  pg.rec = recs[n]
+  for k = pg.first, pg.last do ads[k].skip = not pg.rec end
 end
 local bad = check_ads(ads)
 if bad then return bad end
 write_ads(ads)
+-- The acks, as ack() would do them one by one, each command once.
 local now = now_ms()
-local out, hosts, done = {1}, {}, 0
+local out, live, busy, rests, urls = {1}, {}, {}, {}, {}
 for n, pg in ipairs(pages) do
-  local host = nil
-  if pg.live then host = ack(pg.tok, pg.delay, pg.etag, pg.lm, now, pg.rec) end
-  if host then
-    hosts[host] = true
-    done = done + 1
+  if pg.rec then
+    local host, url = string.match(pg.rec, '^(%S+) (%S+)')
+    live[#live + 1] = pg.tok
+    busy[host] = (busy[host] or 0) + 1
+    if pg.delay > (rests[host] or 0) then rests[host] = pg.delay end
+    urls[#urls + 1] = url
+    pg.url = url
   else
     out[#out + 1] = n
   end
 end
-if done > 0 then redis.call('HINCRBY', P..'f:stats', 'done', done) end
-for host in pairs(hosts) do resched(host, now) end
+if #live > 0 then
+  chunked('ZREM', P..'f:leases', live)
+  chunked('HDEL', P..'f:lease', live)
+  local fin, cond = {}, {}
+  for s = 1, #urls, 1000 do
+    local e = s + 999
+    if e > #urls then e = #urls end
+    local reqs = redis.call('HMGET', P..'f:req', unpack(urls, s, e))
+    for k = 1, #reqs do
+      if string.match(reqs[k] or '', '^%d+|%d+|%d+|1|') then push(fin, 1, urls[s + k - 1], 'd') end
+    end
+  end
+  chunked('HDEL', P..'f:req', urls)
+  if fin[1] then chunked('HSET', P..'f:fin', fin[1]) end
+  for _, pg in ipairs(pages) do
+    if pg.rec and (pg.etag ~= '' or pg.lm ~= '') then push(cond, 1, pg.url, pg.etag..'\n'..pg.lm) end
+  end
+  if cond[1] then chunked('HSET', P..'f:cond', cond[1]) end
+  for host, k in pairs(busy) do
+    local b = tonumber(redis.call('HGET', P..'f:busy', host) or '0')
+    if b and b > k then
+      redis.call('HSET', P..'f:busy', host, fmt(b - k))
+    else
+      redis.call('HDEL', P..'f:busy', host)
+    end
+  end
+  for host, d in pairs(rests) do rest(host, now, d) end
+  redis.call('HINCRBY', P..'f:stats', 'done', #live)
+  for host in pairs(busy) do resched(host, now) end
+end
 return out`)
 
 // netstrings appends each value as "<len>:<bytes>,".
