@@ -43,6 +43,10 @@ type turn struct {
 	mu      sync.Mutex                // held while extending, so no ended lease is extended
 	open    map[string]*storage.Lease // by token: leases not yet ended (pending ones included)
 	pending []pendingPage
+	// flushing is closed when the flush in flight (if any) is over: a
+	// flush runs beside the turn's next fetches, one at a time, so that
+	// the store step's round trip is not the fetcher's wait.
+	flushing chan struct{}
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -117,13 +121,33 @@ func (t *turn) finish(j *job, page storage.FinishedPage) {
 	}
 }
 
-// flush finishes the pending pages in one store step.
+// flush sends the pending pages to the store in one step, in the
+// background once the previous flush of the turn is over.
 func (t *turn) flush() {
 	if len(t.pending) == 0 {
 		return
 	}
 	ps := t.pending
 	t.pending = nil
+	t.waitFlush()
+	done := make(chan struct{})
+	t.flushing = done
+	go func() {
+		defer close(done)
+		t.store(ps)
+	}()
+}
+
+// waitFlush waits for the flush in flight.
+func (t *turn) waitFlush() {
+	if t.flushing != nil {
+		<-t.flushing
+		t.flushing = nil
+	}
+}
+
+// store finishes pages in one store step.
+func (t *turn) store(ps []pendingPage) {
 	pages := make([]storage.FinishedPage, len(ps))
 	for i, p := range ps {
 		pages[i] = p.page
@@ -165,6 +189,7 @@ func (t *turn) flush() {
 // lease, and stops the keeper.
 func (t *turn) close() {
 	t.flush()
+	t.waitFlush()
 	close(t.done)
 	t.wg.Wait()
 	t.mu.Lock()
