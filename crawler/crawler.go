@@ -464,9 +464,9 @@ type job struct {
 	src   *source
 	log   *slog.Logger  // with the URL and source; made on first use (logger)
 	delay time.Duration // host rest after this fetch
-	// endTurn gives the rest of the turn back: the host failed or asked
-	// to slow down, so its other URLs wait for their back-off elsewhere.
-	endTurn bool
+	// fetched is the response left to extract (handle): set, the job
+	// goes on in its turn's extractor.
+	fetched *fetchState
 	// sctx is for store writes after the fetch: they must land even when
 	// the crawl is being stopped, so that finished work is not redone.
 	// It is made on first use (storeCtx): most pages write only through
@@ -483,6 +483,13 @@ func (j *job) storeCtx() context.Context {
 	return j.sctx
 }
 
+// release ends the job's store context, when one was made.
+func (j *job) release() {
+	if j.scancel != nil {
+		j.scancel()
+	}
+}
+
 func (j *job) logger() *slog.Logger {
 	if j.log == nil {
 		j.log = j.c.log.With("url", j.l.URL, "source", j.l.Source)
@@ -497,8 +504,8 @@ func (c *Crawler) process(ctx context.Context, t *turn, l *storage.Lease) *job {
 	wctx := t.ctx
 	j := &job{c: c, l: l, t: t, delay: c.cfg.HostDelay.D(), crawl: ctx}
 	defer func() {
-		if j.scancel != nil {
-			j.scancel()
+		if j.fetched == nil {
+			j.release()
 		}
 	}()
 	fetched := false
@@ -630,7 +637,9 @@ func (j *job) interrupted(ctx context.Context) bool {
 
 func (j *job) fail(retry bool, reason string, hostDelay time.Duration) {
 	if retry {
-		j.endTurn = true
+		// The host failed or asked to slow down: its other URLs wait for
+		// their back-off elsewhere.
+		j.t.halt.Store(true)
 	}
 	j.t.end(j.l)
 	err := j.c.store.Fail(j.storeCtx(), j.l, storage.FailOptions{
@@ -716,6 +725,18 @@ func (j *job) handle(st *fetchState) {
 		j.fail(false, fmt.Sprintf("not a text page: labelled %q, content sniffed as %s", ct, sniffed), j.delay)
 		return
 	}
+	// What is left — extraction, classification, storing — is done by the
+	// turn's extractor (turn.extract) while the next URL is fetched.
+	j.fetched = st
+}
+
+// extract gets the ads and links out of a fetched page, classifies and
+// stores them, and ends the page's lease.
+func (j *job) extract() {
+	c := j.c
+	ex := j.fetched.exchange()
+	resp := j.fetched.resp
+	ct := resp.Headers.Get("Content-Type")
 	if ex.Truncated {
 		j.logger().Warn("body cut at crawl.max_body", "max_body", c.cfg.MaxBody)
 	}
@@ -903,7 +924,10 @@ func (j *job) addLinks(links []link) error {
 	var reqs []storage.Request
 	traps := 0
 	for _, ln := range links {
-		u, err := Canonical(ln.URL)
+		u, err := ln.URL, error(nil)
+		if !ln.canonical {
+			u, err = Canonical(ln.URL)
+		}
 		if err != nil || seen[u] {
 			continue
 		}
@@ -927,16 +951,29 @@ func (j *job) addLinks(links []link) error {
 	if len(reqs) == 0 {
 		return nil
 	}
-	n, err := c.store.Add(j.storeCtx(), reqs...)
-	if err != nil {
-		return err
-	}
-	c.n.links.Add(int64(n))
-	if n > 0 {
-		c.wake.signal()
+	// A listing's first links are queued, and idle workers woken for
+	// them, before the rest: thousands of links take a store tens of
+	// milliseconds, which other workers can spend fetching.
+	for first := true; len(reqs) > 0; first = false {
+		k := len(reqs)
+		if first {
+			k = min(k, linksFirst)
+		}
+		n, err := c.store.Add(j.storeCtx(), reqs[:k]...)
+		if err != nil {
+			return err
+		}
+		reqs = reqs[k:]
+		c.n.links.Add(int64(n))
+		if n > 0 {
+			c.wake.signal()
+		}
 	}
 	return nil
 }
+
+// linksFirst is how many links go first.
+const linksFirst = 64
 
 // scheduleRecrawl queues a seed or listing page again after its source's
 // `every`. Only long-running workers (Follow) recrawl: a one-shot crawl

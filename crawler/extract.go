@@ -164,6 +164,9 @@ type found struct {
 type link struct {
 	URL  string // absolute
 	Kind string // "listing" (pagination) or "page"
+	// canonical says URL is Canonical's output already (followLinks), so
+	// that queuing a listing's thousands of links does not redo it.
+	canonical bool
 }
 
 // extraction is what an extractor got out of a page. Problems is what did
@@ -277,7 +280,7 @@ func (s *source) followLinks(p *page, ex *extraction) {
 		if u, err := url.Parse(c); err == nil && s.seedPaths[u.Host+u.Path] {
 			kind = "listing"
 		}
-		ex.addLink(c, kind)
+		ex.Links = append(ex.Links, link{URL: c, Kind: kind, canonical: true})
 		if len(ex.Links) >= maxLinksPage {
 			return
 		}

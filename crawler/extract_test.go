@@ -50,7 +50,7 @@ func TestExtractors(t *testing.T) {
 				Company:   "PT Maju Jaya", Location: "Karawang, Jawa Barat, ID; Bekasi",
 				Salary: "IDR 4800000-5200000 per MONTH", PostedAt: date("2026-05-02T00:00:00Z"),
 			}},
-			links: []link{{"https://board.example/jobs?page=2", "listing"}, {"https://board.example/job/8", "page"}},
+			links: []link{{URL: "https://board.example/jobs?page=2", Kind: "listing"}, {URL: "https://board.example/job/8", Kind: "page"}},
 		},
 		{
 			name: "jobboard @graph, arrays, a broken block", src: board, file: "jobboard_graph.html",
@@ -66,7 +66,7 @@ func TestExtractors(t *testing.T) {
 		{
 			name: "jobboard listing without postings", src: board, file: "jobboard_none.html",
 			pageURL: "https://board.example/jobs?page=1", ct: "text/html",
-			links: []link{{"https://board.example/job/1", "page"}, {"https://board.example/job/2", "page"}},
+			links: []link{{URL: "https://board.example/job/1", Kind: "page"}, {URL: "https://board.example/job/2", Kind: "page"}},
 		},
 		{
 			name: "telegram channel preview", src: channel, file: "telegram.html",
@@ -78,7 +78,7 @@ func TestExtractors(t *testing.T) {
 				{Permalink: "https://t.me/lokerln/104", Title: "Waspada penipuan lowongan kerja ke Kamboja!",
 					Text: "Waspada penipuan lowongan kerja ke Kamboja!", PostedAt: date("2026-05-02T02:00:00Z")},
 			},
-			links: []link{{"https://t.me/s/lokerln?before=101", "listing"}},
+			links: []link{{URL: "https://t.me/s/lokerln?before=101", Kind: "listing"}},
 		},
 		{
 			name: "rss 2.0", src: feeds, file: "feed_rss.xml", pageURL: "https://iklan.example/feed.xml", ct: "application/rss+xml",
@@ -105,7 +105,7 @@ func TestExtractors(t *testing.T) {
 				{Permalink: "https://forum.example/forum/t/1", Title: "Loker Taiwan pabrik", Text: "Potongan gaji 8 bulan untuk biaya."},
 				{Permalink: "https://forum.example/forum?page=2", Title: "Tanpa link", Text: "Post tanpa permalink."},
 			},
-			links:    []link{{"https://forum.example/forum?page=3", "listing"}},
+			links:    []link{{URL: "https://forum.example/forum?page=3", Kind: "listing"}},
 			problems: 1,
 		},
 	}
@@ -142,6 +142,13 @@ func TestExtractors(t *testing.T) {
 			}
 			if !reflect.DeepEqual(ex.Ads, tt.ads) {
 				t.Errorf("ads:\n got %#v\nwant %#v", ex.Ads, tt.ads)
+			}
+			// A link said to be canonical is queued as it is.
+			for i, ln := range ex.Links {
+				if c, err := Canonical(ln.URL); ln.canonical && (err != nil || c != ln.URL) {
+					t.Errorf("link %q marked canonical, but Canonical gives %q, %v", ln.URL, c, err)
+				}
+				ex.Links[i].canonical = false
 			}
 			if !reflect.DeepEqual(ex.Links, tt.links) {
 				t.Errorf("links:\n got %v\nwant %v", ex.Links, tt.links)

@@ -39,9 +39,21 @@ type turn struct {
 	ctx    context.Context // ends with the crawl, or when a lease is lost
 	cancel context.CancelFunc
 	lost   atomic.Bool
+	// halt gives the rest of the turn back: a fetch of the host failed
+	// (or the store did) and is to be retried after a back-off.
+	halt atomic.Bool
 
-	mu      sync.Mutex                // held while extending, so no ended lease is extended
-	open    map[string]*storage.Lease // by token: leases not yet ended (pending ones included)
+	mu   sync.Mutex                // held while extending, so no ended lease is extended
+	open map[string]*storage.Lease // by token: leases not yet ended (pending ones included)
+
+	// fetched pages go to the turn's extractor (extract), one at a time,
+	// so that a page is parsed, classified and stored while the next one
+	// is fetched — the host still sees one request at a time.
+	work      chan *job
+	extracted chan struct{} // closed when the extractor is done
+	resting   atomic.Bool   // the fetcher is resting the host
+
+	fmu     sync.Mutex // guards pending and flushing (extractor and fetcher)
 	pending []pendingPage
 	// flushing is closed when the flush in flight (if any) is over: a
 	// flush runs beside the turn's next fetches, one at a time, so that
@@ -64,9 +76,23 @@ func (c *Crawler) newTurn(ctx context.Context, ls []*storage.Lease) *turn {
 	for _, l := range ls {
 		t.open[l.Token] = l
 	}
+	t.work, t.extracted = make(chan *job, 1), make(chan struct{})
 	t.wg.Add(1)
 	go t.keep()
+	go t.extract()
 	return t
+}
+
+// extract works the turn's fetched pages until the turn closes.
+func (t *turn) extract() {
+	defer close(t.extracted)
+	for j := range t.work {
+		j.extract()
+		j.release()
+		if t.resting.Load() {
+			t.flush()
+		}
+	}
 }
 
 // keep extends the turn's open leases until the turn is over, and cancels
@@ -115,15 +141,23 @@ func (t *turn) end(l *storage.Lease) {
 
 // finish queues a fetched page for the next flush.
 func (t *turn) finish(j *job, page storage.FinishedPage) {
+	t.fmu.Lock()
+	defer t.fmu.Unlock()
 	t.pending = append(t.pending, pendingPage{j: j, page: page})
 	if len(t.pending) >= flushAt {
-		t.flush()
+		t.flushLocked()
 	}
 }
 
 // flush sends the pending pages to the store in one step, in the
 // background once the previous flush of the turn is over.
 func (t *turn) flush() {
+	t.fmu.Lock()
+	defer t.fmu.Unlock()
+	t.flushLocked()
+}
+
+func (t *turn) flushLocked() {
 	if len(t.pending) == 0 {
 		return
 	}
@@ -188,8 +222,12 @@ func (t *turn) store(ps []pendingPage) {
 // stopping crawl, a turn cut short) so that they need not wait out their
 // lease, and stops the keeper.
 func (t *turn) close() {
-	t.flush()
+	close(t.work)
+	<-t.extracted
+	t.fmu.Lock()
+	t.flushLocked()
 	t.waitFlush()
+	t.fmu.Unlock()
 	close(t.done)
 	t.wg.Wait()
 	t.mu.Lock()
@@ -218,14 +256,19 @@ func (c *Crawler) runTurn(ctx context.Context, ls []*storage.Lease) {
 	var last time.Time // when the previous fetch of the turn ended
 	var rest time.Duration
 	for i, l := range ls {
-		if t.ctx.Err() != nil || c.fatalErr() != nil {
+		if t.ctx.Err() != nil || c.fatalErr() != nil || t.halt.Load() {
 			c.unreserveN(len(ls) - i) // given back by close
 			return
 		}
 		if i > 0 && rest > 0 {
 			if wait := rest - time.Since(last); wait > 0 {
-				t.flush() // finished pages should not wait out a rest
-				if !sleep(t.ctx, wait) {
+				// Finished pages should not wait out a rest: those the
+				// extractor finishes meanwhile are flushed by it.
+				t.resting.Store(true)
+				t.flush()
+				ok := sleep(t.ctx, wait)
+				t.resting.Store(false)
+				if !ok {
 					c.unreserveN(len(ls) - i)
 					return
 				}
@@ -234,9 +277,8 @@ func (c *Crawler) runTurn(ctx context.Context, ls []*storage.Lease) {
 		j := c.process(ctx, t, l)
 		last = time.Now()
 		rest = j.delay
-		if j.endTurn {
-			c.unreserveN(len(ls) - i - 1)
-			return
+		if j.fetched != nil {
+			t.work <- j
 		}
 	}
 }

@@ -54,22 +54,6 @@ local function read_ad(i)
   return a, i + 8 + n
 end
 
--- chunked calls cmd on key with the values in list, at most 1000 a call
--- (Lua's unpack has a stack limit).
-local function chunked(cmd, key, list)
-  for i = 1, #list, 1000 do
-    local j = i + 999
-    if j > #list then j = #list end
-    redis.call(cmd, key, unpack(list, i, j))
-  end
-end
-
-local function push(t, k, ...)
-  local l = t[k]
-  if not l then l = {}; t[k] = l end
-  for _, v in ipairs({...}) do l[#l + 1] = v end
-end
-
 -- check_ads returns nil when every ad's stored meta is the expected one
 -- ('' when there is none; '?' for an ad stored without meta), else
 -- {0, n1, meta1, ...} with the 1-based position (in ads) and stored meta
@@ -84,13 +68,7 @@ local function check_ads(ads)
     end
   end
   if #keys == 0 then return nil end
-  local curs = {}
-  for i = 1, #keys, 1000 do
-    local j = i + 999
-    if j > #keys then j = #keys end
-    local got = redis.call('MGET', unpack(keys, i, j))
-    for k = 1, #got do curs[i + k - 1] = got[k] end
-  end
+  local curs = read_chunked('MGET', nil, keys)
   local missing = {}
   for i = 1, #keys do
     if not curs[i] then missing[#missing + 1] = i end
@@ -137,7 +115,8 @@ local function write_ads(ads)
       local id = a.id
       local old = nil
       if a.expect ~= '' then old = split_ns(a.expect) end
-      push(kv, 1, P..'ad:'..id, a.json, P..'adm:'..id, a.meta)
+      push(kv, 1, P..'ad:'..id, a.json)
+      push(kv, 1, P..'adm:'..id, a.meta)
       push(times, 1, a.score, id)
       if a.flagged then
         push(fl, 1, a.score, id)
@@ -159,11 +138,7 @@ local function write_ads(ads)
     end
   end
   if not kv[1] then return end
-  for i = 1, #kv[1], 1000 do
-    local j = i + 999
-    if j > #kv[1] then j = #kv[1] end
-    redis.call('MSET', unpack(kv[1], i, j))
-  end
+  chunked('MSET', nil, kv[1])
   chunked('ZADD', P..'ads:time', times[1])
   if fl[1] then chunked('ZADD', P..'ads:flagged', fl[1]) end
   if unfl[1] then chunked('ZREM', P..'ads:flagged', unfl[1]) end
@@ -217,13 +192,7 @@ while i <= #ARGV do
   toks[#toks + 1] = pg.tok
 end
 -- The lease records, in one HMGET; a page whose lease is gone is skipped.
-local recs = {}
-for s = 1, #toks, 1000 do
-  local e = s + 999
-  if e > #toks then e = #toks end
-  local got = redis.call('HMGET', P..'f:lease', unpack(toks, s, e))
-  for k = 1, #got do recs[s + k - 1] = got[k] end
-end
+local recs = read_chunked('HMGET', P..'f:lease', toks)
 for n, pg in ipairs(pages) do
   pg.rec = recs[n]
   for k = pg.first, pg.last do ads[k].skip = not pg.rec end
@@ -250,13 +219,9 @@ if #live > 0 then
   chunked('ZREM', P..'f:leases', live)
   chunked('HDEL', P..'f:lease', live)
   local fin, cond = {}, {}
-  for s = 1, #urls, 1000 do
-    local e = s + 999
-    if e > #urls then e = #urls end
-    local reqs = redis.call('HMGET', P..'f:req', unpack(urls, s, e))
-    for k = 1, #reqs do
-      if string.match(reqs[k] or '', '^%d+|%d+|%d+|1|') then push(fin, 1, urls[s + k - 1], 'd') end
-    end
+  local reqs = read_chunked('HMGET', P..'f:req', urls)
+  for k, url in ipairs(urls) do
+    if string.match(reqs[k] or '', '^%d+|%d+|%d+|1|') then push(fin, 1, url, 'd') end
   end
   chunked('HDEL', P..'f:req', urls)
   if fin[1] then chunked('HSET', P..'f:fin', fin[1]) end

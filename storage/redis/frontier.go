@@ -50,6 +50,35 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function fmt(n) return string.format('%d', n) end
+-- chunked calls cmd on key (nil for MSET) with the values in list, at
+-- most 1000 a call (Lua's unpack has a stack limit).
+local function chunked(cmd, key, list)
+  for i = 1, #list, 1000 do
+    local j = i + 999
+    if j > #list then j = #list end
+    if key then redis.call(cmd, key, unpack(list, i, j)) else redis.call(cmd, unpack(list, i, j)) end
+  end
+end
+-- read_chunked is the replies of cmd (MGET, HMGET) over list, read 1000
+-- at a time; key is the hash of HMGET, nil for MGET.
+local function read_chunked(cmd, key, list)
+  local out = {}
+  for i = 1, #list, 1000 do
+    local j = i + 999
+    if j > #list then j = #list end
+    local got
+    if key then got = redis.call(cmd, key, unpack(list, i, j)) else got = redis.call(cmd, unpack(list, i, j)) end
+    for k = 1, #got do out[i + k - 1] = got[k] end
+  end
+  return out
+end
+-- push appends one value, or a pair, to the list t[k].
+local function push(t, k, a, b)
+  local l = t[k]
+  if not l then l = {}; t[k] = l end
+  l[#l + 1] = a
+  if b ~= nil then l[#l + 1] = b end
+end
 `
 
 // luaFrontier has the shared frontier functions.
@@ -132,29 +161,46 @@ end
 // ARGV: P, kind, SEG, then 6 per request: url host data notbefore revisit seenspec
 var addScript = newScript(luaHeader + luaSeen + luaFrontier + `
 local now = now_ms()
-local added = 0
-local touched = {}
+-- The seen set first, one URL at a time (each is its own bits or bucket):
+-- what it knew is left out unless it is a revisit.
+local cand, urls = {}, {}
 for b = 4, #ARGV, 6 do
-  local url, host, data, nb, rev, spec = ARGV[b], ARGV[b+1], ARGV[b+2], tonumber(ARGV[b+3]), ARGV[b+4], ARGV[b+5]
-  local was = seen_add(spec)
-  local ok = redis.call('HEXISTS', P..'f:req', url) == 0
-  if rev ~= '1' and was then ok = false end
-  if ok then
-    local fin = redis.call('HGET', P..'f:fin', url)
-    if fin then
-      redis.call('HDEL', P..'f:fin', url)
-      local c = ({d = 'done', f = 'failed', x = 'dead'})[fin]
-      if c then redis.call('HINCRBY', P..'f:stats', c, -1) end
+  if not seen_add(ARGV[b+5]) or ARGV[b+4] == '1' then
+    cand[#cand + 1] = b
+    urls[#urls + 1] = ARGV[b]
+  end
+end
+if #cand == 0 then return 0 end
+-- Then every command once for the batch: a URL queued or in flight is
+-- not queued again, one finished before loses its finished state.
+local reqs = read_chunked('HMGET', P..'f:req', urls)
+local fins = read_chunked('HMGET', P..'f:fin', urls)
+local added, taken, touched = 0, {}, {}
+local recs, ages, qs, unfin, stats = {}, {}, {}, {}, {}
+for i, b in ipairs(cand) do
+  local url, host, data, nb = urls[i], ARGV[b+1], ARGV[b+2], tonumber(ARGV[b+3])
+  if not reqs[i] and not taken[url] then
+    taken[url] = true
+    if fins[i] then
+      unfin[#unfin + 1] = url
+      local c = ({d = 'done', f = 'failed', x = 'dead'})[fins[i]]
+      if c then stats[c] = (stats[c] or 0) + 1 end
     end
-    redis.call('HSET', P..'f:req', url, fmt(now)..'|0|'..fmt(nb)..'|'..data)
+    push(recs, 1, url, fmt(now)..'|0|'..fmt(nb)..'|'..data)
     local at = now
     if nb > at then at = nb end
-    redis.call('ZADD', P..'f:q:'..host, at, url)
-    redis.call('ZADD', P..'f:age', now, url)
+    push(qs, host, at, url)
+    push(ages, 1, now, url)
     touched[host] = true
     added = added + 1
   end
 end
+if added == 0 then return 0 end
+if unfin[1] then chunked('HDEL', P..'f:fin', unfin) end
+for c, n in pairs(stats) do redis.call('HINCRBY', P..'f:stats', c, -n) end
+chunked('HSET', P..'f:req', recs[1])
+for host, l in pairs(qs) do chunked('ZADD', P..'f:q:'..host, l) end
+chunked('ZADD', P..'f:age', ages[1])
 for host in pairs(touched) do resched(host, now) end
 return added`)
 
