@@ -369,3 +369,48 @@ func seedAndRun(t *testing.T, c *crawler.Crawler, timeout time.Duration) crawler
 	}
 	return sum
 }
+
+// TestRestFlushesFinishedPages: a page finished while its host rests is
+// stored and acked during that rest, not held until the turn's next
+// flush (the extractor works beside the fetcher, so the page may finish
+// after the rest began).
+func TestRestFlushesFinishedPages(t *testing.T) {
+	const delay = 400 * time.Millisecond
+	st := openStore(t)
+	var mu sync.Mutex
+	doneAt := map[string]int64{} // path -> frontier done count when it was requested
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		fs, err := st.FrontierStats(r.Context())
+		if err != nil {
+			t.Errorf("frontier stats: %v", err)
+		}
+		mu.Lock()
+		doneAt[r.URL.Path] = fs.Done
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/s" {
+			w.Write([]byte(`<html><body><a href="/a/1">1</a> <a href="/a/2">2</a> <a href="/a/3">3</a></body></html>`))
+			return
+		}
+		w.Write([]byte(`<html><body><p>Lowongan operator pabrik, gaji UMR.</p></body></html>`))
+	}))
+	defer srv.Close()
+	cfg := testConfig(config.Source{Name: "board", Type: lokerwatch.SourceJobBoard,
+		Seeds: []string{srv.URL + "/s"}, Follow: []string{`/a/\d+$`}})
+	cfg.Crawl.HostDelay = config.Duration(delay)
+	c := newTestCrawler(t, cfg, st, false)
+	sum := seedAndRun(t, c, 30*time.Second)
+	if !sum.Finished || sum.Pages != 4 {
+		t.Fatalf("summary %+v, want 4 pages and finished", sum)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// /s and /a/1 are done by the time /a/2 is asked for, /a/2 by /a/3.
+	if doneAt["/a/2"] < 2 || doneAt["/a/3"] < 3 {
+		t.Errorf("done count when /a/2 and /a/3 were requested: %d, %d; want 2 and 3 (pages acked during the rests)", doneAt["/a/2"], doneAt["/a/3"])
+	}
+}
