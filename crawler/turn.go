@@ -16,9 +16,10 @@ import (
 // host is busy for everyone else, resting it between fetches here as the
 // store would between claims. Pages without flagged ads are finished
 // together (storage.PageFinisher) when the turn ends, when flushAt are
-// waiting, or before a rest: a page costs a small part of a claim and of
-// a store step instead of one of each, which is what lets one worker keep
-// up with a bare colly collector.
+// waiting, or during a rest: a page costs a small part of a claim and of
+// a store step instead of one of each. Within a turn, a page is extracted
+// and stored by the turn's extractor while the next is fetched, and the
+// store step runs beside both, so neither is the fetcher's wait.
 const (
 	turnMax = 64
 	flushAt = 32
