@@ -192,9 +192,9 @@ func (e *extraction) addAd(f found) {
 	e.Ads = append(e.Ads, f)
 }
 
-func (e *extraction) addLink(u, kind string) {
-	if u != "" && len(e.Links) < maxLinksPage {
-		e.Links = append(e.Links, link{URL: u, Kind: kind})
+func (e *extraction) addLink(l link) {
+	if l.URL != "" && len(e.Links) < maxLinksPage {
+		e.Links = append(e.Links, l)
 	}
 }
 
@@ -280,7 +280,7 @@ func (s *source) followLinks(p *page, ex *extraction) {
 		if u, err := url.Parse(c); err == nil && s.seedPaths[u.Host+u.Path] {
 			kind = "listing"
 		}
-		ex.Links = append(ex.Links, link{URL: c, Kind: kind, canonical: true})
+		ex.addLink(link{URL: c, Kind: kind, canonical: true})
 		if len(ex.Links) >= maxLinksPage {
 			return
 		}

@@ -77,7 +77,7 @@ func (pr *profile) extract(p *page) (extraction, error) {
 	})
 	if pr.next != nil {
 		if href, ok := doc.FindMatcher(pr.next).First().Attr("href"); ok {
-			ex.addLink(p.resolve(href), "listing")
+			ex.addLink(link{URL: p.resolve(href), Kind: "listing"})
 		}
 	}
 	return ex, nil

@@ -59,7 +59,7 @@ func (telegram) extract(p *page) (extraction, error) {
 		href, _ := a.Attr("href")
 		_, before := a.Attr("data-before")
 		if before || strings.Contains(href, "before=") || !strings.Contains(href, "after=") {
-			ex.addLink(p.resolve(href), "listing")
+			ex.addLink(link{URL: p.resolve(href), Kind: "listing"})
 			return false
 		}
 		return true

@@ -175,7 +175,7 @@ if #cand == 0 then return 0 end
 -- not queued again, one finished before loses its finished state.
 local reqs = read_chunked('HMGET', P..'f:req', urls)
 local fins = read_chunked('HMGET', P..'f:fin', urls)
-local added, taken, touched = 0, {}, {}
+local added, taken = 0, {}
 local recs, ages, qs, unfin, stats = {}, {}, {}, {}, {}
 for i, b in ipairs(cand) do
   local url, host, data, nb = urls[i], ARGV[b+1], ARGV[b+2], tonumber(ARGV[b+3])
@@ -191,7 +191,6 @@ for i, b in ipairs(cand) do
     if nb > at then at = nb end
     push(qs, host, at, url)
     push(ages, 1, now, url)
-    touched[host] = true
     added = added + 1
   end
 end
@@ -201,7 +200,7 @@ for c, n in pairs(stats) do redis.call('HINCRBY', P..'f:stats', c, -n) end
 chunked('HSET', P..'f:req', recs[1])
 for host, l in pairs(qs) do chunked('ZADD', P..'f:q:'..host, l) end
 chunked('ZADD', P..'f:age', ages[1])
-for host in pairs(touched) do resched(host, now) end
+for host in pairs(qs) do resched(host, now) end
 return added`)
 
 // ARGV: P, worker, ttl ms, base token, n. The turn's leases are base.1 …
