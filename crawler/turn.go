@@ -22,13 +22,13 @@ import (
 // store step runs beside both, so neither is the fetcher's wait.
 //
 // turnMax bounds turns at fast hosts, where the quarter-lease rule
-// (turnSize) would allow more; it is the stores' own bound. Each turn
+// (turnSize) would allow more: a store gives no more in one claim. Each turn
 // boundary leaves the host unfetched for a store step and a claim (about
 // 6 ms on the 2-core benchmark, a tenth of a crawl at 64 URLs a turn);
 // the price of bigger turns is that a dead worker's turn holds that many
 // URLs until its lease runs out.
 const (
-	turnMax = 256
+	turnMax = storage.MaxTurn
 	flushAt = 32
 )
 

@@ -11,6 +11,9 @@ import (
 	"github.com/lokerwatch/lokerwatch"
 )
 
+// MaxTurn bounds the requests of one ClaimRequests call, in every store.
+const MaxTurn = 256
+
 // Store is everything lokerwatch keeps.
 type Store interface {
 	Frontier
@@ -122,7 +125,8 @@ type Frontier interface {
 	// and reaped). The worker fetches them one after the other and rests the
 	// host between them itself, so politeness holds however many workers
 	// there are, and a page costs a fraction of a round trip to the store.
-	// It returns lokerwatch.ErrEmpty when nothing is ready now.
+	// It returns lokerwatch.ErrEmpty when nothing is ready now. n below 1
+	// is taken as 1 and n above MaxTurn as MaxTurn.
 	ClaimRequests(ctx context.Context, worker string, ttl time.Duration, n int) ([]*Lease, error)
 	// Extend renews leases for ttl from now and sets their Until. When any
 	// of them expired and was reaped or was taken by another worker, it

@@ -155,9 +155,6 @@ func (s *Store) reapRequests(ctx context.Context, tx *txn, now int64) (int, erro
 	return n, freeHosts(ctx, tx, hosts, ended)
 }
 
-// maxTurn bounds the requests of one ClaimRequests call.
-const maxTurn = 256
-
 // ClaimRequest leases the oldest ready request of a free host.
 func (s *Store) ClaimRequest(ctx context.Context, worker string, ttl time.Duration) (*storage.Lease, error) {
 	ls, err := s.ClaimRequests(ctx, worker, ttl, 1)
@@ -176,12 +173,12 @@ const claimTurn = `UPDATE frontier SET state = 'inflight', token = ?1 || '.' || 
 // request has waited longest: up to n of its ready requests, oldest ready
 // first, each with its own lease. The host's busy count is the number of
 // leases of the turn; it is free again when the count is back to 0.
-// n below 1 is taken as 1 and n above maxTurn as maxTurn.
+// n below 1 is taken as 1 and n above storage.MaxTurn as storage.MaxTurn.
 func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Duration, n int) ([]*storage.Lease, error) {
 	if ttl <= 0 {
 		return nil, fmt.Errorf("claim request: lease ttl %v must be positive", ttl)
 	}
-	n = min(max(n, 1), maxTurn)
+	n = min(max(n, 1), storage.MaxTurn)
 	var out []*storage.Lease
 	err := s.write(ctx, "claim request", func(tx *txn) error {
 		out = out[:0]
