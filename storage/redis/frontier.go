@@ -50,28 +50,25 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function fmt(n) return string.format('%d', n) end
--- chunked calls cmd on key (nil for MSET) with the values in list, at
--- most 1000 a call (Lua's unpack has a stack limit).
-local function chunked(cmd, key, list)
-  for i = 1, #list, 1000 do
-    local j = i + 999
-    if j > #list then j = #list end
-    if key then redis.call(cmd, key, unpack(list, i, j)) else redis.call(cmd, unpack(list, i, j)) end
-  end
-end
--- read_chunked is the replies of cmd (MGET, HMGET) over list, read 1000
--- at a time; key is the hash of HMGET, nil for MGET.
-local function read_chunked(cmd, key, list)
-  local out = {}
+-- call_chunks calls cmd on key (nil for MSET, MGET) with the values in
+-- list, at most 1000 a call (Lua's unpack has a stack limit), and
+-- gathers the replies in out when out is given.
+local function call_chunks(cmd, key, list, out)
   for i = 1, #list, 1000 do
     local j = i + 999
     if j > #list then j = #list end
     local got
     if key then got = redis.call(cmd, key, unpack(list, i, j)) else got = redis.call(cmd, unpack(list, i, j)) end
-    for k = 1, #got do out[i + k - 1] = got[k] end
+    if out then
+      for k = 1, #got do out[i + k - 1] = got[k] end
+    end
   end
   return out
 end
+-- chunked runs a write command (MSET, HSET, ZADD...) over list.
+local function chunked(cmd, key, list) call_chunks(cmd, key, list, nil) end
+-- read_chunked is the replies of cmd (MGET, HMGET) over list.
+local function read_chunked(cmd, key, list) return call_chunks(cmd, key, list, {}) end
 -- push appends one value, or a pair, to the list t[k].
 local function push(t, k, a, b)
   local l = t[k]
@@ -458,9 +455,6 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// maxTurn bounds the requests of one ClaimRequests call.
-const maxTurn = 256
-
 // ClaimRequest takes the next ready request of a free host.
 func (s *Store) ClaimRequest(ctx context.Context, worker string, ttl time.Duration) (*storage.Lease, error) {
 	ls, err := s.ClaimRequests(ctx, worker, ttl, 1)
@@ -476,7 +470,7 @@ func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Durat
 	if ttl <= 0 {
 		return nil, fmt.Errorf("claim request: lease ttl %v must be positive", ttl)
 	}
-	n = min(max(n, 1), maxTurn)
+	n = min(max(n, 1), storage.MaxTurn)
 	base := newToken()
 	res, err := claimScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), base, n).Slice()
 	if err != nil {
