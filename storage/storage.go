@@ -128,6 +128,15 @@ type Frontier interface {
 	// It returns lokerwatch.ErrEmpty when nothing is ready now. n below 1
 	// is taken as 1 and n above MaxTurn as MaxTurn.
 	ClaimRequests(ctx context.Context, worker string, ttl time.Duration, n int) ([]*Lease, error)
+	// ContinueTurn lengthens the worker's turn at held.Host by up to n more
+	// of the host's ready requests (leased as ClaimRequests does), so that
+	// a host with much to fetch is not left idle between turns. It does so
+	// only while held, a lease of the turn, is still the worker's and no
+	// other host is ready to be claimed: a waiting host gets its turn
+	// first. It returns lokerwatch.ErrEmpty when the turn cannot go on
+	// (wrapping lokerwatch.ErrLeaseLost when held is no longer held).
+	// n is bounded as in ClaimRequests.
+	ContinueTurn(ctx context.Context, worker string, ttl time.Duration, held *Lease, n int) ([]*Lease, error)
 	// Extend renews leases for ttl from now and sets their Until. When any
 	// of them expired and was reaped or was taken by another worker, it
 	// still extends the others and returns an error wrapping

@@ -200,10 +200,41 @@ chunked('ZADD', P..'f:age', ages[1])
 for host in pairs(qs) do resched(host, now) end
 return added`)
 
-// ARGV: P, worker, ttl ms, base token, n. The turn's leases are base.1 …
-// base.n; the answer is {1, host, deadline, then url, record, validators
-// per request} or {0}.
-var claimScript = newScript(luaHeader + luaFrontier + `
+// luaTake defines take(host, urls, worker, ttl, base, now): leases urls,
+// ready URLs of host's queue, to the worker as the turn base.1 … and
+// answers {1, host, deadline, then url, record, validators per request}.
+// The host is busy for one more live lease per URL.
+const luaTake = `
+local function take(host, urls, worker, ttl, base, now)
+  redis.call('ZREM', P..'f:q:'..host, unpack(urls))
+  redis.call('ZREM', P..'f:age', unpack(urls))
+  redis.call('ZREM', P..'f:sched', host)
+  redis.call('HINCRBY', P..'f:busy', host, #urls)
+  local deadline = now + ttl
+  local leases, recs = {}, {}
+  for i, url in ipairs(urls) do
+    local tok = base..'.'..i
+    leases[#leases + 1] = deadline
+    leases[#leases + 1] = tok
+    recs[#recs + 1] = tok
+    recs[#recs + 1] = host..' '..url..' '..worker
+  end
+  redis.call('ZADD', P..'f:leases', unpack(leases))
+  redis.call('HSET', P..'f:lease', unpack(recs))
+  local reqs = redis.call('HMGET', P..'f:req', unpack(urls))
+  local conds = redis.call('HMGET', P..'f:cond', unpack(urls))
+  local out = {1, host, fmt(deadline)}
+  for i, url in ipairs(urls) do
+    out[#out + 1] = url
+    out[#out + 1] = reqs[i] or ''
+    out[#out + 1] = conds[i] or ''
+  end
+  return out
+end
+`
+
+// ARGV: P, worker, ttl ms, base token, n. The answer is take's, or {0}.
+var claimScript = newScript(luaHeader + luaFrontier + luaTake + `
 local worker, ttl, base, n = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local now = now_ms()
 reap(now, 100)
@@ -211,38 +242,33 @@ for _ = 1, 100 do
   local h = redis.call('ZRANGEBYSCORE', P..'f:sched', '-inf', now, 'LIMIT', 0, 1)
   if #h == 0 then return {0} end
   local host = h[1]
-  local q = P..'f:q:'..host
-  local urls = redis.call('ZRANGEBYSCORE', q, '-inf', now, 'LIMIT', 0, n)
+  local urls = redis.call('ZRANGEBYSCORE', P..'f:q:'..host, '-inf', now, 'LIMIT', 0, n)
   if #urls == 0 then
     resched(host, now) -- stale entry: moves the host to its first ready time
   else
-    redis.call('ZREM', q, unpack(urls))
-    redis.call('ZREM', P..'f:age', unpack(urls))
-    redis.call('ZREM', P..'f:sched', host)
-    redis.call('HSET', P..'f:busy', host, fmt(#urls))
-    local deadline = now + ttl
-    local leases, recs = {}, {}
-    for i, url in ipairs(urls) do
-      local tok = base..'.'..i
-      leases[#leases + 1] = deadline
-      leases[#leases + 1] = tok
-      recs[#recs + 1] = tok
-      recs[#recs + 1] = host..' '..url..' '..worker
-    end
-    redis.call('ZADD', P..'f:leases', unpack(leases))
-    redis.call('HSET', P..'f:lease', unpack(recs))
-    local reqs = redis.call('HMGET', P..'f:req', unpack(urls))
-    local conds = redis.call('HMGET', P..'f:cond', unpack(urls))
-    local out = {1, host, fmt(deadline)}
-    for i, url in ipairs(urls) do
-      out[#out + 1] = url
-      out[#out + 1] = reqs[i] or ''
-      out[#out + 1] = conds[i] or ''
-    end
-    return out
+    return take(host, urls, worker, ttl, base, now)
   end
 end
 return {0}`)
+
+// ARGV: P, worker, ttl ms, base token, n, held token. The answer is
+// take's, {0} when the turn cannot go on, or {-1} when held is not the
+// worker's live lease.
+var continueScript = newScript(luaHeader + luaFrontier + luaTake + `
+local worker, ttl, base, n, held = ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local now = now_ms()
+reap(now, 100)
+local dl = redis.call('ZSCORE', P..'f:leases', held)
+local rec = redis.call('HGET', P..'f:lease', held)
+if not dl or tonumber(dl) <= now or not rec then return {-1} end
+local host, w = string.match(rec, '^(%S+) %S+ (.*)$')
+if w ~= worker then return {-1} end
+-- A host waiting in the schedule is served before this one goes on (the
+-- held host is busy, so it is not there itself).
+if #redis.call('ZRANGEBYSCORE', P..'f:sched', '-inf', now, 'LIMIT', 0, 1) > 0 then return {0} end
+local urls = redis.call('ZRANGEBYSCORE', P..'f:q:'..host, '-inf', now, 'LIMIT', 0, n)
+if #urls == 0 then return {0} end
+return take(host, urls, worker, ttl, base, now)`)
 
 // ARGV: P, ttl ms, tokens. The answer is {deadline, 1-based positions of
 // the lost leases...}.
@@ -470,14 +496,38 @@ func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Durat
 	if ttl <= 0 {
 		return nil, fmt.Errorf("claim request: lease ttl %v must be positive", ttl)
 	}
-	n = min(max(n, 1), storage.MaxTurn)
 	base := newToken()
-	res, err := claimScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), base, n).Slice()
+	res, err := claimScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), base, min(max(n, 1), storage.MaxTurn)).Slice()
 	if err != nil {
 		return nil, s.wrap("claim request", err)
 	}
+	return s.turnOf(ctx, "claim request", res, base, worker)
+}
+
+// ContinueTurn lengthens the worker's turn at held.Host while no other
+// host is ready, in one script.
+func (s *Store) ContinueTurn(ctx context.Context, worker string, ttl time.Duration, held *storage.Lease, n int) ([]*storage.Lease, error) {
+	what := "continue turn at " + held.Host
+	if ttl <= 0 {
+		return nil, fmt.Errorf("%s: lease ttl %v must be positive", what, ttl)
+	}
+	base := newToken()
+	res, err := continueScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), base,
+		min(max(n, 1), storage.MaxTurn), held.Token).Slice()
+	if err != nil {
+		return nil, s.wrap(what, err)
+	}
+	if len(res) > 0 && res[0] == int64(-1) {
+		return nil, fmt.Errorf("%s: lease of %s: %w: %w", what, held.URL, lokerwatch.ErrEmpty, lokerwatch.ErrLeaseLost)
+	}
+	return s.turnOf(ctx, what, res, base, worker)
+}
+
+// turnOf makes the leases of a turn from a claim script's answer. A
+// record that does not decode gives the whole turn back.
+func (s *Store) turnOf(ctx context.Context, what string, res []any, base, worker string) ([]*storage.Lease, error) {
 	if len(res) < 6 || res[0] != int64(1) || (len(res)-3)%3 != 0 {
-		return nil, fmt.Errorf("claim request: %w", lokerwatch.ErrEmpty)
+		return nil, fmt.Errorf("%s: %w", what, lokerwatch.ErrEmpty)
 	}
 	str := func(i int) string { v, _ := res[i].(string); return v }
 	host := str(1)
@@ -497,7 +547,7 @@ func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Durat
 			if rerr := s.Release(context.WithoutCancel(ctx), out...); rerr != nil {
 				s.log.Warn("redis store: release a turn after a bad record", "err", rerr)
 			}
-			return nil, fmt.Errorf("claim request %s: %w", l.URL, err)
+			return nil, fmt.Errorf("%s: %s: %w", what, l.URL, err)
 		}
 		if c := str(i + 2); c != "" {
 			l.ETag, l.LastModified, _ = strings.Cut(c, "\n")

@@ -226,6 +226,64 @@ func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Durat
 	return out, nil
 }
 
+// ContinueTurn lengthens the worker's turn at held.Host by up to n ready
+// requests while held is still the worker's live lease and no other host
+// is ready to be claimed.
+func (s *Store) ContinueTurn(ctx context.Context, worker string, ttl time.Duration, held *storage.Lease, n int) ([]*storage.Lease, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("continue turn: lease ttl %v must be positive", ttl)
+	}
+	n = min(max(n, 1), storage.MaxTurn)
+	var out []*storage.Lease
+	lost := false
+	err := s.write(ctx, "continue turn at "+held.Host, func(tx *txn) error {
+		out, lost = out[:0], false
+		now := s.now()
+		nowNS := ns(now)
+		if _, err := s.reapRequests(ctx, tx, nowNS); err != nil {
+			return err
+		}
+		var host string
+		err := tx.QueryRowContext(ctx, `SELECT host FROM frontier
+			WHERE url = ? AND state = 'inflight' AND token = ? AND worker = ? AND lease_until >= ?`,
+			held.URL, held.Token, worker, nowNS).Scan(&host)
+		if errors.Is(err, sql.ErrNoRows) {
+			lost = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// A host waiting for a worker goes first; this worker will claim it
+		// when its turn ends.
+		var waiting int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM hosts
+			WHERE busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1 LIMIT 1`, nowNS).Scan(&waiting)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if out, err = claimTurnOf(ctx, tx, host, worker, newToken(), now.Add(ttl), nowNS, n); err != nil || len(out) == 0 {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET busy = busy + ? WHERE host = ?`, len(out), host); err != nil {
+			return err
+		}
+		return refreshHost(ctx, tx, host)
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case lost:
+		return nil, fmt.Errorf("continue turn at %s: %w: %w", held.Host, lokerwatch.ErrEmpty, lokerwatch.ErrLeaseLost)
+	case len(out) == 0:
+		return nil, lokerwatch.ErrEmpty
+	}
+	return out, nil
+}
+
 // claimTurnOf leases up to n ready requests of host, oldest ready first.
 func claimTurnOf(ctx context.Context, tx *txn, host, worker, base string, until time.Time, now int64, n int) ([]*storage.Lease, error) {
 	rows, err := tx.QueryContext(ctx, claimTurn, base, worker, ns(until), host, now, n)

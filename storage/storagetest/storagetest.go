@@ -35,7 +35,10 @@
 //     Fail and Extend return ErrLeaseLost). After a turn, its host rests
 //     for the longest HostDelay asked by any Ack or Fail of the turn, not
 //     the last one's. Reaping an expired turn requeues all its requests and
-//     frees the host.
+//     frees the host. ContinueTurn refuses with plain ErrEmpty while another
+//     host is ready or the held host has nothing ready, and with ErrEmpty
+//     wrapping ErrLeaseLost when the held lease is another worker's or was
+//     acked, released or reaped; its leases hold the host as the turn's.
 //   - FinishPages: one result per page, in order; no pages give no results.
 //     A page without ads is acked all the same. The AckOptions of a page are
 //     applied as by Ack (ETag kept for the next conditional fetch). A page

@@ -25,6 +25,8 @@ var turnTests = []test{
 	{"ExtendSeveral", testTurnExtend},
 	{"ReapExpiredTurn", testTurnReap},
 	{"ConcurrentTurns", testTurnConcurrent},
+	{"Continue", testTurnContinue},
+	{"ContinueLost", testTurnContinueLost},
 }
 
 // claimTurn claims a turn of at most n requests and checks its shape: one
@@ -440,4 +442,92 @@ func reapOne(t *testing.T, s storage.Store) {
 	if reaped != 1 {
 		t.Fatalf("reaped %d leases, only one expired", reaped)
 	}
+}
+
+// testTurnContinue: a worker alone with work lengthens its turn at its
+// host with new leases that hold the host like the first ones; once
+// another host is ready, or the host has nothing ready, it cannot.
+func testTurnContinue(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	urls := []string{"http://a.example/1", "http://a.example/2", "http://a.example/3", "http://a.example/4", "http://a.example/5"}
+	addSpaced(t, s, urls...)
+	turn := claimTurn(t, s, "w1", time.Minute, 2)
+	wantURLs(t, turn, urls[:2], "first turn")
+	must(t, s.Ack(ctx, turn[0], storage.AckOptions{}), "ack the first")
+
+	start := time.Now()
+	more, err := s.ContinueTurn(ctx, "w1", time.Minute, turn[1], 2)
+	must(t, err, "continue turn")
+	checkTurn(t, more, "w1", 2)
+	wantURLs(t, more, urls[2:4], "continued turn")
+	for _, l := range more {
+		if l.Host != "a.example" || !near(l.Until, start.Add(time.Minute), 5*time.Second) {
+			t.Errorf("continued lease on %s: host %s until %v", l.URL, l.Host, l.Until)
+		}
+		if l.Token == turn[0].Token || l.Token == turn[1].Token {
+			t.Errorf("continued lease on %s reuses token %s", l.URL, l.Token)
+		}
+	}
+	wantStats(t, s, 1, 3, 1, 0, 0)
+
+	// The host stays held until the last lease of the whole turn ends.
+	must(t, s.Ack(ctx, turn[1], storage.AckOptions{}), "ack the held lease")
+	wantEmpty(t, s)
+	must(t, s.Ack(ctx, more[0], storage.AckOptions{}), "ack a continued lease")
+	wantEmpty(t, s)
+
+	// Another host ready: it is served first.
+	addSpaced(t, s, "http://b.example/1")
+	_, err = s.ContinueTurn(ctx, "w1", time.Minute, more[1], 5)
+	wantErr(t, err, lokerwatch.ErrEmpty, "continue while another host is ready")
+	if errors.Is(err, lokerwatch.ErrLeaseLost) {
+		t.Fatalf("continue while another host is ready: %v, the held lease is not lost", err)
+	}
+	other := claimTurn(t, s, "w2", time.Minute, 5)
+	wantURLs(t, other, []string{"http://b.example/1"}, "the waiting host")
+
+	// Alone again, the last URL of a.example; then nothing is ready.
+	last, err := s.ContinueTurn(ctx, "w1", time.Minute, more[1], 5)
+	must(t, err, "continue to the last URL")
+	wantURLs(t, last, urls[4:], "continued to the last")
+	_, err = s.ContinueTurn(ctx, "w1", time.Minute, last[0], 5)
+	wantErr(t, err, lokerwatch.ErrEmpty, "continue with nothing ready")
+	for _, l := range []*storage.Lease{more[1], last[0], other[0]} {
+		must(t, s.Ack(ctx, l, storage.AckOptions{}), "ack "+l.URL)
+	}
+	wantStats(t, s, 0, 0, 6, 0, 0)
+
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		ls, err := s.ContinueTurn(ctx, "w1", ttl, last[0], 1)
+		if err == nil || errors.Is(err, lokerwatch.ErrEmpty) {
+			t.Fatalf("ContinueTurn with ttl %v: %d leases, error %v; want an error", ttl, len(ls), err)
+		}
+	}
+}
+
+// testTurnContinueLost: a turn goes on only from a live lease of the
+// worker's own: not another worker's, nor one acked, released or expired.
+func testTurnContinueLost(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	addSpaced(t, s, "http://a.example/1", "http://a.example/2", "http://a.example/3", "http://a.example/4")
+	turn := claimTurn(t, s, "w1", time.Minute, 2)
+	lost := func(worker string, l *storage.Lease, what string) {
+		t.Helper()
+		ls, err := s.ContinueTurn(ctx, worker, time.Minute, l, 2)
+		if !errors.Is(err, lokerwatch.ErrEmpty) || !errors.Is(err, lokerwatch.ErrLeaseLost) {
+			t.Fatalf("%s: %d leases, error %v; want ErrEmpty and ErrLeaseLost", what, len(ls), err)
+		}
+	}
+	lost("w2", turn[0], "continue another worker's turn")
+	must(t, s.Ack(ctx, turn[0], storage.AckOptions{}), "ack")
+	lost("w1", turn[0], "continue from an acked lease")
+	must(t, s.Release(ctx, turn[1]), "release")
+	lost("w1", turn[1], "continue from a released lease")
+	wantStats(t, s, 3, 0, 1, 0, 0)
+
+	short := claimTurn(t, s, "w1", 50*time.Millisecond, 1)[0]
+	time.Sleep(100 * time.Millisecond)
+	lost("w1", short, "continue from an expired lease")
+	// Nothing was taken by the refusals: the reaped URL and the rest are queued.
+	wantStats(t, s, 3, 0, 1, 0, 0)
 }
