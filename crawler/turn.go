@@ -26,7 +26,9 @@ import (
 // boundary leaves the host unfetched for a store step and a claim (about
 // 6 ms on the 2-core benchmark, a tenth of a crawl at 64 URLs a turn);
 // the price of bigger turns is that a dead worker's turn holds that many
-// URLs until its lease runs out.
+// URLs until its lease runs out. A turn goes on past its claim
+// (continueAt) while no other host waits, so that the boundary costs
+// nothing when one host has all the work.
 const (
 	turnMax = storage.MaxTurn
 	flushAt = 32
@@ -257,13 +259,17 @@ func (t *turn) close() {
 }
 
 // runTurn fetches a turn's URLs one after the other, resting the host
-// between them.
+// between them. While the last of them is fetched it asks the store to go
+// on with the host (storage.Frontier.ContinueTurn), which it does only
+// when no other host is waiting: a host with much to fetch then sees no
+// gap between turns.
 func (c *Crawler) runTurn(ctx context.Context, ls []*storage.Lease) {
 	t := c.newTurn(ctx, ls)
 	defer t.close()
 	var last time.Time // when the previous fetch of the turn ended
 	var rest time.Duration
-	for i, l := range ls {
+	for i := 0; i < len(ls); i++ {
+		l := ls[i]
 		if t.ctx.Err() != nil || c.fatalErr() != nil || t.halt.Load() {
 			c.unreserveN(len(ls) - i) // given back by close
 			return
@@ -282,11 +288,45 @@ func (c *Crawler) runTurn(ctx context.Context, ls []*storage.Lease) {
 				}
 			}
 		}
+		var more chan []*storage.Lease
+		if i == len(ls)-1 && !t.halt.Load() {
+			more = t.continueAt(l)
+		}
 		j := c.process(ctx, t, l)
 		last = time.Now()
 		rest = j.delay
 		if j.fetched != nil {
 			t.work <- j
 		}
+		if more != nil {
+			ls = append(ls, <-more...)
+		}
 	}
+}
+
+// continueAt asks, beside the fetch of held, for more of its host's URLs;
+// the answer (none when the turn is to end) is sent once on the channel,
+// already among the turn's open leases.
+func (t *turn) continueAt(held *storage.Lease) chan []*storage.Lease {
+	c := t.c
+	out := make(chan []*storage.Lease, 1)
+	n := c.reserveN(c.turnSize())
+	if n == 0 {
+		out <- nil
+		return out
+	}
+	go func() {
+		ls, err := c.store.ContinueTurn(t.ctx, c.worker, c.cfg.Lease.D(), held, n)
+		c.unreserveN(n - len(ls))
+		if err != nil && !errors.Is(err, lokerwatch.ErrEmpty) && t.ctx.Err() == nil {
+			c.log.Warn("continue turn", "host", held.Host, "err", err)
+		}
+		t.mu.Lock() // t.open is live: runTurn waits for this answer before close
+		for _, l := range ls {
+			t.open[l.Token] = l
+		}
+		t.mu.Unlock()
+		out <- ls
+	}()
+	return out
 }
