@@ -522,6 +522,9 @@ func (c *Config) validate(file string, lines lineMap) Errors {
 		if s.Every < 0 {
 			bad(at+".every", "must not be negative")
 		}
+		if s.AdEvery < 0 {
+			bad(at+".ad_every", "must not be negative")
+		}
 	}
 	if c.Classify.Threshold < 0 || c.Classify.Threshold > 100 {
 		bad("classify.threshold", "%d is out of range (0–100)", c.Classify.Threshold)

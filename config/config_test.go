@@ -51,6 +51,8 @@ func TestLoadErrors(t *testing.T) {
 			"bad_source.yaml:6: sources[1].type: unknown source type \"facebook\"",
 			"bad_source.yaml:7: sources[1].seeds[0]: \"ftp://example.org/x\" is not an http(s) URL",
 			"bad_source.yaml:8: sources[1].follow[0]: bad pattern",
+			"bad_source.yaml:9: sources[1].every: must not be negative",
+			"bad_source.yaml:10: sources[1].ad_every: must not be negative",
 		}},
 		{"bad_duration.yaml", []string{"bad_duration.yaml:2:", "\"soon\" is not a duration"}},
 		{"malformed.yaml", []string{"malformed.yaml:2:"}},

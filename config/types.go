@@ -61,6 +61,9 @@ type Source struct {
 	Follow  []string              `yaml:"follow"`  // regexps; links matching one are followed
 	Profile *Profile              `yaml:"profile"` // html sources only
 	Every   Duration              `yaml:"every"`   // recrawl listing pages this often; 0 = once
+	// AdEvery revisits ad pages (followed links) this often, with a
+	// conditional request, so that an ad edited in place is seen; 0 = never.
+	AdEvery Duration `yaml:"ad_every"`
 
 	// Line is where the source starts in the file, for error messages.
 	Line int `yaml:"-"`

@@ -976,11 +976,20 @@ func (j *job) addLinks(links []link) error {
 const linksFirst = 64
 
 // scheduleRecrawl queues a seed or listing page again after its source's
-// `every`. Only long-running workers (Follow) recrawl: a one-shot crawl
-// would otherwise never finish.
+// `every`, an ad page after its `ad_every`. Only long-running workers
+// (Follow) recrawl: a one-shot crawl would otherwise never finish.
 func (j *job) scheduleRecrawl() {
-	every := j.src.cfg.Every.D()
-	if !j.c.follow || every <= 0 || (j.l.Kind != "seed" && j.l.Kind != "listing") {
+	var every time.Duration
+	switch j.l.Kind {
+	case "seed", "listing":
+		every = j.src.cfg.Every.D()
+	case "page":
+		// An ad page is in the seen set and never queued again by a
+		// listing; only this revisit (conditional: a 304 when unchanged)
+		// sees it edited in place.
+		every = j.src.cfg.AdEvery.D()
+	}
+	if !j.c.follow || every <= 0 {
 		return
 	}
 	r := j.l.Request

@@ -16,6 +16,8 @@ import (
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/config"
 	"github.com/lokerwatch/lokerwatch/crawler"
+	"github.com/lokerwatch/lokerwatch/storage"
+	"github.com/lokerwatch/lokerwatch/storage/redis/redistest"
 	"github.com/lokerwatch/lokerwatch/storage/sqlite"
 )
 
@@ -182,6 +184,110 @@ func TestFollowRecrawlsListings(t *testing.T) {
 	// The post on /list and the one on /old; revisits find them again.
 	if sum.Finished || sum.NewAds != 2 || sum.Ads < 4 {
 		t.Errorf("summary %+v: want not finished (follow), two new ads seen again on revisits", sum)
+	}
+}
+
+// TestFollowRevisitsAdPages: with ad_every, a worker with --follow asks
+// for an ad page again with its validators; a 304 changes nothing, and
+// the page edited in place updates its stored ad instead of adding one.
+// The listing, with every 0, is fetched once.
+func TestFollowRevisitsAdPages(t *testing.T) {
+	stores := []struct {
+		name string
+		open func(t *testing.T) crawler.Store
+	}{
+		{"sqlite", func(t *testing.T) crawler.Store { return openStore(t) }},
+		{"redis", func(t *testing.T) crawler.Store { return redistest.OpenStore(t) }},
+	}
+	for _, tc := range stores {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var conditional, notModified int
+			var cnt counter
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				cnt.hit(r)
+				w.Header().Set("Content-Type", "text/html")
+				switch r.URL.Path {
+				case "/list":
+					w.Write([]byte(`<html><body><a href="/ad">Lowongan kasir</a></body></html>`))
+					return
+				case "/ad":
+				default:
+					http.NotFound(w, r)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				// Unchanged for two revisits, then edited in place.
+				etag, text := `"v1"`, "Dicari operator produksi"
+				if len(cnt.times("/ad")) > 3 {
+					etag, text = `"v2"`, "Dicari operator produksi, gaji 20 juta, tiket ditanggung"
+				}
+				if inm := r.Header.Get("If-None-Match"); inm != "" {
+					conditional++
+					if inm == etag {
+						notModified++
+						w.WriteHeader(http.StatusNotModified)
+						return
+					}
+				}
+				w.Header().Set("ETag", etag)
+				fmt.Fprintf(w, `<html><head><script type="application/ld+json">{"@type":"JobPosting","title":"Operator","description":%q}</script></head></html>`, text)
+			}))
+			defer srv.Close()
+			cfg := testConfig(config.Source{Name: "board", Type: lokerwatch.SourceJobBoard, Seeds: []string{srv.URL + "/list"},
+				Follow: []string{`/ad$`}, AdEvery: config.Duration(100 * time.Millisecond)})
+			st := tc.open(t)
+			c := newTestCrawler(t, cfg, st, true)
+			deadline := time.Now().Add(10 * time.Second)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if _, err := c.Seed(ctx); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan crawler.Summary)
+			go func() {
+				sum, err := c.Run(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				done <- sum
+			}()
+			for len(cnt.times("/ad")) < 6 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			cancel()
+			sum := <-done
+
+			if n := len(cnt.times("/ad")); n < 6 {
+				t.Fatalf("ad page fetched %d times in 10s with ad_every: 100ms; want at least 6", n)
+			}
+			if n := len(cnt.times("/list")); n != 1 {
+				t.Errorf("listing with every 0 fetched %d times; want once", n)
+			}
+			mu.Lock()
+			if fetches := len(cnt.times("/ad")); conditional != fetches-1 || notModified < 3 {
+				t.Errorf("%d fetches of the ad page: %d conditional, %d answered 304; want all but the first conditional and at least 3 304s",
+					fetches, conditional, notModified)
+			}
+			mu.Unlock()
+			var texts []string
+			err := st.ScanAds(context.Background(), storage.AdFilter{}, func(ad *lokerwatch.Ad) error {
+				if strings.HasSuffix(ad.URL, "/ad") || strings.HasSuffix(ad.PageURL, "/ad") {
+					texts = append(texts, ad.Text)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(texts) != 1 || !strings.Contains(texts[0], "20 juta") {
+				t.Errorf("ads of the edited page: %q; want one, with the edited text", texts)
+			}
+			if sum.NewAds != 1 || sum.Ads < 2 {
+				t.Errorf("summary %+v: want the ad page's ad new once and stored again when edited", sum)
+			}
+		})
 	}
 }
 
