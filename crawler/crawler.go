@@ -946,7 +946,8 @@ func (j *job) addLinks(links []link) error {
 			}
 			continue
 		}
-		reqs = append(reqs, storage.Request{URL: u, Source: j.src.cfg.Name, Depth: depth, Kind: ln.Kind})
+		reqs = append(reqs, storage.Request{URL: u, Source: j.src.cfg.Name, Depth: depth, Kind: ln.Kind,
+			Recur: ln.Kind == "page" && j.src.cfg.AdEvery > 0})
 	}
 	if len(reqs) == 0 {
 		return nil

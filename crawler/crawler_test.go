@@ -284,6 +284,10 @@ func TestFollowRevisitsAdPages(t *testing.T) {
 			if len(texts) != 1 || !strings.Contains(texts[0], "20 juta") {
 				t.Errorf("ads of the edited page: %q; want one, with the edited text", texts)
 			}
+			// Two URLs, however often visited: each is in one state.
+			if fs, err := st.FrontierStats(context.Background()); err != nil || fs.Queued+fs.InFlight+fs.Done+fs.Failed+fs.Dead != 2 {
+				t.Errorf("frontier stats %+v, %v: want the 2 URLs counted once each", fs, err)
+			}
 			if sum.NewAds != 1 || sum.Ads < 2 {
 				t.Errorf("summary %+v: want the ad page's ad new once and stored again when edited", sum)
 			}

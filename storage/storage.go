@@ -43,6 +43,10 @@ type Request struct {
 	// Revisit bypasses the seen set (scheduled recrawl of listing pages). A
 	// URL already queued or in flight is still not queued twice.
 	Revisit bool `json:"revisit,omitempty"`
+	// Recur marks a page its source will revisit (ad_every): as for seeds
+	// and listings, FrontierStats then moves it out of done when the
+	// revisit is queued instead of counting it done once per visit.
+	Recur bool `json:"recur,omitempty"`
 	// Attempts counts earlier failed tries; set by the store.
 	Attempts int `json:"attempts,omitempty"`
 	// ETag and LastModified from the previous fetch, for conditional GETs;

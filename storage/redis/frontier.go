@@ -23,9 +23,10 @@ import (
 //	f:req        HASH url -> "addedms|attempts|notbeforems|track|json": queued
 //	             and in-flight requests
 //	f:fin        HASH url -> d (done), f (failed) or x (dead), kept for
-//	             requests whose Kind is not "page" (seeds and listings, the
-//	             ones revisited), so that a revisit moves the URL out of its
-//	             final state in the counts; pages would cost memory per URL
+//	             requests that come back: Kind not "page" (seeds and
+//	             listings), Recur or Revisit, so that a revisit moves the URL
+//	             out of its final state in the counts; other pages would cost
+//	             memory per URL for nothing
 //	f:q:<host>   ZSET url by ready time (ms): the host's queue
 //	f:sched      ZSET host by the time it may be fetched next; hosts with a
 //	             fetch in flight or nothing queued are not in it
@@ -455,7 +456,7 @@ func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
 			rev = "1"
 		}
 		track := "1|"
-		if r.Kind == "page" {
+		if r.Kind == "page" && !r.Recur && !r.Revisit {
 			track = "0|"
 		}
 		args = append(args, r.URL, host, track+string(data), ms(r.NotBefore), rev, p.spec(r.URL))

@@ -26,6 +26,7 @@ var frontierTests = []test{
 	{"PermanentFailure", testFrontierPermanent},
 	{"ListFailedNewestFirst", testFrontierListFailed},
 	{"RevisitAndConditional", testFrontierRevisit},
+	{"RevisitCounts", testFrontierRevisitCounts},
 	{"ConcurrentAdd", testFrontierConcurrentAdd},
 	{"ConcurrentClaimers", testFrontierConcurrentClaimers},
 	{"ConcurrentPoliteness", testFrontierConcurrentPoliteness},
@@ -414,6 +415,33 @@ func testFrontierListFailed(t *testing.T, s storage.Store) {
 	}
 	if fs[0].FailedAt.Before(fs[1].FailedAt) {
 		t.Fatalf("ListFailed not newest first: %v before %v", fs[0].FailedAt, fs[1].FailedAt)
+	}
+}
+
+// testFrontierRevisitCounts: a URL visited again is counted done once,
+// not once per visit, for a listing and for a page marked Recur.
+func testFrontierRevisitCounts(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	page := req("http://board.example/job/1")
+	page.Recur = true
+	listing := storage.Request{URL: "http://board.example/jobs", Source: "src", Kind: "listing"}
+	_, err := s.Add(ctx, page, listing)
+	must(t, err, "add")
+	for visit := range 3 {
+		for range 2 {
+			l := claim(t, s, "w", time.Minute)
+			must(t, s.Ack(ctx, l, storage.AckOptions{ETag: fmt.Sprintf(`"v%d"`, visit)}), "ack")
+		}
+		wantStats(t, s, 0, 0, 2, 0, 0)
+		for _, r := range []storage.Request{page, listing} {
+			r.Revisit = true
+			n, err := s.Add(ctx, r)
+			must(t, err, "revisit "+r.URL)
+			if n != 1 {
+				t.Fatalf("revisit %d of %s queued %d", visit, r.URL, n)
+			}
+		}
+		wantStats(t, s, 2, 0, 0, 0, 0)
 	}
 }
 
