@@ -20,6 +20,10 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 	}{
 		{"pick host", `SELECT host FROM hosts WHERE busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1
 			ORDER BY next_ready LIMIT 1`, []any{1}},
+		{"host waiting (continue turn)", `SELECT 1 FROM hosts
+			WHERE busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1 LIMIT 1`, []any{1}},
+		{"held lease (continue turn)", `SELECT host FROM frontier
+			WHERE url = ? AND state = 'inflight' AND token = ? AND worker = ? AND lease_until >= ?`, []any{"u", "t", "w", 1}},
 		{"pick requests", `SELECT rowid FROM frontier WHERE host = ? AND state = 'queued' AND ready_at <= ? ORDER BY ready_at, rowid LIMIT ?`, []any{"h", 1, 5}},
 		{"claim turn", claimTurn, []any{"tok", "w", 1, "h", 1, 5}},
 		{"host next ready", `SELECT MIN(ready_at) FROM frontier WHERE host = ? AND state = 'queued'`, []any{"h"}},
