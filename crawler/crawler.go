@@ -947,7 +947,7 @@ func (j *job) addLinks(links []link) error {
 			continue
 		}
 		reqs = append(reqs, storage.Request{URL: u, Source: j.src.cfg.Name, Depth: depth, Kind: ln.Kind,
-			Recur: ln.Kind == "page" && j.src.cfg.AdEvery > 0})
+			Recur: j.src.revisitEvery(ln.Kind) > 0})
 	}
 	if len(reqs) == 0 {
 		return nil
@@ -980,16 +980,7 @@ const linksFirst = 64
 // `every`, an ad page after its `ad_every`. Only long-running workers
 // (Follow) recrawl: a one-shot crawl would otherwise never finish.
 func (j *job) scheduleRecrawl() {
-	var every time.Duration
-	switch j.l.Kind {
-	case "seed", "listing":
-		every = j.src.cfg.Every.D()
-	case "page":
-		// An ad page is in the seen set and never queued again by a
-		// listing; only this revisit (conditional: a 304 when unchanged)
-		// sees it edited in place.
-		every = j.src.cfg.AdEvery.D()
-	}
+	every := j.src.revisitEvery(j.l.Kind)
 	if !j.c.follow || every <= 0 {
 		return
 	}

@@ -214,6 +214,20 @@ type source struct {
 	ext       extractor
 }
 
+// revisitEvery is how long after a visit a request of kind comes back
+// (0: never): seeds and listings after every, ad pages after ad_every.
+// An ad page is in the seen set and never queued again by a listing; only
+// this revisit (conditional: a 304 when unchanged) sees it edited in place.
+func (s *source) revisitEvery(kind string) time.Duration {
+	switch kind {
+	case "seed", "listing":
+		return s.cfg.Every.D()
+	case "page":
+		return s.cfg.AdEvery.D()
+	}
+	return 0
+}
+
 func newSource(s config.Source) (*source, error) {
 	src := &source{cfg: s, seedPaths: map[string]bool{}}
 	for i, f := range s.Follow {

@@ -14,6 +14,10 @@ import (
 // MaxTurn bounds the requests of one ClaimRequests call, in every store.
 const MaxTurn = 256
 
+// TurnLen is how many requests a store hands out for a turn of n asked
+// (ClaimRequests, ContinueTurn): n below 1 is 1, n above MaxTurn is MaxTurn.
+func TurnLen(n int) int { return min(max(n, 1), MaxTurn) }
+
 // Store is everything lokerwatch keeps.
 type Store interface {
 	Frontier

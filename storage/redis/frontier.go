@@ -498,7 +498,7 @@ func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Durat
 		return nil, fmt.Errorf("claim request: lease ttl %v must be positive", ttl)
 	}
 	base := newToken()
-	res, err := claimScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), base, min(max(n, 1), storage.MaxTurn)).Slice()
+	res, err := claimScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), base, storage.TurnLen(n)).Slice()
 	if err != nil {
 		return nil, s.wrap("claim request", err)
 	}
@@ -514,7 +514,7 @@ func (s *Store) ContinueTurn(ctx context.Context, worker string, ttl time.Durati
 	}
 	base := newToken()
 	res, err := continueScript.Run(ctx, s.rdb, nil, s.prefix, worker, ttl.Milliseconds(), base,
-		min(max(n, 1), storage.MaxTurn), held.Token).Slice()
+		storage.TurnLen(n), held.Token).Slice()
 	if err != nil {
 		return nil, s.wrap(what, err)
 	}

@@ -178,7 +178,7 @@ func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Durat
 	if ttl <= 0 {
 		return nil, fmt.Errorf("claim request: lease ttl %v must be positive", ttl)
 	}
-	n = min(max(n, 1), storage.MaxTurn)
+	n = storage.TurnLen(n)
 	var out []*storage.Lease
 	err := s.write(ctx, "claim request", func(tx *txn) error {
 		out = out[:0]
@@ -191,9 +191,7 @@ func (s *Store) ClaimRequests(ctx context.Context, worker string, ttl time.Durat
 		}
 		for {
 			var host string
-			err := tx.QueryRowContext(ctx, `SELECT host FROM hosts
-				WHERE busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1
-				ORDER BY next_ready LIMIT 1`, nowNS).Scan(&host)
+			err := tx.QueryRowContext(ctx, pickHost, nowNS).Scan(&host)
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
@@ -233,7 +231,7 @@ func (s *Store) ContinueTurn(ctx context.Context, worker string, ttl time.Durati
 	if ttl <= 0 {
 		return nil, fmt.Errorf("continue turn: lease ttl %v must be positive", ttl)
 	}
-	n = min(max(n, 1), storage.MaxTurn)
+	n = storage.TurnLen(n)
 	var out []*storage.Lease
 	lost := false
 	err := s.write(ctx, "continue turn at "+held.Host, func(tx *txn) error {
@@ -257,8 +255,7 @@ func (s *Store) ContinueTurn(ctx context.Context, worker string, ttl time.Durati
 		// A host waiting for a worker goes first; this worker will claim it
 		// when its turn ends.
 		var waiting int
-		err = tx.QueryRowContext(ctx, `SELECT 1 FROM hosts
-			WHERE busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1 LIMIT 1`, nowNS).Scan(&waiting)
+		err = tx.QueryRowContext(ctx, hostWaiting, nowNS).Scan(&waiting)
 		if err == nil {
 			return nil
 		}
@@ -283,6 +280,15 @@ func (s *Store) ContinueTurn(ctx context.Context, worker string, ttl time.Durati
 	}
 	return out, nil
 }
+
+// A host is ready for a turn (?1: now) when no lease holds it, it has a
+// request ready and it is not resting. ClaimRequests picks the one ready
+// longest; ContinueTurn only asks whether any is waiting.
+const (
+	hostReady   = `busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1`
+	pickHost    = `SELECT host FROM hosts WHERE ` + hostReady + ` ORDER BY next_ready LIMIT 1`
+	hostWaiting = `SELECT 1 FROM hosts WHERE ` + hostReady + ` LIMIT 1`
+)
 
 // claimTurnOf leases up to n ready requests of host, oldest ready first.
 func claimTurnOf(ctx context.Context, tx *txn, host, worker, base string, until time.Time, now int64, n int) ([]*storage.Lease, error) {

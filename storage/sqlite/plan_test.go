@@ -18,10 +18,8 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		name, query string
 		args        []any
 	}{
-		{"pick host", `SELECT host FROM hosts WHERE busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1
-			ORDER BY next_ready LIMIT 1`, []any{1}},
-		{"host waiting (continue turn)", `SELECT 1 FROM hosts
-			WHERE busy = 0 AND next_ready IS NOT NULL AND next_ready <= ?1 AND rest_until <= ?1 LIMIT 1`, []any{1}},
+		{"pick host", pickHost, []any{1}},
+		{"host waiting (continue turn)", hostWaiting, []any{1}},
 		{"held lease (continue turn)", `SELECT host FROM frontier
 			WHERE url = ? AND state = 'inflight' AND token = ? AND worker = ? AND lease_until >= ?`, []any{"u", "t", "w", 1}},
 		{"pick requests", `SELECT rowid FROM frontier WHERE host = ? AND state = 'queued' AND ready_at <= ? ORDER BY ready_at, rowid LIMIT ?`, []any{"h", 1, 5}},
