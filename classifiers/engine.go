@@ -42,6 +42,14 @@ type Options struct {
 	// Registerer receives the engine's metrics (deploy/METRICS.md); nil
 	// means no metrics and no cost.
 	Registerer prometheus.Registerer
+	// ModelFile is a model written by `lokerwatch train` (config
+	// classify.model); "" = the embedded default model.
+	ModelFile string
+	// Model, when set, is used instead of ModelFile (cross-validation).
+	Model *Model
+	// RulesOnly scores with the rules' YAML weights and no model (the
+	// rule-sum scoring of earlier releases; training reads rules this way).
+	RulesOnly bool
 }
 
 // CategoryNotOffer and CategoryAny are rule categories beside the three risk
@@ -62,6 +70,7 @@ const (
 	numRiskCats = 3
 	catAny      = -1
 	catNotOffer = -2
+	catAuto     = -3 // a generated single-indicator rule: weighs only through a model
 )
 
 type rule struct {
@@ -117,6 +126,7 @@ type Engine struct {
 	langID     int    // cue index of Indonesian function words, -1 when none
 	langEN     int
 	abroadCue  int
+	abroadCues []int // cues that imply work abroad (abroad_implied)
 	version    string
 	settings   settingsDoc
 
@@ -126,10 +136,20 @@ type Engine struct {
 
 	pool    sync.Pool
 	metrics *metrics // nil without Options.Registerer
+	model   *boundModel
 }
 
-// Version names the rule set (a digest of every rule and lexicon file).
-func (e *Engine) Version() string { return e.version }
+// Version names the classifier: the rule set (a digest of every rule and
+// lexicon file) and, after a "+", the model version.
+func (e *Engine) Version() string {
+	if e.model != nil {
+		return e.version + "+" + e.model.m.Version
+	}
+	return e.version
+}
+
+// RulesVersion names the rule set alone.
+func (e *Engine) RulesVersion() string { return e.version }
 
 // Threshold is the flagging threshold in force.
 func (e *Engine) Threshold() int { return e.threshold }
@@ -358,6 +378,11 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 	if i, ok := lex.cueIdx["abroad"]; ok {
 		e.abroadCue = i
 	}
+	for _, n := range abroadCueNames {
+		if i, ok := lex.cueIdx[n]; ok {
+			e.abroadCues = append(e.abroadCues, i)
+		}
+	}
 	for k := range e.factKinds {
 		e.factNames = append(e.factNames, k)
 	}
@@ -387,6 +412,7 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 		}
 	}
 
+	rules = append(rules, autoRules(lex, ruleAt)...)
 	for _, rd := range rules {
 		r, err := e.compileRule(rd)
 		if err != nil {
@@ -411,6 +437,22 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 			return nil, err
 		}
 		e.registry = reg
+	}
+	if !opt.RulesOnly {
+		m := opt.Model
+		if m == nil && opt.ModelFile != "" {
+			if m, err = LoadModel(opt.ModelFile); err != nil {
+				return nil, err
+			}
+		}
+		if m == nil {
+			if m, err = ParseModel(embeddedModel); err != nil {
+				return nil, fmt.Errorf("embedded model: %w", err)
+			}
+		}
+		if e.model, err = e.bind(m); err != nil {
+			return nil, err
+		}
 	}
 	if opt.Registerer != nil {
 		m, err := newMetrics(opt.Registerer, e.rules)
@@ -454,6 +496,12 @@ func validName(s string) bool {
 	return true
 }
 
+// abroadCueNames are cues that imply the work is abroad without naming a
+// country: no rule needs a named country to know a job is overseas.
+var abroadCueNames = []string{"abroad", "abroad_travel", "dest_vague", "location_hidden", "visa_nonwork", "convert_visa",
+	"transit_route", "one_way_ticket", "no_passport", "passport_only", "passport_held", "passport_with_worker",
+	"border_area", "crypto_pay", "umroh_work", "lie_immigration", "bypass_official", "compound_life"}
+
 // builtinFacts are the facts computed from entities and the ad itself,
 // with their types (the zero value).
 func builtinFacts() map[string]any {
@@ -482,6 +530,9 @@ func builtinFacts() map[string]any {
 		"fee_idr":                 0,     // highest up-front payment asked, IDR
 		"min_age":                 0,     // lowest age accepted, 0 when none
 		"under_age":               false, // min_age below 18
+		"quoted_block":            false, // a passage of 60+ bytes in quotation marks
+		"foreign_currency":        false, // an amount in a foreign currency (or USDT)
+		"abroad_implied":          false, // overseas, or abroad implied: foreign currency or number, passport, visa, flight, border, transit, vague or withheld destination
 		"agency":                  false, // a company "PT …" is named
 		"licence":                 false, // a licence number is quoted
 		"registry":                false, // a registry of licensed agencies is loaded
@@ -501,7 +552,8 @@ var factSpanKinds = map[string][]int{
 	"phone_no_placement": {spPhoneNoPlacement}, "countries": {spPlace}, "overseas": {spPlace},
 	"dest_no_placement": {spNoPlacement}, "dest_moratorium": {spMoratorium}, "hotspot": {spHotspot},
 	"salary_idr": {spSalary}, "salary_ratio": {spSalary}, "salary_high": {spSalary}, "fee_idr": {spFee},
-	"min_age": {spAge}, "under_age": {spAge}, "agency": {spAgency}, "licence": {spLicence},
+	"min_age": {spAge}, "under_age": {spAge}, "quoted_block": {spQuote}, "foreign_currency": {spForeignMoney},
+	"abroad_implied": {spPlace, spForeignMoney, spForeignPhone}, "agency": {spAgency}, "licence": {spLicence},
 	"agency_registered": {spAgency}, "agency_unregistered": {spAgency}, "licence_registered": {spLicence},
 	"licence_unregistered": {spLicence}, "registry_phone_match": {spRegistryPhone},
 	"registry_phone_mismatch": {spPhone, spWhatsApp},
@@ -592,10 +644,14 @@ func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
 	}
 	switch rd.Category {
 	case string(lokerwatch.CategoryScam), string(lokerwatch.CategoryNonprocedural), string(lokerwatch.CategoryTrafficking), CategoryAny, CategoryNotOffer:
+	case "":
+		if !rd.auto {
+			return fail("category %q must be scam, nonprocedural, trafficking, any or not_offer", rd.Category)
+		}
 	default:
 		return fail("category %q must be scam, nonprocedural, trafficking, any or not_offer", rd.Category)
 	}
-	if rd.Weight == 0 || rd.Weight > 100 || rd.Weight < -100 {
+	if !rd.auto && (rd.Weight == 0 || rd.Weight > 100 || rd.Weight < -100) {
 		return fail("weight %d must be between -100 and 100 and not 0", rd.Weight)
 	}
 	if strings.TrimSpace(rd.Description) == "" {
@@ -611,6 +667,8 @@ func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
 	}
 	cat := catAny
 	switch rd.Category {
+	case "":
+		cat = catAuto
 	case CategoryNotOffer:
 		cat = catNotOffer
 	case CategoryAny:

@@ -71,6 +71,7 @@ type ruleDoc struct {
 	Source      string   `yaml:"source"`
 	line        int
 	file        string
+	auto        bool // generated single-indicator rule (autoRules)
 }
 
 type settingsDoc struct {

@@ -28,6 +28,7 @@ type InputLine struct {
 	Lang       string `json:"lang,omitempty"`
 	Label      string `json:"label,omitempty"`
 	Flag       *bool  `json:"flag,omitempty"`
+	Difficulty string `json:"difficulty,omitempty"`
 }
 
 // OutputLine is one line of `lokerwatch classify` output.
@@ -291,69 +292,129 @@ type Report struct {
 	Misses          []Miss // flag true, not flagged
 	FalseAlarms     []Miss // flag false, flagged
 	WarningsFlagged int    // label "warning" that were flagged
+	Warnings        int    // label "warning"
+	// Hard counts the examples marked difficulty: hard.
+	Hard Metrics
+	// Folds is the number of cross-validation folds (0: one model for all).
+	Folds int
+	// ByRule counts, per rule, the risky and safe ads it fired on.
+	ByRule map[string]*RuleStats
+	scores []scored
 }
 
-// Evaluate classifies labelled ads and counts.
+// RuleStats are one rule's hits (SpamAssassin's S/O: the share of its
+// hits that were risky).
+type RuleStats struct {
+	Risky, Safe int
+	Points      int // sum of the signal weights it contributed
+	Weighed     int // hits where it contributed a non-zero weight
+}
+
+type scored struct {
+	score         int
+	flag, warning bool
+}
+
+// evaluate classifies labelled ads and counts.
 func (e *Engine) evaluate(ctx context.Context, r io.Reader, errw io.Writer) (*Report, int, error) {
-	rep := &Report{ByLang: map[string]*Metrics{}, ByLabel: map[string]*LabelStats{}, Confusion: map[string]map[string]int{}}
-	bad, err := lines(ctx, r, errw, true, func(n int, in *InputLine) error {
-		ad := in.ad()
-		e.Classify(ad)
-		a := ad.Assessment
-		truth := *in.Flag
-		rep.N++
-		rep.Overall.add(truth, a.Flagged)
-		lang := in.Lang
-		if lang == "" {
-			lang = ad.Lang
+	exs, bad, err := ReadExamples(ctx, r, errw, "")
+	rep := newReport()
+	for _, ex := range exs {
+		e.Classify(ex.Ad)
+		rep.add(ex)
+	}
+	rep.finish()
+	return rep, bad, err
+}
+
+func newReport() *Report {
+	return &Report{ByLang: map[string]*Metrics{}, ByLabel: map[string]*LabelStats{}, Confusion: map[string]map[string]int{}, ByRule: map[string]*RuleStats{}}
+}
+
+// add counts one classified example.
+func (rep *Report) add(ex Example) {
+	ad := ex.Ad
+	a := ad.Assessment
+	truth := ex.Flag
+	rep.N++
+	rep.Overall.add(truth, a.Flagged)
+	rep.scores = append(rep.scores, scored{score: a.Score, flag: truth, warning: ex.Label == "warning"})
+	if ex.Hard {
+		rep.Hard.add(truth, a.Flagged)
+	}
+	lang := ad.Lang
+	if lang == "" {
+		lang = "unknown"
+	}
+	if rep.ByLang[lang] == nil {
+		rep.ByLang[lang] = &Metrics{}
+	}
+	rep.ByLang[lang].add(truth, a.Flagged)
+	label := ex.Label
+	if label == "" {
+		label = map[bool]string{true: "flag", false: "noflag"}[truth]
+	}
+	ls := rep.ByLabel[label]
+	if ls == nil {
+		ls = &LabelStats{}
+		rep.ByLabel[label] = ls
+	}
+	ls.N++
+	pred := "none"
+	if a.Flagged {
+		ls.Flagged++
+		pred = string(a.Category)
+		if pred == label {
+			ls.SameCategory++
 		}
-		if lang == "" {
-			lang = "unknown"
+		if label == "warning" {
+			rep.WarningsFlagged++
 		}
-		if rep.ByLang[lang] == nil {
-			rep.ByLang[lang] = &Metrics{}
+	}
+	if label == "warning" {
+		rep.Warnings++
+	}
+	if rep.Confusion[label] == nil {
+		rep.Confusion[label] = map[string]int{}
+	}
+	rep.Confusion[label][pred]++
+	seen := map[string]bool{}
+	for _, s := range a.Signals {
+		if seen[s.Rule] {
+			continue
 		}
-		rep.ByLang[lang].add(truth, a.Flagged)
-		label := in.Label
-		if label == "" {
-			label = map[bool]string{true: "flag", false: "noflag"}[truth]
+		seen[s.Rule] = true
+		rs := rep.ByRule[s.Rule]
+		if rs == nil {
+			rs = &RuleStats{}
+			rep.ByRule[s.Rule] = rs
 		}
-		ls := rep.ByLabel[label]
-		if ls == nil {
-			ls = &LabelStats{}
-			rep.ByLabel[label] = ls
+		if truth {
+			rs.Risky++
+		} else {
+			rs.Safe++
 		}
-		ls.N++
-		pred := "none"
-		if a.Flagged {
-			ls.Flagged++
-			pred = string(a.Category)
-			if pred == label {
-				ls.SameCategory++
-			}
-			if label == "warning" {
-				rep.WarningsFlagged++
-			}
+		if s.Weight != 0 {
+			rs.Points += s.Weight
+			rs.Weighed++
 		}
-		if rep.Confusion[label] == nil {
-			rep.Confusion[label] = map[string]int{}
+	}
+	if truth != a.Flagged {
+		m := Miss{ID: ad.ID, Label: ex.Label, Lang: lang, Flag: truth, Score: a.Score, Category: a.Category, Title: ad.Title, Signals: a.Signals}
+		if truth {
+			rep.Misses = append(rep.Misses, m)
+		} else {
+			rep.FalseAlarms = append(rep.FalseAlarms, m)
 		}
-		rep.Confusion[label][pred]++
-		if truth != a.Flagged {
-			m := Miss{ID: in.ID, Label: in.Label, Lang: lang, Flag: truth, Score: a.Score, Category: a.Category, Title: in.Title, Signals: a.Signals}
-			if truth {
-				rep.Misses = append(rep.Misses, m)
-			} else {
-				rep.FalseAlarms = append(rep.FalseAlarms, m)
-			}
-		}
-		return nil
-	})
+	}
+}
+
+func (rep *Report) finish() {
 	rep.Overall.finish()
+	rep.Hard.finish()
 	for _, m := range rep.ByLang {
 		m.finish()
 	}
-	return rep, bad, err
 }
 
 // EvalJSONL reads labelled lines (id, title, text, lang, label, flag),
@@ -397,7 +458,10 @@ func (rep *Report) Print(w io.Writer, errors bool) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "\nwarning posts flagged: %d\n", rep.WarningsFlagged)
+	fmt.Fprintf(w, "\nwarning posts flagged: %d of %d\n", rep.WarningsFlagged, rep.Warnings)
+	if h := rep.Hard; h.TP+h.FN+h.FP+h.TN > 0 {
+		fmt.Fprintf(w, "hard ads: precision %.3f  recall %.3f  F1 %.3f  (%d ads)\n", h.Precision, h.Recall, h.F1, h.TP+h.FN+h.FP+h.TN)
+	}
 	if !errors {
 		return
 	}

@@ -66,8 +66,10 @@ func TestMetrics(t *testing.T) {
 	fired := map[string]int{}
 	for _, ad := range ads {
 		e.Classify(ad)
+		seen := map[string]bool{}
 		for _, s := range ad.Assessment.Signals {
-			if s.Weight != 0 && s.Rule != "post.not_an_offer" {
+			if s.Rule != ruleNotOffer && s.Rule != ruleText && !seen[s.Rule] {
+				seen[s.Rule] = true
 				fired[s.Rule]++
 			}
 		}

@@ -164,8 +164,9 @@ func FuzzRuleLoader(f *testing.F) {
 }
 
 // TestRuleRuntimeFailure: a rule whose condition fails on an ad (an index
-// out of range) becomes a "rule failed" signal carrying its id, in rule
-// order among the signals of rules that fired, and the other rules still run.
+// out of range) becomes a "rule failed" signal carrying its id, and the
+// other rules still run. Signals are ordered by contribution; the rules of
+// equal weight here keep rule order, the failure (no weight) after them.
 func TestRuleRuntimeFailure(t *testing.T) {
 	e, err := New(Options{RulesDir: writeRule(t, "rules:\n"+
 		"  - {id: local.a_first, category: scam, weight: 5, description: first, when: text_len > 0}\n"+
@@ -182,7 +183,7 @@ func TestRuleRuntimeFailure(t *testing.T) {
 			got = append(got, s.Rule+"|"+strings.SplitN(s.Description, ":", 2)[0])
 		}
 	}
-	want := []string{"local.a_first|first", "local.b_broken|rule failed", "local.c_last|last"}
+	want := []string{"local.a_first|first", "local.c_last|last", "local.b_broken|rule failed"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("signals %v, want %v", got, want)
 	}

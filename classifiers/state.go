@@ -34,6 +34,8 @@ const (
 	spHotspot
 	spSalary
 	spFee
+	spQuote
+	spForeignMoney
 	numSpanKinds
 )
 
@@ -72,10 +74,13 @@ const (
 	bSourceType
 	bTextLen
 	bUnderAge
+	bQuotedBlock
+	bAbroadImplied
+	bForeignCurrency
 	numBuiltins
 )
 
-var builtinOrder = [numBuiltins]string{"agency", "agency_registered", "agency_unregistered", "countries", "dest_moratorium", "dest_no_placement", "fee_idr", "foreign_phone", "free_email", "has_email", "has_phone", "has_telegram", "has_whatsapp", "hotspot", "lang", "licence", "licence_registered", "licence_unregistered", "min_age", "overseas", "phone_no_placement", "phones", "registry", "registry_phone_match", "registry_phone_mismatch", "salary_high", "salary_idr", "salary_ratio", "social_source", "source", "source_type", "text_len", "under_age"}
+var builtinOrder = [numBuiltins]string{"agency", "agency_registered", "agency_unregistered", "countries", "dest_moratorium", "dest_no_placement", "fee_idr", "foreign_phone", "free_email", "has_email", "has_phone", "has_telegram", "has_whatsapp", "hotspot", "lang", "licence", "licence_registered", "licence_unregistered", "min_age", "overseas", "phone_no_placement", "phones", "registry", "registry_phone_match", "registry_phone_mismatch", "salary_high", "salary_idr", "salary_ratio", "social_source", "source", "source_type", "text_len", "under_age", "quoted_block", "abroad_implied", "foreign_currency"}
 
 // state is the per-call scratch, pooled.
 type state struct {
@@ -100,6 +105,17 @@ type state struct {
 	strBox   map[string]any      // boxed string facts seen before (setString)
 	dirty    []int               // fact ids set in this run
 	stale    []int               // fact ids set in the previous run: zeroed unless set again
+
+	tf       []textFeat // hashed n-grams of the text (text model)
+	seen     []uint64   // bitset scratch for textFeatures
+	wantText bool       // compute tf even without a model (training)
+}
+
+func (st *state) textSeen() []uint64 {
+	if st.seen == nil {
+		st.seen = make([]uint64, textDim/64)
+	}
+	return st.seen
 }
 
 func (e *Engine) newState() *state {
@@ -495,6 +511,27 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	st.set(e.bid[bUnderAge], minAge > 0 && minAge < 18)
 	st.set(e.bid[bAgency], len(ents.Agencies) > 0)
 	st.set(e.bid[bLicence], len(ents.Licences) > 0)
+	foreignCur := false
+	for _, m := range st.money {
+		if m.Currency != "" && m.Currency != "IDR" {
+			foreignCur = true
+			st.addSpan(spForeignMoney, m.Start, m.End)
+			break
+		}
+	}
+	st.set(e.bid[bForeignCurrency], foreignCur)
+	abroadImplied := overseas || foreignCur || len(st.spans[spForeignPhone]) > 0
+	for _, c := range e.abroadCues {
+		if st.cueHits[c] > 0 {
+			abroadImplied = true
+			break
+		}
+	}
+	st.set(e.bid[bAbroadImplied], abroadImplied)
+	if s, en, ok := quotedBlock(text); ok {
+		st.addSpan(spQuote, s, en)
+		st.set(e.bid[bQuotedBlock], true)
+	}
 
 	st.clearStale()
 
@@ -521,6 +558,8 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		st.fired = append(st.fired, int32(ri))
 		st.order = append(st.order, int32(ri))
 		switch r.cat {
+		case catAuto:
+			// single indicators weigh only through a model
 		case catNotOffer:
 			notOffer += r.weight
 		case catAny:
@@ -530,6 +569,13 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		default:
 			risk[r.cat] += r.weight
 		}
+	}
+	if e.model != nil || st.wantText {
+		st.tf = textFeatures(text, st.tf[:0], st.textSeen())
+	}
+	if e.model != nil {
+		st.assess(ad, a, body)
+		return
 	}
 	notAnOffer := notOffer >= e.settings.NotOfferThreshold
 	best, bestScore, bestRaw := lokerwatch.CategoryNone, 0, 0
@@ -615,6 +661,12 @@ func (st *state) evidence(sigs []lokerwatch.Signal, r *rule, body string) []loke
 	if r.category == CategoryAny || r.category == CategoryNotOffer {
 		cat = lokerwatch.CategoryNone
 	}
+	return st.evidenceWith(sigs, r, body, cat, r.weight, true)
+}
+
+// evidenceWith is evidence with the category and weight given (a model's
+// contribution); support adds the further facts as weight-0 signals.
+func (st *state) evidenceWith(sigs []lokerwatch.Signal, r *rule, body string, cat lokerwatch.Category, weight int, support bool) []lokerwatch.Signal {
 	first := true
 	for _, ref := range r.refs {
 		sp, ok := st.factSpan(ref)
@@ -624,16 +676,18 @@ func (st *state) evidence(sigs []lokerwatch.Signal, r *rule, body string) []loke
 		os, oe := st.nt.Span(sp.s, sp.e)
 		sig := lokerwatch.Signal{Rule: r.id, Category: cat, Evidence: body[os:oe], Start: os, End: oe}
 		if first {
-			sig.Weight = r.weight
+			sig.Weight = weight
 			sig.Description = r.description
 			first = false
+		} else if !support {
+			break
 		} else {
 			sig.Description = ref.support
 		}
 		sigs = append(sigs, sig)
 	}
 	if first {
-		sigs = append(sigs, lokerwatch.Signal{Rule: r.id, Category: cat, Weight: r.weight, Description: r.description})
+		sigs = append(sigs, lokerwatch.Signal{Rule: r.id, Category: cat, Weight: weight, Description: r.description})
 	}
 	return sigs
 }
@@ -734,3 +788,44 @@ func appendUnique(list []string, v string) []string {
 	}
 	return append(list, v)
 }
+
+// minQuote is the shortest quoted passage that counts as a quoted ad.
+const minQuote = 60
+
+// quotedBlock finds the first passage of at least minQuote bytes between
+// quotation marks (straight, curly, guillemets, corner brackets): warnings
+// and news often quote the ad they warn about in full.
+func quotedBlock(text []byte) (int, int, bool) {
+	open := -1
+	for i := 0; i < len(text); i++ {
+		n := quoteMark(text[i:])
+		if n == 0 {
+			continue
+		}
+		if open < 0 {
+			open = i
+		} else {
+			if i-open-n >= minQuote {
+				return open, i + n, true
+			}
+			open = -1
+		}
+		i += n - 1
+	}
+	return 0, 0, false
+}
+
+// quoteMark is the byte length of a quotation mark at the start of b, or 0.
+func quoteMark(b []byte) int {
+	if b[0] == '"' {
+		return 1
+	}
+	for _, q := range quoteMarks {
+		if len(b) >= len(q) && string(b[:len(q)]) == q {
+			return len(q)
+		}
+	}
+	return 0
+}
+
+var quoteMarks = []string{"“", "”", "«", "»", "「", "」", "„"}

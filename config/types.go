@@ -83,6 +83,9 @@ type Classify struct {
 	Threshold int    `yaml:"threshold"` // score at or above which an ad is flagged
 	Rules     string `yaml:"rules"`     // directory of extra rule/lexicon YAML files
 	Registry  string `yaml:"registry"`  // licensed agencies (YAML or CSV)
+	// Model is a model file written by `lokerwatch train`; empty means the
+	// embedded default model.
+	Model string `yaml:"model"`
 	// Rates converts foreign currencies to rupiah (code -> IDR per unit),
 	// overriding the built-in defaults.
 	Rates map[string]float64 `yaml:"rates"`

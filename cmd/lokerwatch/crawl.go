@@ -39,6 +39,7 @@ func newClassifierWith(cfg *config.Config, reg prometheus.Registerer) (*classifi
 		RulesDir:   cfg.Classify.Rules,
 		Registry:   cfg.Classify.Registry,
 		Rates:      cfg.Classify.Rates,
+		ModelFile:  cfg.Classify.Model,
 		Registerer: reg,
 	})
 	if err != nil {

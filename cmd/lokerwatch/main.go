@@ -55,6 +55,8 @@ func commands() []command {
 		{"ads", "list stored ads", runAds},
 		{"classify", "score JSON-lines ads from stdin or files", runClassify},
 		{"eval", "measure precision and recall against labelled JSON lines", runEval},
+		{"train", "fit the model's weights from labelled files and analysts' verdicts", runTrain},
+		{"rescore", "score stored ads again (after a model or rule change) and re-order the queue", runRescore},
 		{"serve", "run the review console, JSON API, /metrics and health checks", runServe},
 		{"review", "work the review queue: list, show, claim, decide", runReview},
 		{"export", "export a case bundle (WACZ), CSV or JSON lines", runExport},

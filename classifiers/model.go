@@ -1,0 +1,388 @@
+package classifiers
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/lokerwatch/lokerwatch"
+)
+
+// Model holds the learned weights that turn fired rules and the text
+// model's output into scores. Rules say what is in an ad (and where);
+// the model says how much each of those things weighs. It is trained from
+// labelled ads and analysts' verdicts (`lokerwatch train`), written as JSON,
+// and loaded from classify.model; the default ships embedded.
+//
+// Heads: "risk" (risky or not: the score, a probability × 100), "not_offer"
+// (warning, news, story: not a job offer), and one per category ("scam",
+// "nonprocedural", "trafficking": which kind of risk, fitted on risky ads).
+// Every head reads the same features: each rule that fired (1) and the
+// text model's log-odds for each head (the stacked "Bayes" rule).
+type Model struct {
+	Format int `json:"format"`
+	// Version is a digest of the model's content; every assessment records it.
+	Version string `json:"version"`
+	// Rules is the version of the rule set the model was trained with.
+	Rules string `json:"rules"`
+	// Data says what it was trained on (files and counts).
+	Data []string `json:"data,omitempty"`
+	// Threshold is the score chosen from cross-validation (precision first),
+	// a suggestion: classify.threshold decides.
+	Threshold int              `json:"threshold,omitempty"`
+	Features  []string         `json:"features"`
+	Heads     map[string]*Head `json:"heads"`
+	Text      *TextModel       `json:"text,omitempty"`
+}
+
+// Head is one logistic regression over the model's features.
+type Head struct {
+	Bias    float64   `json:"bias"`
+	Weights []float64 `json:"weights"` // aligned with Model.Features
+}
+
+// TextModel is the hashed n-gram logistic regression (one per head) whose
+// log-odds the heads read as features.
+type TextModel struct {
+	Dim     int                  `json:"dim"`
+	Heads   []string             `json:"heads"`
+	Bias    []float64            `json:"bias"`
+	Buckets []uint32             `json:"buckets"`         // sorted
+	Weights map[string][]float32 `json:"weights"`         // head -> aligned with Buckets
+	Names   map[uint32]string    `json:"names,omitempty"` // readable n-gram of a bucket, for evidence
+}
+
+// Head names.
+const (
+	headRisk     = "risk"
+	headNotOffer = "not_offer"
+)
+
+var riskHeads = []string{string(lokerwatch.CategoryScam), string(lokerwatch.CategoryNonprocedural), string(lokerwatch.CategoryTrafficking)}
+
+// textHeads are the text model's heads, in feature order.
+var textHeads = append([]string{headRisk, headNotOffer}, riskHeads...)
+
+// featText names the stacked text-model feature of a head.
+func featText(head string) string { return "text:" + head }
+
+// featRule names a rule's feature.
+func featRule(id string) string { return "rule:" + id }
+
+//go:embed defaults/model.json
+var embeddedModel []byte
+
+// LoadModel reads a model file written by `lokerwatch train`.
+func LoadModel(path string) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	m, err := ParseModel(data)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// ParseModel decodes and checks a model.
+func ParseModel(data []byte) (*Model, error) {
+	var m Model
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if m.Format != 1 {
+		return nil, fmt.Errorf("format %d, want 1", m.Format)
+	}
+	for name, h := range m.Heads {
+		if h == nil || len(h.Weights) != len(m.Features) {
+			return nil, fmt.Errorf("head %s: %d weights for %d features", name, len(h.Weights), len(m.Features))
+		}
+	}
+	if _, ok := m.Heads[headRisk]; !ok {
+		return nil, fmt.Errorf("no %q head", headRisk)
+	}
+	if t := m.Text; t != nil {
+		if t.Dim != textDim {
+			return nil, fmt.Errorf("text model dim %d, this build hashes into %d", t.Dim, textDim)
+		}
+		if len(t.Bias) != len(t.Heads) {
+			return nil, fmt.Errorf("text model: %d biases for %d heads", len(t.Bias), len(t.Heads))
+		}
+		if !sort.SliceIsSorted(t.Buckets, func(i, j int) bool { return t.Buckets[i] < t.Buckets[j] }) {
+			return nil, fmt.Errorf("text model: buckets not sorted")
+		}
+		for _, h := range t.Heads {
+			if len(t.Weights[h]) != len(t.Buckets) {
+				return nil, fmt.Errorf("text model head %s: %d weights for %d buckets", h, len(t.Weights[h]), len(t.Buckets))
+			}
+		}
+	}
+	return &m, nil
+}
+
+// Encode writes the model as indented JSON with its version set.
+func (m *Model) Encode() ([]byte, error) {
+	m.Version = ""
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	m.Version = hex.EncodeToString(sum[:6])
+	// Compact: the text weights are most of it, and an indented array
+	// would put each number on a line of its own.
+	body, err = json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return append(body, '\n'), nil
+}
+
+// boundModel is a model resolved against a loaded engine: weights by rule
+// index, text weights in an open-addressing table.
+type boundModel struct {
+	m         *Model
+	heads     []string     // head order below: risk, not_offer, scam, nonprocedural, trafficking
+	bias      [5]float64   // per head
+	rule      [][5]float64 // rule index -> weight per head
+	text      [5][5]float64
+	hasText   bool
+	tb        textTable
+	textBias  [5]float64
+	textNames map[uint32]string
+	threshold int
+	offer     []int // fact ids: at least one must be set for a post to be a job offer
+}
+
+// offerFacts name what makes a post about a job at all; a post with none
+// of them (a comment "japri pak, WA 0812…", a greeting) is not an offer.
+var offerFacts = []string{"job_words", "lure_job", "typing_skill", "scam_tasks", "scam_industry", "explicit_scam_work",
+	"domestic_work", "nightlife_job", "umroh_work", "salary_idr", "fee_idr", "high_pay_words", "skilled_reqs", "light_reqs"}
+
+const (
+	hRisk = iota
+	hNotOffer
+	hScam
+	hNonproc
+	hTraff
+	numHeads
+)
+
+var headOrder = [numHeads]string{headRisk, headNotOffer, riskHeads[0], riskHeads[1], riskHeads[2]}
+
+// bind resolves m against the engine's rules. A rule the model does not
+// know weighs its prior (the YAML weight, see priorOf) until the next
+// training; a model feature naming no loaded rule is ignored.
+func (e *Engine) bind(m *Model) (*boundModel, error) {
+	b := &boundModel{m: m, rule: make([][5]float64, len(e.rules)), threshold: m.Threshold}
+	for i := range e.rules {
+		for h := 0; h < numHeads; h++ {
+			b.rule[i][h] = priorOf(&e.rules[i], headOrder[h])
+		}
+	}
+	for _, f := range offerFacts {
+		if id, ok := e.factID[f]; ok {
+			b.offer = append(b.offer, id)
+		}
+	}
+	ruleIdx := make(map[string]int, len(e.rules))
+	for i, r := range e.rules {
+		ruleIdx[featRule(r.id)] = i
+	}
+	for h := 0; h < numHeads; h++ {
+		hd := m.Heads[headOrder[h]]
+		if hd == nil {
+			continue
+		}
+		b.bias[h] = hd.Bias
+		for k, f := range m.Features {
+			if i, ok := ruleIdx[f]; ok {
+				b.rule[i][h] = hd.Weights[k]
+				continue
+			}
+			for t := 0; t < numHeads; t++ {
+				if f == featText(headOrder[t]) {
+					b.text[h][t] = hd.Weights[k]
+				}
+			}
+		}
+	}
+	if t := m.Text; t != nil && len(t.Buckets) > 0 {
+		b.hasText = true
+		hi := make([]int, numHeads)
+		for h := range hi {
+			hi[h] = -1
+		}
+		for k, name := range t.Heads {
+			for h := 0; h < numHeads; h++ {
+				if headOrder[h] == name {
+					hi[h] = k
+					b.textBias[h] = t.Bias[k]
+				}
+			}
+		}
+		b.tb = newTextTable(len(t.Buckets))
+		for k, bk := range t.Buckets {
+			var w [numHeads]float32
+			for h := 0; h < numHeads; h++ {
+				if hi[h] >= 0 {
+					w[h] = t.Weights[t.Heads[hi[h]]][k]
+				}
+			}
+			b.tb.put(bk, w)
+		}
+		b.textNames = t.Names
+	}
+	return b, nil
+}
+
+// priorOf is a rule's starting weight for a head, from its YAML weight
+// (points on the old 0–100 scale; 20 points = 1 unit of log-odds):
+// the risk head takes risk and legitimacy rules with their sign and
+// not_offer rules against; the not_offer head takes not_offer rules;
+// a category head takes its own category's rules.
+func priorOf(r *rule, head string) float64 {
+	w := float64(r.weight) / priorScale
+	switch head {
+	case headRisk:
+		if r.category == CategoryNotOffer {
+			return -w
+		}
+		if r.category == "" {
+			return 0
+		}
+		return w
+	case headNotOffer:
+		if r.category == CategoryNotOffer {
+			return w
+		}
+		return 0
+	default:
+		if r.category == head {
+			return w
+		}
+		return 0
+	}
+}
+
+// priorScale converts YAML weights (points) to log-odds.
+const priorScale = 20
+
+// textTable maps a bucket to its five head weights: open addressing over
+// a power-of-two table, so a lookup is one or two cache lines.
+type textTable struct {
+	mask uint32
+	keys []uint32 // bucket+1; 0 = empty
+	w    [][numHeads]float32
+}
+
+func newTextTable(n int) textTable {
+	size := 1
+	for size < 2*n {
+		size <<= 1
+	}
+	return textTable{mask: uint32(size - 1), keys: make([]uint32, size), w: make([][numHeads]float32, size)}
+}
+
+func (t *textTable) slot(k uint32) uint32 { return (k * 2654435761) & t.mask }
+
+func (t *textTable) put(k uint32, w [numHeads]float32) {
+	i := t.slot(k)
+	for t.keys[i] != 0 && t.keys[i] != k+1 {
+		i = (i + 1) & t.mask
+	}
+	t.keys[i] = k + 1
+	t.w[i] = w
+}
+
+func (t *textTable) get(k uint32) (*[numHeads]float32, bool) {
+	if t.keys == nil {
+		return nil, false
+	}
+	i := t.slot(k)
+	for {
+		switch t.keys[i] {
+		case 0:
+			return nil, false
+		case k + 1:
+			return &t.w[i], true
+		}
+		i = (i + 1) & t.mask
+	}
+}
+
+// textScores are the text model's log-odds per head for one text, and the
+// features that weighed most for the risk head (evidence).
+func (b *boundModel) textScores(feats []textFeat, top *[3]textContrib) [numHeads]float64 {
+	var z [numHeads]float64
+	if !b.hasText {
+		return z
+	}
+	z = b.textBias
+	v := textValue(len(feats))
+	*top = [3]textContrib{}
+	for _, f := range feats {
+		w, ok := b.tb.get(f.h)
+		if !ok {
+			continue
+		}
+		for h := 0; h < numHeads; h++ {
+			z[h] += float64(w[h]) * v
+		}
+		c := float64(w[hRisk]) * v
+		// keep the three largest |contributions| (words and bigrams first:
+		// they read better than character n-grams of the same weight)
+		ac := math.Abs(c)
+		if f.kind != tfChars {
+			ac *= 1.5
+		}
+		for k := 0; k < 3; k++ {
+			if ac > top[k].abs {
+				copy(top[k+1:], top[k:2])
+				top[k] = textContrib{f: f, c: c, abs: ac}
+				break
+			}
+		}
+	}
+	return z
+}
+
+type textContrib struct {
+	f   textFeat
+	c   float64
+	abs float64
+}
+
+// ModelVersion names the model in force.
+func (e *Engine) ModelVersion() string {
+	if e.model == nil {
+		return ""
+	}
+	return e.model.m.Version
+}
+
+// Model returns the model in force (nil when none).
+func (e *Engine) Model() *Model {
+	if e.model == nil {
+		return nil
+	}
+	return e.model.m
+}
+
+func ruleNames(rules []rule) string {
+	ids := make([]string, len(rules))
+	for i, r := range rules {
+		ids[i] = r.id
+	}
+	return strings.Join(ids, ",")
+}
