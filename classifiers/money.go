@@ -235,6 +235,17 @@ func (ci *currencyIndex) extractMoney(text []byte, out []Money) []Money {
 				q = we
 				continue
 			}
+			// "1.2k$", "15k$": multiplier and dollar glued together
+			if k, ok := strings.CutSuffix(w, "$"); ok && mult == 1 {
+				if f, ok := multipliers[k]; ok {
+					mult = f
+					if m.Currency == "" {
+						m.Currency = "USD"
+					}
+					m.End, q = we, we
+					continue
+				}
+			}
 			if m.Currency == "" {
 				if ci.twoFirst[w] {
 					if code, ok := ci.two[w+" "+string(peekWord(text, we))]; ok {
@@ -340,4 +351,105 @@ func moneyKind(text []byte, pos int) string {
 		i = k
 	}
 	return "salary"
+}
+
+// Amounts written in words ("dua puluh juta", "satu setengah juta",
+// "lima belas jt", "twenty million"): recruiters spell numbers out to slip
+// past digit filters. wordNumbers are the number words; a run of them is
+// read only when a multiplier (juta, ribu, million…) follows, so "dua
+// orang" or "satu bulan" is no money.
+var wordNumbers = map[string]float64{
+	"nol": 0, "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9,
+	"sepuluh": 10, "sebelas": 11, "seratus": 100, "seribu": 1000,
+	"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+	"eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+	"eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+	"seventy": 70, "eighty": 80, "ninety": 90, "a": 1,
+}
+
+// wordScales combine with the number before them.
+var wordScales = map[string]float64{"belas": -10, "puluh": 10, "ratus": 100, "hundred": 100}
+
+// extractWordMoney appends the amounts written in words; rupiah unless a
+// currency follows.
+func (ci *currencyIndex) extractWordMoney(text []byte, out []Money) []Money {
+	n := len(text)
+	for i := 0; i < n && len(out) < 32; {
+		for i < n && !isLetterByte(text[i]) {
+			i++
+		}
+		s := i
+		w, _, we := nextWord(text, i)
+		if len(w) == 0 {
+			i++
+			continue
+		}
+		if _, ok := wordNumbers[string(w)]; !ok || (i > 0 && isWordByte(text[i-1])) {
+			i = we
+			continue
+		}
+		// a run of number words
+		total, cur := 0.0, 0.0
+		q, end, words := s, s, 0
+		for q < n {
+			w, _, we := nextWord(text, q)
+			ws := string(w)
+			if v, ok := wordNumbers[ws]; ok && (ws != "a" || words == 0) {
+				cur += v
+			} else if sc, ok := wordScales[ws]; ok && words > 0 {
+				if sc < 0 { // belas: teen
+					cur += 10
+				} else {
+					cur = math.Max(cur, 1) * sc
+				}
+			} else if ws == "setengah" || ws == "half" {
+				cur += 0.5
+			} else {
+				break
+			}
+			words++
+			q, end = we, we
+			total = cur
+		}
+		if words == 0 {
+			i = we
+			continue
+		}
+		mw, _, me := nextWord(text, end)
+		mult, ok := multipliers[string(mw)]
+		if !ok || mult < 1e3 || total <= 0 {
+			i = end
+			continue
+		}
+		m := Money{Start: s, End: me, Amount: total * mult, Currency: "IDR", Period: "month"}
+		q = me
+		for step := 0; step < 3 && q < n; step++ {
+			w, _, we := nextWord(text, q)
+			ws := string(w)
+			if code, ok := ci.one[ws]; ok && ws != "" {
+				m.Currency, m.End, q = code, we, we
+				continue
+			}
+			if per, ok := periodWords[ws]; ok {
+				m.Period, m.End, q = per, we, we
+				continue
+			}
+			if ws == "per" || ws == "sebulan" || ws == "a" {
+				q = we
+				continue
+			}
+			break
+		}
+		rate := ci.rates[m.Currency]
+		if rate == 0 {
+			rate = 1
+		}
+		m.IDR = m.Amount * rate * periodFactor[m.Period]
+		if m.IDR > 0 && m.IDR <= 1e13 {
+			m.Kind = moneyKind(text, m.Start)
+			out = append(out, m)
+		}
+		i = m.End
+	}
+	return out
 }

@@ -255,6 +255,14 @@ var specialFold = map[rune]string{
 	'₹': " inr ", '¢': " ", '￥': " jpy ", '￦': " krw ", '＄': "$",
 	'ß': "ss", 'æ': "ae", 'œ': "oe", 'ø': "o", 'đ': "d", 'ł': "l", 'ı': "i", 'ȷ': "j",
 	'–': "-", '—': "-",
+	// Emoji that stand for words in recruitment posts ("✈️ 🏠 🍽 gratis",
+	// "💵 20jt"): read as the word, so every cue sees them.
+	'✈': " tiket ", '🛫': " tiket ", '🛬': " tiket ", '🎫': " tiket ",
+	'🏠': " mess ", '🏡': " mess ", '🏨': " mess ", '🛏': " mess ", '🏢': " kantor ",
+	'💵': " gaji ", '💰': " gaji ", '💸': " gaji ", '💴': " gaji ", '💶': " gaji ", '💷': " gaji ", '🤑': " gaji ",
+	'🛂': " paspor ", '🍽': " makan ", '🍱': " makan ",
+	'🚢': " kapal ", '⛴': " kapal ", '🚤': " speedboat ", '🛥': " speedboat ",
+	'🎰': " judi ", '🎲': " judi ", '💻': " komputer ", '⌨': " komputer ",
 }
 
 // homoglyph maps look-alike letters from other scripts (and small capitals)

@@ -96,7 +96,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 		for t := 0; t < numHeads; t++ {
 			c += bm.text[hRisk][t] * tz[t]
 		}
-		desc := fmt.Sprintf("Text model (learned from labelled ads and verdicts; words, word pairs and letter groups of the whole text): log-odds %+.2f for risk; the n-grams that weighed most are shown", tz[hRisk])
+		desc := fmt.Sprintf("Text model, the learned \"Bayes\" rule (words, word pairs and letter groups of the whole text, weighed from labelled ads and verdicts): %+.2f log-odds of risk; the n-grams that weighed most are shown", c)
 		first := true
 		for _, tc := range top {
 			if tc.abs == 0 {

@@ -1,6 +1,7 @@
 package classifiers
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"sort"
@@ -279,6 +280,9 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		st.ents = extractAgencies(&st.nt, st.ents)
 	}
 	st.money = e.cur.extractMoney(text, st.money)
+	if hasWordMultiplier(text) {
+		st.money = e.cur.extractWordMoney(text, st.money)
+	}
 
 	ents := &ad.Entities
 	*ents = lokerwatch.Entities{}
@@ -829,3 +833,10 @@ func quoteMark(b []byte) int {
 }
 
 var quoteMarks = []string{"“", "”", "«", "»", "「", "」", "„"}
+
+// hasWordMultiplier is a cheap test for text that may hold an amount in
+// words (they all end in a multiplier).
+func hasWordMultiplier(text []byte) bool {
+	return bytes.Contains(text, []byte("juta")) || bytes.Contains(text, []byte("jt")) || bytes.Contains(text, []byte("ribu")) ||
+		bytes.Contains(text, []byte("million")) || bytes.Contains(text, []byte("thousand"))
+}

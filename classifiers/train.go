@@ -72,9 +72,13 @@ func targets(ex Example) [numHeads]float64 {
 	for h := range y {
 		y[h] = -1
 	}
-	if ex.Flag {
+	// The risk head learns how risky a post is if it is an offer
+	// (warnings are left out: they are the not-offer head's); the score
+	// is P(risky | offer) × P(offer).
+	switch {
+	case ex.Flag:
 		y[hRisk] = 1
-	} else {
+	case ex.Label != "warning":
 		y[hRisk] = 0
 	}
 	switch ex.Label {
