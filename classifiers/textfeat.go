@@ -3,7 +3,7 @@ package classifiers
 import "math"
 
 // The text model (the "Bayes" rule, text.model) reads hashed n-grams of the
-// normalised text: words, word bigrams and character 3–5-grams inside
+// normalised text: words, word bigrams and character 4–5-grams inside
 // words. Digits are folded to 0, so "18jt" and "25jt" are one feature and a
 // phone number is no feature at all (a repost with a new number reads the
 // same). Hashing keeps the model a fixed size whatever the vocabulary; a
@@ -42,16 +42,63 @@ func foldDigit(b byte) byte {
 	return b
 }
 
-// textFeatures appends the distinct hashed n-grams of text to out. seen is
-// scratch sized textDim/64 words (a bitset), cleared on return.
-func textFeatures(text []byte, out []textFeat, seen []uint64) []textFeat {
+// featSet is a small open-addressing set of buckets, emptied after each
+// text by clearing only the slots it used (a bitset over all buckets was
+// 128 KB per pooled state, and re-made whenever the pool was emptied).
+type featSet struct {
+	keys []uint32 // bucket+1, 0 = empty
+	used []uint32 // slots to clear
+}
+
+// add inserts h; false when it was there already.
+func (fs *featSet) add(h uint32) bool {
+	if 2*(len(fs.used)+1) > len(fs.keys) {
+		fs.grow()
+	}
+	mask := uint32(len(fs.keys) - 1)
+	i := (h * 2654435761) & mask
+	for {
+		switch fs.keys[i] {
+		case 0:
+			fs.keys[i] = h + 1
+			fs.used = append(fs.used, i)
+			return true
+		case h + 1:
+			return false
+		}
+		i = (i + 1) & mask
+	}
+}
+
+func (fs *featSet) grow() {
+	old := fs.keys
+	n := max(2*len(old), 2048)
+	fs.keys = make([]uint32, n)
+	fs.used = fs.used[:0]
+	for _, k := range old {
+		if k != 0 {
+			fs.add(k - 1)
+		}
+	}
+}
+
+func (fs *featSet) reset() {
+	for _, i := range fs.used {
+		fs.keys[i] = 0
+	}
+	fs.used = fs.used[:0]
+}
+
+// textFeatures appends the distinct hashed n-grams of text to out; seen
+// is scratch, emptied on return.
+func textFeatures(text []byte, out []textFeat, seen *featSet) []textFeat {
 	start := len(out)
+	defer seen.reset()
 	add := func(h uint32, s, e int, kind uint8) {
 		h %= textDim
-		if seen[h>>6]&(1<<(h&63)) != 0 || len(out)-start >= maxTextFeats {
+		if len(out)-start >= maxTextFeats || !seen.add(h) {
 			return
 		}
-		seen[h>>6] |= 1 << (h & 63)
 		out = append(out, textFeat{h: h, s: int32(s), e: int32(e), kind: kind})
 	}
 	var prevH uint32
@@ -84,10 +131,10 @@ func textFeatures(text []byte, out []textFeat, seen []uint64) []textFeat {
 			add(fnvAdd(bh, 'b'), prevS, e, tfBigram)
 		}
 		prevH, prevS = wh, s
-		// character 3–5-grams of " word ", only for words of letters
+		// character 4–5-grams of " word " (3-grams added cost and no measured gain)
 		if e-s >= 3 && e-s <= 40 {
 			for k := s - 1; k < e; k++ {
-				for l := 3; l <= 5; l++ {
+				for l := charMin; l <= charMax; l++ {
 					if k+l > e+1 {
 						break
 					}
@@ -104,9 +151,6 @@ func textFeatures(text []byte, out []textFeat, seen []uint64) []textFeat {
 				}
 			}
 		}
-	}
-	for _, f := range out[start:] {
-		seen[f.h>>6] = 0
 	}
 	return out
 }
@@ -127,3 +171,6 @@ func textValue(n int) float64 {
 }
 
 const textFloor = 300
+
+// charMin and charMax bound the letter-group lengths the text model reads.
+var charMin, charMax = 4, 5
