@@ -78,6 +78,32 @@ const defaultGap = 3
 // "{a|b c}" alternation, "[x]" optional words, "*" or "*N" a gap of up to
 // three (or N) words, and a trailing "~" on the last word for a prefix match.
 func termVariants(term string) ([]string, error) {
+	out, err := expandTerm(term)
+	if err != nil {
+		return nil, err
+	}
+	// The normaliser folds a letter repeated three or more times to one
+	// ("gaaaji" → "gaji"), so "perusahaaan" arrives as "perusahan": a
+	// word with a doubled letter is also matched with it single (one word
+	// at a time: the other words arrive as written).
+	for _, v := range out[:len(out):len(out)] {
+		words := strings.Fields(v)
+		for i, w := range words {
+			sq := squeezeDoubles(w)
+			if sq == w {
+				continue
+			}
+			alt := strings.Join(slices.Concat(words[:i], []string{sq}, words[i+1:]), " ")
+			if !slices.Contains(out, alt) {
+				out = append(out, alt)
+			}
+		}
+	}
+	return out, nil
+}
+
+// expandTerm spells out a term's alternatives and optional words.
+func expandTerm(term string) ([]string, error) {
 	var out []string
 	var rec func(prefix, rest string) error
 	rec = func(prefix, rest string) error {
@@ -124,6 +150,20 @@ func termVariants(term string) ([]string, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// squeezeDoubles writes each doubled letter once ("perusahaan" →
+// "perusahan"); phrase markers and digits are kept as they are.
+func squeezeDoubles(s string) string {
+	b := []byte(s)
+	out := b[:0:0]
+	for i := 0; i < len(b); i++ {
+		if i > 0 && b[i] == b[i-1] && b[i] >= 'a' && b[i] <= 'z' {
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return string(out)
 }
 
 // buildLexicon compiles the cues into one automaton.

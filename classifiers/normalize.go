@@ -297,6 +297,9 @@ var wordByte = func() (t [256]bool) {
 func isLetterByte(b byte) bool { return b >= 'a' && b <= 'z' || b >= 0x80 }
 func isDigitByte(b byte) bool  { return b >= '0' && b <= '9' }
 
+// moneyPrefix are currency letters glued to an amount ("rp15", "rm18").
+var moneyPrefix = map[string]bool{"rp": true, "rm": true, "us": true, "sg": true, "nt": true, "hk": true, "au": true, "bn": true}
+
 var leet = [256]byte{'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '@': 'a', '$': 's'}
 
 // units may follow a number directly ("15jt", "3x", "8jam") and stop it from
@@ -508,14 +511,20 @@ func leetPlan(tok []byte, emailNext bool, protected map[string]bool) bool {
 		}
 		return true
 	}
-	// Trailing digits: "kerj4" yes, "n4", "covid19" no.
 	trail := 0
 	for trail < len(tok) && isDigitByte(tok[len(tok)-1-trail]) {
 		trail++
 	}
+	// Trailing digits: "kerj4" yes, "fr33", "s3ns31" yes (two digits that
+	// both stand for letters, after two or more letters); "n4", "covid19" no.
 	if trail > 0 {
-		if trail > 1 || len(tok)-trail < 3 {
+		if trail > 2 || len(tok)-trail < 3 && !(trail == 2 && len(tok)-trail >= 2 && !moneyPrefix[string(tok[:len(tok)-trail])]) {
 			return false
+		}
+		for _, b := range tok[len(tok)-trail:] {
+			if leet[b] == 0 {
+				return false
+			}
 		}
 	}
 	// Inner digit runs must be short and map to letters.
