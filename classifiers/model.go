@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/lokerwatch/lokerwatch"
 )
@@ -66,9 +66,6 @@ const (
 )
 
 var riskHeads = []string{string(lokerwatch.CategoryScam), string(lokerwatch.CategoryNonprocedural), string(lokerwatch.CategoryTrafficking)}
-
-// textHeads are the text model's heads, in feature order.
-var textHeads = append([]string{headRisk, headNotOffer}, riskHeads...)
 
 // featText names the stacked text-model feature of a head.
 func featText(head string) string { return "text:" + head }
@@ -152,7 +149,6 @@ func (m *Model) Encode() ([]byte, error) {
 // index, text weights in an open-addressing table.
 type boundModel struct {
 	m         *Model
-	heads     []string     // head order below: risk, not_offer, scam, nonprocedural, trafficking
 	bias      [5]float64   // per head
 	rule      [][5]float64 // rule index -> weight per head
 	text      [5][5]float64
@@ -385,10 +381,9 @@ func (e *Engine) Model() *Model {
 	return e.model.m
 }
 
-func ruleNames(rules []rule) string {
-	ids := make([]string, len(rules))
-	for i, r := range rules {
-		ids[i] = r.id
-	}
-	return strings.Join(ids, ",")
+// DataLabel names a training file in a model's Data: its base name and
+// how many ads it gave, so that a model says what it learned from without
+// depending on where the file was.
+func DataLabel(path string, n int) string {
+	return fmt.Sprintf("%s (%d ads)", filepath.Base(path), n)
 }

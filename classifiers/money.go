@@ -338,14 +338,14 @@ func moneyKind(text []byte, pos int) string {
 		if k == j {
 			break
 		}
-		w := string(text[k:j])
-		if salaryWords[w] {
+		w := text[k:j]
+		if salaryWords[string(w)] {
 			return "salary"
 		}
-		if feeContext[w] {
+		if feeContext[string(w)] {
 			return "fee"
 		}
-		if feeWords[w] {
+		if feeWords[string(w)] {
 			return "other"
 		}
 		i = k

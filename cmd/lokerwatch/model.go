@@ -160,11 +160,16 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	exs, err := readLabelled(ctx, e, labels, false)
-	if err != nil {
-		return err
+	var exs []classifiers.Example
+	var data []string
+	for _, name := range labels {
+		more, err := readLabelled(ctx, e, []string{name}, false)
+		if err != nil {
+			return err
+		}
+		exs = append(exs, more...)
+		data = append(data, classifiers.DataLabel(name, len(more)))
 	}
-	data := append([]string(nil), labels...)
 	if fromStore != "" {
 		scfg := *cfg
 		scfg.Store = fromStore
