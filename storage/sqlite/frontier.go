@@ -129,6 +129,10 @@ func freeHosts(ctx context.Context, tx *txn, hosts []string, ended map[string]in
 
 // reapRequests returns expired leases to the queue at their old place.
 func (s *Store) reapRequests(ctx context.Context, tx *txn, now int64) (int, error) {
+	dn, err := s.reapDead(ctx, tx, now)
+	if err != nil {
+		return 0, err
+	}
 	rows, err := tx.QueryContext(ctx, `UPDATE frontier SET state = 'queued', token = '', worker = '', lease_until = 0
 		WHERE state = 'inflight' AND lease_until < ? RETURNING host`, now)
 	if err != nil {
@@ -152,7 +156,7 @@ func (s *Store) reapRequests(ctx context.Context, tx *txn, now int64) (int, erro
 	if err := rows.Close(); err != nil {
 		return 0, err
 	}
-	return n, freeHosts(ctx, tx, hosts, ended)
+	return n + dn, freeHosts(ctx, tx, hosts, ended)
 }
 
 // ClaimRequest leases the oldest ready request of a free host.
@@ -432,6 +436,10 @@ func (s *Store) ack(ctx context.Context, tx *txn, l *storage.Lease, opt storage.
 		etag = CASE WHEN ?1 = '' AND ?2 = '' THEN etag ELSE ?1 END,
 		last_modified = CASE WHEN ?1 = '' AND ?2 = '' THEN last_modified ELSE ?2 END
 		WHERE url = ?3`, opt.ETag, opt.LastModified, l.URL)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM frontier_deaths WHERE url = ?`, l.URL)
 	return err
 }
 
