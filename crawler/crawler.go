@@ -214,6 +214,9 @@ func New(opt Options) (*Crawler, error) {
 		return nil, fmt.Errorf("crawler: %w", err)
 	}
 	c.metrics = m
+	for _, s := range c.order {
+		m.every.WithLabelValues(s.cfg.Name).Set(s.cfg.Every.D().Seconds())
+	}
 	dial := opt.Dial
 	if dial == nil {
 		g, err := NewGuard(cr.AllowPrivate)
@@ -931,6 +934,7 @@ func (j *job) stored(ad *lokerwatch.Ad, res storage.PutResult) {
 	}
 	if isFlagged(ad) {
 		c.n.flagged.Add(1)
+		c.metrics.flaggedAd(j.src.cfg.Name)
 	}
 }
 
