@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/push"
 	"log/slog"
 	"os"
 	"time"
@@ -23,6 +25,8 @@ type pipeline struct {
 	log     *slog.Logger
 	store   storage.Store
 	crawler *crawler.Crawler
+	reg     *prometheus.Registry // nil without --metrics-listen or --push
+	worker  string
 }
 
 func (p *pipeline) Close() { p.store.Close() }
@@ -73,7 +77,7 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	var reg *prometheus.Registry
 	var registerer prometheus.Registerer // stays a nil interface without --metrics-listen
 	ready := &lazyPinger{}
-	if c.metricsListen != "" {
+	if c.metricsListen != "" || c.push != "" {
 		reg = newRegistry(nil, log)
 		registerer = reg
 	}
@@ -81,7 +85,7 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	if err != nil {
 		return nil, err
 	}
-	if reg != nil {
+	if c.metricsListen != "" {
 		if _, err := serveMetrics(ctx, c.metricsListen, reg, ready, log); err != nil {
 			return nil, err
 		}
@@ -110,7 +114,7 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 		st.Close()
 		return nil, usageError{err}
 	}
-	return &pipeline{cfg: cfg, log: log, store: st, crawler: cr}, nil
+	return &pipeline{cfg: cfg, log: log, store: st, crawler: cr, reg: reg, worker: worker}, nil
 }
 
 func printSummary(e *env, s crawler.Summary) {
@@ -120,9 +124,10 @@ func printSummary(e *env, s crawler.Summary) {
 
 func runCrawl(ctx context.Context, e *env, args []string) error {
 	var c common
-	fs := flags(e, "crawl", "--config FILE [--store URL] [--metrics-listen ADDR]")
+	fs := flags(e, "crawl", "--config FILE [--store URL] [--metrics-listen ADDR] [--push URL]")
 	c.register(fs)
 	c.registerMetrics(fs)
+	c.registerPush(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -137,7 +142,32 @@ func runCrawl(ctx context.Context, e *env, args []string) error {
 	}
 	sum, err := runCrawler(ctx, p, tw)
 	printSummary(e, sum)
+	if c.push != "" {
+		// A one-shot crawl's metrics would vanish with the process: the
+		// Pushgateway keeps them for Prometheus.
+		if perr := pushMetrics(ctx, c.push, p); perr != nil {
+			err = errors.Join(err, perr)
+		}
+	}
 	return err
+}
+
+// pushMetrics pushes the registry to a Pushgateway as job lokerwatch-crawl,
+// grouped by instance (the worker's host), replacing that group's last
+// push.
+func pushMetrics(ctx context.Context, url string, p *pipeline) error {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	host, _ := os.Hostname()
+	if host == "" {
+		host = p.worker
+	}
+	err := push.New(url, "lokerwatch-crawl").Gatherer(p.reg).Grouping("instance", host).PushContext(pctx)
+	if err != nil {
+		return fmt.Errorf("push metrics to %s: %w", url, err)
+	}
+	p.log.Info("metrics pushed", "pushgateway", url)
+	return nil
 }
 
 func runSeed(ctx context.Context, e *env, args []string) error {
