@@ -270,8 +270,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 func runDemo(ctx context.Context, e *env, args []string) error {
 	var c common
 	var once bool
-	fs := flags(e, "demo", "[--once] [--store URL]")
+	fs := flags(e, "demo", "[--once] [--store URL] [--metrics-listen ADDR]")
 	c.register(fs)
+	c.registerMetrics(fs)
 	// The demo's output is the queue; routine crawl logs would bury it.
 	fs.Lookup("log-level").DefValue = "warn"
 	c.logLevel = "warn"
@@ -301,6 +302,15 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	var reg prometheus.Registerer // a nil interface without --metrics-listen
+	if c.metricsListen != "" {
+		r := newRegistry(st, log)
+		if _, err := serveMetrics(ctx, c.metricsListen, r, st, log); err != nil {
+			return err
+		}
+		reg = r
+	}
 	return demo.Run(ctx, demo.Options{Store: st, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log,
-		Archiver: evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: "demo", Logger: log})})
+		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: "demo", Logger: log}),
+		Registerer: reg})
 }

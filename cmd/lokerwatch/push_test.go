@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -118,5 +119,49 @@ sources:
 	mu.Unlock()
 	if code, stderr := crawl(); code != 1 || !strings.Contains(stderr, "push metrics to "+gateway.URL) {
 		t.Errorf("crawl --push to a gateway that answers 500: exit %d, stderr %q; want exit 1 naming the gateway", code, stderr)
+	}
+}
+
+// TestDemoMetricsListen: `demo --metrics-listen ADDR` serves the crawl's
+// metrics while the demo serves its sample web.
+func TestDemoMetricsListen(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--store", "sqlite:" + filepath.Join(t.TempDir(), "demo.db"),
+			"--metrics-listen", "127.0.0.1:0", "--log-level", "info", "--log-format", "json"}, e)
+	}()
+	waitFor(t, 60*time.Second, "the demo to print its review queue", func() bool {
+		return strings.Contains(stdout.String(), "flagged")
+	})
+	addr := metricsAddr(t, stderr.String())
+	code, text := httpGet(t, "http://"+addr+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("demo /metrics: %d", code)
+	}
+	fams := parseMetrics(t, "demo /metrics", text)
+	var ads float64
+	for _, m := range fams["lokerwatch_ads_extracted_total"].GetMetric() {
+		ads += m.GetCounter().GetValue()
+	}
+	if ads == 0 {
+		t.Errorf("demo /metrics: lokerwatch_ads_extracted_total is 0 after the crawl:\n%s", tail(text, 2048))
+	}
+	for _, name := range []string{"lokerwatch_ads_flagged_total", "lokerwatch_ads_classified_total", "lokerwatch_frontier_requests"} {
+		if fams[name] == nil {
+			t.Errorf("demo /metrics lacks %s", name)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("demo exited %d on cancel; stderr:\n%s", code, tail(stderr.String(), 2048))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop")
 	}
 }
