@@ -436,10 +436,6 @@ func (s *Store) ack(ctx context.Context, tx *txn, l *storage.Lease, opt storage.
 		etag = CASE WHEN ?1 = '' AND ?2 = '' THEN etag ELSE ?1 END,
 		last_modified = CASE WHEN ?1 = '' AND ?2 = '' THEN last_modified ELSE ?2 END
 		WHERE url = ?3`, opt.ETag, opt.LastModified, l.URL)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM frontier_deaths WHERE url = ?`, l.URL)
 	return err
 }
 

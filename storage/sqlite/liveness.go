@@ -20,8 +20,9 @@ CREATE TABLE IF NOT EXISTS workers (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS workers_beat ON workers(beat_until);
 CREATE TABLE IF NOT EXISTS frontier_deaths (
-	url TEXT PRIMARY KEY,
-	n   INTEGER NOT NULL                   -- workers that died while it was in flight
+	url       TEXT PRIMARY KEY,
+	queued_at INTEGER NOT NULL,            -- the visit the deaths belong to (frontier.queued_at)
+	n         INTEGER NOT NULL             -- workers that died while it was in flight
 ) WITHOUT ROWID;
 `
 
@@ -29,7 +30,7 @@ CREATE TABLE IF NOT EXISTS frontier_deaths (
 // a dead worker.
 const (
 	lapsedWorkers = `DELETE FROM workers WHERE beat_until < ? RETURNING worker, max_deaths, inflight`
-	workerLeases  = `SELECT url, token, host FROM frontier WHERE state = 'inflight' AND worker = ?`
+	workerLeases  = `SELECT url, token, host, queued_at FROM frontier WHERE state = 'inflight' AND worker = ?`
 )
 
 func (s *Store) createLiveness(ctx context.Context) error {
@@ -91,7 +92,10 @@ func (s *Store) reapDead(ctx context.Context, tx *txn, now int64) (int, error) {
 	var hosts []string
 	ended := map[string]int{}
 	for _, d := range ds {
-		type held struct{ url, token, host string }
+		type held struct {
+			url, token, host string
+			queuedAt         int64
+		}
 		var hs []held
 		rows, err := tx.QueryContext(ctx, workerLeases, d.worker)
 		if err != nil {
@@ -99,7 +103,7 @@ func (s *Store) reapDead(ctx context.Context, tx *txn, now int64) (int, error) {
 		}
 		for rows.Next() {
 			var h held
-			if err := rows.Scan(&h.url, &h.token, &h.host); err != nil {
+			if err := rows.Scan(&h.url, &h.token, &h.host, &h.queuedAt); err != nil {
 				rows.Close()
 				return 0, err
 			}
@@ -111,8 +115,12 @@ func (s *Store) reapDead(ctx context.Context, tx *txn, now int64) (int, error) {
 		for _, h := range hs {
 			died := 0
 			if d.inflight[h.token] {
-				if err := tx.QueryRowContext(ctx, `INSERT INTO frontier_deaths (url, n) VALUES (?, 1)
-					ON CONFLICT(url) DO UPDATE SET n = n + 1 RETURNING n`, h.url).Scan(&died); err != nil {
+				// Deaths of an earlier visit (one that ended, acked or
+				// failed, before the URL was queued again) do not count:
+				// counting per visit spares the ack a write.
+				if err := tx.QueryRowContext(ctx, `INSERT INTO frontier_deaths (url, queued_at, n) VALUES (?, ?, 1)
+					ON CONFLICT(url) DO UPDATE SET n = CASE WHEN queued_at = excluded.queued_at THEN n + 1 ELSE 1 END,
+					queued_at = excluded.queued_at RETURNING n`, h.url, h.queuedAt).Scan(&died); err != nil {
 					return 0, err
 				}
 			}

@@ -44,8 +44,8 @@
 //     leases back at the next claim or ReapRequests, at their old places
 //     with Attempts unchanged; its Ack, Extend and Fail then return
 //     ErrLeaseLost. A request named in InFlight at MaxDeaths lapses is
-//     dead with reason storage.DiedReason(MaxDeaths); an Ack forgets its
-//     deaths. Heartbeat with TTL 0 ends the heartbeat without reclaiming.
+//     dead with reason storage.DiedReason(MaxDeaths); deaths count within
+//     one visit: once it is done and queued again, it starts from none. Heartbeat with TTL 0 ends the heartbeat without reclaiming.
 //   - FinishPages: one result per page, in order; no pages give no results.
 //     A page without ads is acked all the same. The AckOptions of a page are
 //     applied as by Ack (ETag kept for the next conditional fetch). A page
