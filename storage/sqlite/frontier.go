@@ -55,6 +55,10 @@ func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
 	err := s.write(ctx, "add requests", func(tx *txn) error {
 		queued, bad = 0, nil
 		now := ns(s.now())
+		// Each host's schedule is updated once, with its earliest new
+		// ready time: a listing's links are mostly of one host.
+		var hosts []string
+		first := map[string]int64{}
 		for i, r := range reqs {
 			h, err := hostOf(r.URL)
 			if err != nil {
@@ -78,7 +82,15 @@ func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
 				continue
 			}
 			queued++
-			if _, err := tx.ExecContext(ctx, addHost, h, ready); err != nil {
+			if at, ok := first[h]; !ok || ready < at {
+				if !ok {
+					hosts = append(hosts, h)
+				}
+				first[h] = ready
+			}
+		}
+		for _, h := range hosts {
+			if _, err := tx.ExecContext(ctx, addHost, h, first[h]); err != nil {
 				return err
 			}
 		}
