@@ -206,11 +206,17 @@ func (c *Crawler) mendOnce(ctx context.Context) bool {
 		}
 		res, err := c.store.FinishPages(sctx, pages)
 		if err != nil {
-			// The store answers (it took the beat) but not this step:
-			// the pages are fetched again rather than kept forever.
-			c.log.Error("store ads kept during an outage; their pages will be fetched again", "pages", len(ps), "err", err)
+			// The store answers (it took the beat) but refuses this step:
+			// each page failed, with an attempt counted, rather than kept
+			// (or fetched again) forever.
 			for _, p := range ps {
-				rs = append(rs, p.page.Lease)
+				c.n.errors.Add(1)
+				p.j.logger().Error("store ads", "err", err)
+				ferr := c.store.Fail(sctx, p.page.Lease, storage.FailOptions{Reason: err.Error(), Retry: true,
+					MaxAttempts: c.cfg.MaxAttempts, HostDelay: p.page.Ack.HostDelay})
+				if storeDown(ferr) {
+					rs = append(rs, p.page.Lease)
+				}
 			}
 		} else {
 			for i, p := range ps {
