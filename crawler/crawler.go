@@ -407,6 +407,21 @@ func (c *Crawler) work(ctx context.Context) {
 			sleep(ctx, idle.next())
 			continue
 		}
+		if c.live.lapsed().Err() != nil {
+			// No claims while this worker's heartbeat does not reach the
+			// store: its turns would be cut at once. Ask for a beat now.
+			c.unreserveN(n)
+			c.live.pokeBeat()
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			}
+			if !c.follow && time.Since(failingSince) > c.outage {
+				c.setFatal(fmt.Errorf("store unusable for %s: this worker's heartbeat does not get through", c.outage))
+				return
+			}
+			sleep(ctx, trouble.next())
+			continue
+		}
 		woken := c.wake.wait()
 		ls, err := c.store.ClaimRequests(ctx, c.worker, c.cfg.Lease.D(), n)
 		if err != nil {

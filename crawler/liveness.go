@@ -36,6 +36,15 @@ type live struct {
 	inflight map[string]struct{} // tokens being fetched or extracted
 	poke     chan struct{}       // a fetch started: beat soon
 
+	// lapse ends when this worker's heartbeat has not reached the store
+	// for two thirds of crawl.heartbeat: the store may soon take its
+	// leases for a dead worker's, so its turns stop fetching (a fetch of
+	// a host another worker now holds would break politeness). A beat
+	// that gets through again makes a new one.
+	lmu         sync.Mutex
+	lapse       context.Context
+	lapseCancel context.CancelFunc
+
 	dmu      sync.Mutex
 	pages    []deferredPage   // finished pages the store could not take
 	releases []*storage.Lease // leases to give back
@@ -48,7 +57,31 @@ type deferredPage struct {
 }
 
 func newLive() *live {
-	return &live{inflight: map[string]struct{}{}, poke: make(chan struct{}, 1), mend: make(chan struct{}, 1)}
+	v := &live{inflight: map[string]struct{}{}, poke: make(chan struct{}, 1), mend: make(chan struct{}, 1)}
+	v.lapse, v.lapseCancel = context.WithCancel(context.Background())
+	return v
+}
+
+// lapsed is a context that ends when the heartbeat lapses (see live.lapse).
+func (v *live) lapsed() context.Context {
+	v.lmu.Lock()
+	defer v.lmu.Unlock()
+	return v.lapse
+}
+
+// beaten records whether a beat got through, and how long ago the last
+// one did.
+func (v *live) beaten(ok bool, sinceOK, ttl time.Duration) (lapsedNow bool) {
+	v.lmu.Lock()
+	defer v.lmu.Unlock()
+	switch {
+	case ok && v.lapse.Err() != nil:
+		v.lapse, v.lapseCancel = context.WithCancel(context.Background())
+	case !ok && v.lapse.Err() == nil && sinceOK > ttl*2/3:
+		v.lapseCancel()
+		return true
+	}
+	return false
 }
 
 // start notes a lease being worked on.
@@ -56,6 +89,11 @@ func (v *live) start(tok string) {
 	v.mu.Lock()
 	v.inflight[tok] = struct{}{}
 	v.mu.Unlock()
+	v.pokeBeat()
+}
+
+// pokeBeat asks the heartbeat for a beat soon.
+func (v *live) pokeBeat() {
 	select {
 	case v.poke <- struct{}{}:
 	default:
@@ -90,7 +128,7 @@ func (c *Crawler) heartbeat(ctx context.Context) {
 	every := ttl / 3
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	last := time.Now()
+	last, lastOK := time.Now(), time.Now()
 	failing := false
 	for {
 		select {
@@ -106,6 +144,13 @@ func (c *Crawler) heartbeat(ctx context.Context) {
 		bctx, cancel := context.WithTimeout(ctx, every)
 		err := c.beat(bctx, ttl)
 		cancel()
+		if err == nil {
+			lastOK = time.Now()
+		}
+		if c.live.beaten(err == nil, time.Since(lastOK), ttl) {
+			c.log.Warn("heartbeat lapsing: stopping this worker's turns, their leases may be another's soon",
+				"since_last_beat", time.Since(lastOK).Round(time.Millisecond))
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			failing = true

@@ -70,8 +70,9 @@ type turn struct {
 	// the store step's round trip is not the fetcher's wait.
 	flushing chan struct{}
 
-	done chan struct{}
-	wg   sync.WaitGroup
+	done      chan struct{}
+	wg        sync.WaitGroup
+	stopLapse func() bool
 }
 
 // pendingPage is a fetched page waiting for the turn's next flush.
@@ -87,6 +88,11 @@ func (c *Crawler) newTurn(ctx context.Context, ls []*storage.Lease) *turn {
 		t.open[l.Token] = l
 	}
 	t.work, t.extracted = make(chan *job, 1), make(chan struct{})
+	// A lapsing heartbeat ends the turn as a lost lease does.
+	t.stopLapse = context.AfterFunc(c.live.lapsed(), func() {
+		t.lost.Store(true)
+		t.cancel()
+	})
 	t.wg.Add(1)
 	go t.keep()
 	go t.extract()
@@ -236,6 +242,7 @@ func (t *turn) close() {
 	t.fmu.Unlock()
 	close(t.done)
 	t.wg.Wait()
+	t.stopLapse()
 	t.mu.Lock()
 	rest := make([]*storage.Lease, 0, len(t.open))
 	for _, l := range t.open {
