@@ -15,8 +15,9 @@ import (
 // Liveness: a worker beats (storage.Frontier.Heartbeat) every third of
 // crawl.heartbeat, naming the leases it is working on, so that when it
 // dies its leases come back within seconds instead of after crawl.lease.
-// A fetch that starts makes the next beat come soon (beatGap), so that a
-// page that kills its worker is named in the beat before the death.
+// A fetch that starts makes the next beat come within beatGap, so that a
+// page that kills its worker (after that long) is named in the last beat
+// before the death; one that kills it sooner is not counted against.
 //
 // Store outages: a store step on a lease that fails for any reason but a
 // lost lease does not leave the lease to expire. Finished pages wait in a
