@@ -65,20 +65,22 @@ func Default() *Config {
 	return &Config{
 		Store: "sqlite:./lokerwatch.db",
 		Crawl: Crawl{
-			UserAgent:     "lokerwatch/0.1 (+https://github.com/lokerwatch/lokerwatch)",
-			Parallelism:   8,
-			HostDelay:     Duration(time.Second),
-			MaxDepth:      6,
-			MaxBody:       5 << 20,
-			Timeout:       Duration(30 * time.Second),
-			Robots:        true,
-			MaxCrawlDelay: Duration(30 * time.Second),
-			RobotsTTL:     Duration(24 * time.Hour),
-			MaxAttempts:   4,
-			Lease:         Duration(2 * time.Minute),
-			MaxRedirects:  5,
-			MaxURLLength:  2048,
-			Seen:          Seen{Kind: "exact", Capacity: 10_000_000, ErrorRate: 0.01},
+			UserAgent:       "lokerwatch/0.1 (+https://github.com/lokerwatch/lokerwatch)",
+			Parallelism:     8,
+			HostDelay:       Duration(time.Second),
+			MaxDepth:        6,
+			MaxBody:         5 << 20,
+			Timeout:         Duration(30 * time.Second),
+			Robots:          true,
+			MaxCrawlDelay:   Duration(30 * time.Second),
+			RobotsTTL:       Duration(24 * time.Hour),
+			MaxAttempts:     4,
+			Lease:           Duration(2 * time.Minute),
+			Heartbeat:       Duration(5 * time.Second),
+			MaxWorkerDeaths: 3,
+			MaxRedirects:    5,
+			MaxURLLength:    2048,
+			Seen:            Seen{Kind: "exact", Capacity: 10_000_000, ErrorRate: 0.01},
 		},
 		Classify: Classify{Threshold: 50},
 		Review: Review{
@@ -458,6 +460,12 @@ func (c *Config) validate(file string, lines lineMap) Errors {
 	}
 	if cr.Lease < Duration(time.Second) {
 		bad("crawl.lease", "must be at least 1s")
+	}
+	if cr.Heartbeat < Duration(time.Second) || cr.Heartbeat > cr.Lease {
+		bad("crawl.heartbeat", "must be at least 1s and at most crawl.lease")
+	}
+	if cr.MaxWorkerDeaths < 1 {
+		bad("crawl.max_worker_deaths", "must be at least 1")
 	}
 	if cr.MaxRedirects < 0 {
 		bad("crawl.max_redirects", "must not be negative")

@@ -40,10 +40,17 @@ type Crawl struct {
 	RobotsTTL     Duration `yaml:"robots_ttl"`      // how long a robots.txt answer is cached
 	MaxAttempts   int      `yaml:"max_attempts"`    // tries before a URL is dead
 	Lease         Duration `yaml:"lease"`           // frontier lease, extended while fetching
-	MaxRedirects  int      `yaml:"max_redirects"`
-	MaxURLLength  int      `yaml:"max_url_length"`
-	PagesPerHost  int      `yaml:"pages_per_host"` // 0 = no limit
-	Seen          Seen     `yaml:"seen"`
+	// Heartbeat is how long a worker counts as alive after its last beat
+	// (it beats every third of it); when it lapses, its leases come back
+	// to the queue at once, whatever their own length.
+	Heartbeat Duration `yaml:"heartbeat"`
+	// MaxWorkerDeaths: a URL being fetched when its worker died this many
+	// times goes to the dead letters.
+	MaxWorkerDeaths int  `yaml:"max_worker_deaths"`
+	MaxRedirects    int  `yaml:"max_redirects"`
+	MaxURLLength    int  `yaml:"max_url_length"`
+	PagesPerHost    int  `yaml:"pages_per_host"` // 0 = no limit
+	Seen            Seen `yaml:"seen"`
 }
 
 // Seen chooses how the frontier remembers URLs.

@@ -253,11 +253,12 @@ func BenchmarkCrawl(b *testing.B) {
 					lw += arm(b)
 				}
 			}
-			b.ReportMetric(rate(lw, b.N), "redis-pages/s")
+			b.ReportMetric(rate(lw, b.N), "lw-pages/s")
 			b.ReportMetric(rate(bare, b.N), "colly-pages/s")
 			b.ReportMetric(bare.Seconds()/lw.Seconds(), "x-colly")
 		})
 	}
+	versus("sqlite-vs-colly", func(b *testing.B) time.Duration { return crawl(b, openSQLite) })
 	versus("redis-vs-colly", func(b *testing.B) time.Duration { return crawl(b, openRedis) })
 	versus("redis-2-workers-vs-colly", workers(2))
 }

@@ -127,6 +127,8 @@ type Crawler struct {
 
 	fatalMu sync.Mutex
 	fatal   error
+
+	live *live // heartbeat and what waits for the store (liveness.go)
 }
 
 // New checks the sources (follow patterns, profile selectors, seeds) and
@@ -175,6 +177,14 @@ func New(opt Options) (*Crawler, error) {
 	if c.worker == "" {
 		c.worker = "crawler"
 	}
+	// A restarted process may get the name of the one that died (pid 1 in
+	// a container): the suffix keeps its heartbeat from being the dead
+	// one's.
+	c.worker += "." + newToken()[:6]
+	c.live = newLive()
+	if c.cfg.Heartbeat < config.Duration(time.Second) {
+		c.cfg.Heartbeat = config.Duration(min(5*time.Second, c.cfg.Lease.D()))
+	}
 	if c.outage <= 0 {
 		c.outage = 5 * time.Minute
 	}
@@ -204,6 +214,9 @@ func New(opt Options) (*Crawler, error) {
 		return nil, fmt.Errorf("crawler: %w", err)
 	}
 	c.metrics = m
+	for _, s := range c.order {
+		m.every.WithLabelValues(s.cfg.Name).Set(s.cfg.Every.D().Seconds())
+	}
 	dial := opt.Dial
 	if dial == nil {
 		g, err := NewGuard(cr.AllowPrivate)
@@ -270,6 +283,16 @@ func (c *Crawler) Run(ctx context.Context) (Summary, error) {
 		c.log.Info("returned expired leases to the queue", "requests", n)
 	}
 	c.lastReap.Store(time.Now().UnixNano())
+	// The heartbeat and the mender outlive ctx: a stopping worker still
+	// gives back what it holds.
+	lctx, lcancel := context.WithCancel(context.WithoutCancel(ctx))
+	if err := c.beat(ctx, c.cfg.Heartbeat.D()); err != nil && ctx.Err() == nil {
+		c.log.Warn("heartbeat", "err", err)
+	}
+	var lwg sync.WaitGroup
+	lwg.Add(2)
+	go func() { defer lwg.Done(); c.heartbeat(lctx) }()
+	go func() { defer lwg.Done(); c.mender(lctx) }()
 	var wg sync.WaitGroup
 	for i := 0; i < c.cfg.Parallelism; i++ {
 		wg.Add(1)
@@ -279,12 +302,39 @@ func (c *Crawler) Run(ctx context.Context) (Summary, error) {
 		}()
 	}
 	wg.Wait()
+	c.leave(lctx, lcancel, &lwg)
 	s := c.summary()
 	s.Duration = time.Since(start)
 	c.log.Info("crawl stopped", "pages", s.Pages, "ads", s.Ads, "flagged", s.Flagged,
 		"errors", s.Errors, "finished", s.Finished, "seconds", s.Duration.Seconds())
 	return s, c.fatalErr()
 }
+
+// leave gives back what waits for the store (for a while, if it is
+// away), stops the heartbeat and ends it in the store when nothing is
+// held any more; else the heartbeat lapses and others reclaim the rest.
+func (c *Crawler) leave(lctx context.Context, lcancel context.CancelFunc, lwg *sync.WaitGroup) {
+	deadline := time.Now().Add(leaveWait)
+	for !c.mendOnce(lctx) && time.Now().Before(deadline) {
+		sleep(lctx, retryGap)
+	}
+	lcancel()
+	lwg.Wait()
+	if p, r := c.live.deferred(); p+r > 0 {
+		c.log.Warn("store unreachable: leaving leases to be reclaimed when this worker's heartbeat lapses",
+			"pages", p, "leases", r, "heartbeat", c.cfg.Heartbeat.D())
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.store.Heartbeat(ctx, storage.Beat{Worker: c.worker}); err != nil {
+		c.log.Debug("end heartbeat", "err", err)
+	}
+}
+
+// leaveWait bounds how long a stopping worker waits for the store to take
+// what it kept during an outage.
+const leaveWait = 5 * time.Second
 
 // Progress is the Summary of the Run going on (or the last one) so far,
 // with Duration the time since it started. It is cheap (atomic reads and a
@@ -355,6 +405,21 @@ func (c *Crawler) work(ctx context.Context) {
 				return
 			}
 			sleep(ctx, idle.next())
+			continue
+		}
+		if c.live.lapsed().Err() != nil {
+			// No claims while this worker's heartbeat does not reach the
+			// store: its turns would be cut at once. Ask for a beat now.
+			c.unreserveN(n)
+			c.live.pokeBeat()
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			}
+			if !c.follow && time.Since(failingSince) > c.outage {
+				c.setFatal(fmt.Errorf("store unusable for %s: this worker's heartbeat does not get through", c.outage))
+				return
+			}
+			sleep(ctx, trouble.next())
 			continue
 		}
 		woken := c.wake.wait()
@@ -648,6 +713,12 @@ func (j *job) fail(retry bool, reason string, hostDelay time.Duration) {
 	j.c.wake.signal() // the host is free (or resting) again
 	if err != nil {
 		j.logger().Warn("record failure", "reason", reason, "err", err)
+		if storeDown(err) {
+			// The store is away: the URL goes back when it answers, with
+			// no attempt counted, and the turn stops here.
+			j.t.halt.Store(true)
+			j.c.deferRelease(j.l)
+		}
 	}
 }
 
@@ -658,6 +729,12 @@ func (j *job) ack(etag, lastModified string) bool {
 	j.c.wake.signal() // the host is free (or resting) again
 	if err != nil {
 		j.logger().Warn("ack", "err", err)
+		if storeDown(err) {
+			// Its ads are stored: the ack waits for the store.
+			j.t.halt.Store(true)
+			j.c.deferPage(j, storage.FinishedPage{Lease: j.l,
+				Ack: storage.AckOptions{HostDelay: j.delay, ETag: etag, LastModified: lastModified}})
+		}
 		return false
 	}
 	return true
@@ -872,6 +949,7 @@ func (j *job) stored(ad *lokerwatch.Ad, res storage.PutResult) {
 	}
 	if isFlagged(ad) {
 		c.n.flagged.Add(1)
+		c.metrics.flaggedAd(j.src.cfg.Name)
 	}
 }
 

@@ -50,6 +50,10 @@ type metrics struct {
 	parsed      *prometheus.CounterVec
 	ads         *prometheus.CounterVec
 	sources     map[string]bool
+	// Source health (flagged ads, the revisit period the alerts compare
+	// the last success with).
+	flagged *prometheus.CounterVec
+	every   *prometheus.GaugeVec
 }
 
 // newMetrics makes the crawler's metrics and registers them on reg (none
@@ -88,6 +92,14 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 			Help: "Ads extracted from pages and stored, by source.",
 		}, []string{"source"}),
 		sources: map[string]bool{},
+		flagged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_ads_flagged_total",
+			Help: "Ads stored that the classifier flagged for review, by source.",
+		}, []string{"source"}),
+		every: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lokerwatch_source_every_seconds",
+			Help: "A source's configured revisit period (every), 0 when it is not watched.",
+		}, []string{"source"}),
 	}
 	if reg != nil {
 		var err error
@@ -98,6 +110,8 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 		promreg.Register(reg, &m.lastSuccess, "crawler metrics", &err)
 		promreg.Register(reg, &m.parsed, "crawler metrics", &err)
 		promreg.Register(reg, &m.ads, "crawler metrics", &err)
+		promreg.Register(reg, &m.flagged, "crawler metrics", &err)
+		promreg.Register(reg, &m.every, "crawler metrics", &err)
 		if err != nil {
 			return nil, err
 		}
@@ -111,6 +125,7 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 		m.parsed.WithLabelValues(s, ParseOK)
 		m.parsed.WithLabelValues(s, ParseError)
 		m.ads.WithLabelValues(s)
+		m.flagged.WithLabelValues(s)
 	}
 	m.workers.Set(float64(parallelism))
 	return m, nil
@@ -136,6 +151,8 @@ func (m *metrics) parse(source, result string) {
 }
 
 func (m *metrics) extracted(source string) { m.ads.WithLabelValues(m.source(source)).Inc() }
+
+func (m *metrics) flaggedAd(source string) { m.flagged.WithLabelValues(m.source(source)).Inc() }
 
 // statusOutcome maps a response status to an outcome. 304 is a success (the
 // page is unchanged); 503 is a server error like any 5xx; anything else the

@@ -70,8 +70,9 @@ type turn struct {
 	// the store step's round trip is not the fetcher's wait.
 	flushing chan struct{}
 
-	done chan struct{}
-	wg   sync.WaitGroup
+	done      chan struct{}
+	wg        sync.WaitGroup
+	stopLapse func() bool
 }
 
 // pendingPage is a fetched page waiting for the turn's next flush.
@@ -87,6 +88,11 @@ func (c *Crawler) newTurn(ctx context.Context, ls []*storage.Lease) *turn {
 		t.open[l.Token] = l
 	}
 	t.work, t.extracted = make(chan *job, 1), make(chan struct{})
+	// A lapsing heartbeat ends the turn as a lost lease does.
+	t.stopLapse = context.AfterFunc(c.live.lapsed(), func() {
+		t.lost.Store(true)
+		t.cancel()
+	})
 	t.wg.Add(1)
 	go t.keep()
 	go t.extract()
@@ -99,6 +105,7 @@ func (t *turn) extract() {
 	for j := range t.work {
 		j.extract()
 		j.release()
+		t.c.live.stop(j.l.Token)
 		if t.resting.Load() {
 			t.flush()
 		}
@@ -208,23 +215,18 @@ func (t *turn) store(ps []pendingPage) {
 	res, err := c.store.FinishPages(sctx, pages)
 	c.wake.signal() // the host is free (or resting) again
 	if err != nil {
+		// The store is away (or refused the step): the pages wait for it
+		// (liveness.go) and the turn stops fetching pages it could not
+		// store.
+		t.halt.Store(true)
+		c.log.Warn("store ads: keeping the finished pages until the store answers", "pages", len(ps), "err", err)
 		for _, p := range ps {
-			c.n.errors.Add(1)
-			p.j.logger().Error("store ads", "err", err)
-			p.j.fail(true, err.Error(), p.j.delay)
+			c.deferPage(p.j, p.page)
 		}
 		return
 	}
 	for i, p := range ps {
-		if res[i].Err != nil {
-			// Another worker has the URL now and stores its ads.
-			p.j.logger().Warn("ack", "err", res[i].Err)
-			continue
-		}
-		for k, ad := range p.page.Ads {
-			p.j.stored(ad, res[i].Puts[k])
-		}
-		p.j.scheduleRecrawl()
+		c.finished1(p.j, p.page, res[i])
 	}
 }
 
@@ -240,6 +242,7 @@ func (t *turn) close() {
 	t.fmu.Unlock()
 	close(t.done)
 	t.wg.Wait()
+	t.stopLapse()
 	t.mu.Lock()
 	rest := make([]*storage.Lease, 0, len(t.open))
 	for _, l := range t.open {
@@ -251,6 +254,9 @@ func (t *turn) close() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), storeWriteTimeout)
 		if err := t.c.store.Release(sctx, rest...); err != nil {
 			t.c.log.Warn("give back leases", "requests", len(rest), "err", err)
+			if storeDown(err) {
+				t.c.deferRelease(rest...)
+			}
 		}
 		cancel()
 		t.c.wake.signal()
@@ -292,7 +298,11 @@ func (c *Crawler) runTurn(ctx context.Context, ls []*storage.Lease) {
 		if i == len(ls)-1 && !t.halt.Load() {
 			more = t.continueAt(l)
 		}
+		c.live.start(l.Token)
 		j := c.process(ctx, t, l)
+		if j.fetched == nil {
+			c.live.stop(l.Token)
+		}
 		last = time.Now()
 		rest = j.delay
 		if j.fetched != nil {

@@ -21,6 +21,8 @@ import (
 	"github.com/lokerwatch/lokerwatch/classifiers"
 	"github.com/lokerwatch/lokerwatch/crawler"
 	"github.com/lokerwatch/lokerwatch/storage"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Store is what the demo needs: what the crawler needs, and the review
@@ -51,6 +53,9 @@ type Options struct {
 	Classifier crawler.Classifier
 	// Archiver keeps WARC captures of pages with flagged ads (nil: none).
 	Archiver crawler.Archiver
+	// Registerer receives the crawler's and the default classifier's
+	// metrics (nil: none).
+	Registerer prometheus.Registerer
 }
 
 // Result is what a Run did.
@@ -108,7 +113,7 @@ func run(ctx context.Context, opt Options) (*Result, error) {
 	cfg := Config(base)
 	cls := opt.Classifier
 	if cls == nil {
-		c, err := newClassifier(cfg.Classify.Threshold)
+		c, err := newClassifier(cfg.Classify.Threshold, opt.Registerer)
 		if err != nil {
 			return nil, fmt.Errorf("demo: classifier: %w", err)
 		}
@@ -121,6 +126,7 @@ func run(ctx context.Context, opt Options) (*Result, error) {
 		Archiver:   opt.Archiver,
 		Logger:     log,
 		Worker:     "demo",
+		Registerer: opt.Registerer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -172,8 +178,8 @@ func run(ctx context.Context, opt Options) (*Result, error) {
 	return res, nil
 }
 
-func newClassifier(threshold int) (crawler.Classifier, error) {
-	return classifiers.New(classifiers.Options{Threshold: threshold})
+func newClassifier(threshold int, reg prometheus.Registerer) (crawler.Classifier, error) {
+	return classifiers.New(classifiers.Options{Threshold: threshold, Registerer: reg})
 }
 
 func plural(n int, noun string) string {

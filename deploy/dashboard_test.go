@@ -3,12 +3,16 @@ package deploy
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 type dsRef struct {
@@ -51,6 +55,8 @@ type dashboard struct {
 			Query      json.RawMessage `json:"query"`
 			Datasource *dsRef          `json:"datasource"`
 			Refresh    int             `json:"refresh"`
+			Multi      bool            `json:"multi"`
+			IncludeAll bool            `json:"includeAll"`
 		} `json:"list"`
 	} `json:"templating"`
 	Panels []dashPanel `json:"panels"`
@@ -60,6 +66,7 @@ type dashboard struct {
 var wantRows = []string{
 	"Crawl throughput & errors", "Frontier", "Classification & rule hits",
 	"Review backlog & decisions", "HTTP (review console)", "Redis & processes",
+	"Source health: $source", // repeated per source
 }
 
 func loadDashboards(t *testing.T) map[string]dashboard {
@@ -115,7 +122,7 @@ func TestDashboards(t *testing.T) {
 				if err := json.Unmarshal(v.Query, &q); err != nil {
 					q.Query = strings.Trim(string(v.Query), `"`)
 				}
-				m := regexp.MustCompile(`^label_values\((\w+),\s*(\w+)\)$`).FindStringSubmatch(q.Query)
+				m := regexp.MustCompile(`^label_values\((\w+)(?:\{[^}]*\})?,\s*(\w+)\)$`).FindStringSubmatch(q.Query)
 				if m == nil {
 					t.Errorf("%s: variable %s: query %q, want label_values(metric, label)", file, v.Name, q.Query)
 					continue
@@ -198,4 +205,68 @@ func TestDashboards(t *testing.T) {
 
 func overlap(a, b gridPos) bool {
 	return a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H
+}
+
+// TestDashboardLint checks the rules of Grafana's dashboard-linter
+// (github.com/grafana/dashboard-linter) that this dashboard can break and
+// TestDashboards does not already cover: job and instance template
+// variables (after datasource, multi-valued, with All), and every
+// selector of every target scoped by them (target-job-rule,
+// target-instance-rule), so one dashboard serves several Prometheus jobs.
+func TestDashboardLint(t *testing.T) {
+	for file, d := range loadDashboards(t) {
+		var names []string
+		for _, v := range d.Templating.List {
+			names = append(names, v.Name)
+			if (v.Name == "job" || v.Name == "instance") && (v.Type != "query" || !v.Multi || !v.IncludeAll) {
+				t.Errorf("%s: variable %s: want a query variable with multi and includeAll", file, v.Name)
+			}
+		}
+		if len(names) < 3 || names[0] != "datasource" || names[1] != "job" || names[2] != "instance" {
+			t.Errorf("%s: variables %q: want datasource, job, instance first (template-job-rule, template-instance-rule)", file, names)
+		}
+		var panels []dashPanel
+		for _, p := range d.Panels {
+			panels = append(panels, p)
+			panels = append(panels, p.Panels...)
+		}
+		for _, p := range panels {
+			for _, tg := range p.Targets {
+				for _, err := range selectorsScoped(tg.Expr) {
+					t.Errorf("%s: panel %s/%s: %v\n\texpr: %s", file, p.Title, tg.RefID, err, tg.Expr)
+				}
+			}
+		}
+	}
+}
+
+// selectorsScoped reports the selectors of a Grafana target expression
+// that lack job=~"$job" or instance=~"$instance".
+func selectorsScoped(expr string) []error {
+	const jobVar, instVar = "JOBVARIABLE", "INSTANCEVARIABLE"
+	e := strings.NewReplacer(`"$job"`, `"`+jobVar+`"`, `"$instance"`, `"`+instVar+`"`).Replace(expr)
+	node, err := parser.NewParser(parser.Options{}).ParseExpr(expandGrafanaVars(e))
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	parser.Inspect(node, func(n parser.Node, _ []parser.Node) error {
+		vs, ok := n.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		var job, inst bool
+		for _, m := range vs.LabelMatchers {
+			job = job || (m.Name == "job" && m.Type == labels.MatchRegexp && m.Value == jobVar)
+			inst = inst || (m.Name == "instance" && m.Type == labels.MatchRegexp && m.Value == instVar)
+		}
+		if !job {
+			errs = append(errs, fmt.Errorf(`selector %s lacks job=~"$job" (target-job-rule)`, vs.Name))
+		}
+		if !inst {
+			errs = append(errs, fmt.Errorf(`selector %s lacks instance=~"$instance" (target-instance-rule)`, vs.Name))
+		}
+		return nil
+	})
+	return errs
 }

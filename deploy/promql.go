@@ -101,7 +101,7 @@ func Queries(dir string) ([]Query, error) {
 			if m == nil {
 				return nil, fmt.Errorf("%s: variable %s: query %q is not label_values(metric, label)", rel, v.Name, q.Query)
 			}
-			out = append(out, Query{Where: rel + ": variable " + v.Name, Expr: m[1]})
+			out = append(out, Query{Where: rel + ": variable " + v.Name, Expr: expandGrafanaVars(m[1])})
 		}
 		var walk func(raw []json.RawMessage) error
 		walk = func(raw []json.RawMessage) error {
@@ -128,7 +128,7 @@ func Queries(dir string) ([]Query, error) {
 	return out, nil
 }
 
-var labelValues = regexp.MustCompile(`^label_values\(\s*(\w+)\s*,\s*\w+\s*\)$`)
+var labelValues = regexp.MustCompile(`^label_values\(\s*(\w+(?:\{[^}]*\})?)\s*,\s*\w+\s*\)$`)
 
 // MetricNames parses expr with the Prometheus parser and returns the metric
 // names its selectors read (a histogram's series with their _bucket, _sum or

@@ -31,7 +31,7 @@ type ruleFile struct {
 var wantAlerts = []string{
 	"ClassificationStalled", "CrawlErrorRatioHigh", "CrawlStalled", "CrawlerTargetDown",
 	"DeadLettersGrowing", "FrontierBacklogGrowing", "FrontierOldestTooOld", "RedisErrors",
-	"ReviewBacklogStale",
+	"ReviewBacklogStale", "SourceSilent", "SourceStoppedYieldingAds",
 }
 
 func readYAML(t *testing.T, path string, v any) {

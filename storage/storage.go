@@ -6,6 +6,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/lokerwatch/lokerwatch"
@@ -90,6 +91,27 @@ type FailOptions struct {
 	HostDelay time.Duration
 }
 
+// Beat is one heartbeat of a worker.
+type Beat struct {
+	Worker string
+	TTL    time.Duration
+	// InFlight lists the tokens of the leases the worker is working on
+	// now; the rest of its leases are waiting their turn.
+	InFlight []string
+	// MaxDeaths is how many workers may die while a URL is in flight
+	// before it is dead (below 1: DefaultMaxDeaths).
+	MaxDeaths int
+}
+
+// DefaultMaxDeaths is Beat.MaxDeaths when it is not set.
+const DefaultMaxDeaths = 3
+
+// DiedReason is the reason of a request that was in flight when its
+// worker died Beat.MaxDeaths times.
+func DiedReason(n int) string {
+	return fmt.Sprintf("in flight when its worker died %d times", n)
+}
+
 // FrontierStats counts the frontier's states.
 type FrontierStats struct {
 	Queued   int64 `json:"queued"`
@@ -159,8 +181,21 @@ type Frontier interface {
 	Ack(ctx context.Context, l *Lease, opt AckOptions) error
 	// Fail records a failed fetch: requeued with back-off, dead, or failed.
 	Fail(ctx context.Context, l *Lease, opt FailOptions) error
-	// ReapRequests returns expired leases to the queue and frees their hosts.
+	// ReapRequests returns expired leases to the queue and frees their
+	// hosts, and reclaims every lease of a worker whose heartbeat lapsed
+	// (see Heartbeat). Claims do the same before they look for work.
 	ReapRequests(ctx context.Context) (int, error)
+	// Heartbeat says the worker is alive until b.TTL from now (store
+	// time). Once a worker has beaten, its heartbeat rules its leases:
+	// when it lapses, all of them are reclaimed at the next claim or reap
+	// — the requests queued again where they were, no attempt counted —
+	// however long the leases themselves still run; a worker that beats
+	// keeps its leases as long as it extends them. The requests named in
+	// b.InFlight (being fetched or extracted when the worker beat) count
+	// one worker death each; one that reaches b.MaxDeaths deaths is dead
+	// with reason DiedReason. A TTL of 0 ends the heartbeat (a worker
+	// leaving after giving its leases back).
+	Heartbeat(ctx context.Context, b Beat) error
 	FrontierStats(ctx context.Context) (FrontierStats, error)
 	// ListFailed returns failed and dead requests, newest first.
 	ListFailed(ctx context.Context, limit int) ([]FailedRequest, error)

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/push"
 	"log/slog"
 	"os"
 	"time"
@@ -23,6 +25,8 @@ type pipeline struct {
 	log     *slog.Logger
 	store   storage.Store
 	crawler *crawler.Crawler
+	reg     *prometheus.Registry // nil without --metrics-listen or --push
+	worker  string
 }
 
 func (p *pipeline) Close() { p.store.Close() }
@@ -74,7 +78,7 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	var reg *prometheus.Registry
 	var registerer prometheus.Registerer // stays a nil interface without --metrics-listen
 	ready := &lazyPinger{}
-	if c.metricsListen != "" {
+	if c.metricsListen != "" || c.push != "" {
 		reg = newRegistry(nil, log)
 		registerer = reg
 	}
@@ -82,7 +86,7 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	if err != nil {
 		return nil, err
 	}
-	if reg != nil {
+	if c.metricsListen != "" {
 		if _, err := serveMetrics(ctx, c.metricsListen, reg, ready, log); err != nil {
 			return nil, err
 		}
@@ -111,7 +115,7 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 		st.Close()
 		return nil, usageError{err}
 	}
-	return &pipeline{cfg: cfg, log: log, store: st, crawler: cr}, nil
+	return &pipeline{cfg: cfg, log: log, store: st, crawler: cr, reg: reg, worker: worker}, nil
 }
 
 func printSummary(e *env, s crawler.Summary) {
@@ -121,9 +125,10 @@ func printSummary(e *env, s crawler.Summary) {
 
 func runCrawl(ctx context.Context, e *env, args []string) error {
 	var c common
-	fs := flags(e, "crawl", "--config FILE [--store URL] [--metrics-listen ADDR]")
+	fs := flags(e, "crawl", "--config FILE [--store URL] [--metrics-listen ADDR] [--push URL]")
 	c.register(fs)
 	c.registerMetrics(fs)
+	c.registerPush(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -138,7 +143,32 @@ func runCrawl(ctx context.Context, e *env, args []string) error {
 	}
 	sum, err := runCrawler(ctx, p, tw)
 	printSummary(e, sum)
+	if c.push != "" {
+		// A one-shot crawl's metrics would vanish with the process: the
+		// Pushgateway keeps them for Prometheus.
+		if perr := pushMetrics(ctx, c.push, p); perr != nil {
+			err = errors.Join(err, perr)
+		}
+	}
 	return err
+}
+
+// pushMetrics pushes the registry to a Pushgateway as job lokerwatch-crawl,
+// grouped by instance (the worker's host), replacing that group's last
+// push.
+func pushMetrics(ctx context.Context, url string, p *pipeline) error {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	host, _ := os.Hostname()
+	if host == "" {
+		host = p.worker
+	}
+	err := push.New(url, "lokerwatch-crawl").Gatherer(p.reg).Grouping("instance", host).PushContext(pctx)
+	if err != nil {
+		return fmt.Errorf("push metrics to %s: %w", url, err)
+	}
+	p.log.Info("metrics pushed", "pushgateway", url)
+	return nil
 }
 
 func runSeed(ctx context.Context, e *env, args []string) error {
@@ -241,8 +271,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 func runDemo(ctx context.Context, e *env, args []string) error {
 	var c common
 	var once bool
-	fs := flags(e, "demo", "[--once] [--store URL]")
+	fs := flags(e, "demo", "[--once] [--store URL] [--metrics-listen ADDR]")
 	c.register(fs)
+	c.registerMetrics(fs)
 	// The demo's output is the queue; routine crawl logs would bury it.
 	fs.Lookup("log-level").DefValue = "warn"
 	c.logLevel = "warn"
@@ -272,6 +303,15 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	var reg prometheus.Registerer // a nil interface without --metrics-listen
+	if c.metricsListen != "" {
+		r := newRegistry(st, log)
+		if _, err := serveMetrics(ctx, c.metricsListen, r, st, log); err != nil {
+			return err
+		}
+		reg = r
+	}
 	return demo.Run(ctx, demo.Options{Store: st, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log,
-		Archiver: evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: "demo", Logger: log})})
+		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: "demo", Logger: log}),
+		Registerer: reg})
 }

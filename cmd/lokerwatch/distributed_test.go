@@ -424,7 +424,6 @@ func crawlConfig(t *testing.T, b *jobBoard, extra string) string {
   host_delay: 10ms
   max_depth: 20
   timeout: 10s
-  lease: 1s
   max_attempts: 10
   robots: true
   allow_private: ["127.0.0.0/8"]
@@ -714,9 +713,11 @@ func TestDistributedCrawlKilledWorker(t *testing.T) {
 }
 
 // TestWorkersSurviveRedisRestart kills redis-server (AOF, fsync always)
-// while two workers crawl, keeps it down until both have said so, and
-// starts it again: the workers must back off, reconnect by themselves and
-// finish the crawl with nothing lost.
+// while two workers crawl with the default lease (2m) and heartbeat (5s),
+// keeps it down for 3 s, and starts it again: the workers must carry on
+// by themselves within 15 s of its return — finished pages acked, held
+// leases given back, not left to run out — and finish the crawl with
+// nothing lost and nothing queued or stored twice.
 func TestWorkersSurviveRedisRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts redis-server and lokerwatch processes")
@@ -725,6 +726,7 @@ func TestWorkersSurviveRedisRestart(t *testing.T) {
 	lokerwatchBin(t)
 	const nAds, nHosts, scamEvery = 400, 4, 10
 	const hostDelay = 10 * time.Millisecond
+	const down = 3 * time.Second
 	b := newJobBoard(t, nAds, nHosts, scamEvery)
 	var (
 		mu     sync.Mutex
@@ -755,18 +757,33 @@ func TestWorkersSurviveRedisRestart(t *testing.T) {
 		t.Fatal("the workers never fetched 120 ad pages")
 	}
 	srv.Kill()
+	killedAt := time.Now()
 	fetchesAtCrash := b.adFetches()
 	for _, w := range ws {
 		waitFor(t, 30*time.Second, w.name+" to log that Redis is unreachable", func() bool {
 			return strings.Contains(w.stderr.String(), "redis unreachable at "+srv.Addr)
 		})
 	}
-	// Down a while longer than the lease, so that leases lapse meanwhile.
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(time.Until(killedAt.Add(down)))
 	srv.Restart()
+	back := time.Now()
 	if fetchesAtCrash >= nAds {
 		t.Fatalf("the crawl was over (%d ad fetches) before Redis went down: the test proves nothing", fetchesAtCrash)
 	}
+	st := openRedis(t, store)
+	done := func() int64 {
+		fs, err := st.FrontierStats(context.Background())
+		if err != nil {
+			return -1
+		}
+		return fs.Done
+	}
+	doneAtReturn := done()
+	fetchesAtReturn := b.adFetches()
+	waitFor(t, 15*time.Second, "the crawl to go on after Redis came back (new fetches and acks)", func() bool {
+		return b.adFetches() > fetchesAtReturn && done() > doneAtReturn
+	})
+	t.Logf("Redis down %s; the crawl went on %s after its return", time.Since(killedAt)-time.Since(back), time.Since(back).Round(time.Millisecond))
 	for _, w := range ws {
 		if code := w.wait(t, 90*time.Second); code != 0 {
 			t.Fatalf("%s exited %d after the Redis restart; stderr:\n%s", w.name, code, tail(w.stderr.String(), 4096))
@@ -775,9 +792,93 @@ func TestWorkersSurviveRedisRestart(t *testing.T) {
 			t.Errorf("%s: go-redis's own log lines leak to stderr during the outage", w.name)
 		}
 	}
-	checkStore(t, b, openRedis(t, store))
+	checkStore(t, b, st)
+	if got, want := done(), int64(nAds+b.listingPages()); got != want {
+		t.Errorf("frontier done %d, want %d: each URL done once", got, want)
+	}
 	b.checkPoliteness(t, hostDelay)
 	t.Logf("%d ad fetches for %d ads (%d before the crash)", b.adFetches(), nAds, fetchesAtCrash)
+}
+
+// TestKilledWorkerBackInSeconds: the only worker of a one-host crawl is
+// killed with SIGKILL in the middle of its turn, default lease (2m) and
+// heartbeat (5s); a fresh worker started at once must finish the crawl
+// within 15 s of the time the same crawl takes without the kill, because
+// the dead worker's heartbeat lapses and its leases come back then, not
+// when they run out.
+func TestKilledWorkerBackInSeconds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts redis-server and lokerwatch processes")
+	}
+	srv := redistest.Start(t, redistest.Config{AOF: true})
+	lokerwatchBin(t)
+	const nAds, nHosts, scamEvery = 200, 1, 10
+	crawl := func(prefix string, kill bool) time.Duration {
+		b := newJobBoard(t, nAds, nHosts, scamEvery)
+		const victimUA = "lokerwatch-test/1.0 (victim)"
+		var (
+			mu     sync.Mutex
+			hits   int
+			victim *proc
+			killed = make(chan struct{})
+			ready  = make(chan struct{})
+		)
+		if kill {
+			b.hook = func(h int, r *http.Request) {
+				if r.UserAgent() != victimUA || !strings.HasPrefix(r.URL.Path, "/job/") {
+					return
+				}
+				mu.Lock()
+				hits++
+				n := hits
+				mu.Unlock()
+				if n != 60 {
+					return
+				}
+				// The victim dies in the middle of this fetch, with the
+				// rest of its turn held.
+				<-ready
+				victim.cmd.Process.Signal(syscall.SIGKILL)
+				<-victim.done
+				close(killed)
+			}
+		}
+		cfg := crawlConfig(t, b, "")
+		store := srv.URL() + "?prefix=" + prefix
+		if code, out, errOut := runProc(t, "seed", "--config", cfg, "--store", store); code != 0 {
+			t.Fatalf("seed: exit %d, stdout %q, stderr %s", code, out, errOut)
+		}
+		args := []string{"worker", "--config", cfg, "--store", store}
+		start := time.Now()
+		last := startProc(t, prefix+"worker", []string{"LOKERWATCH_CRAWL_USER_AGENT=" + victimUA}, args...)
+		if kill {
+			victim = last
+			close(ready)
+			select {
+			case <-killed:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("the victim never fetched 60 ad pages; its stderr:\n%s", tail(victim.stderr.String(), 4096))
+			}
+			if b.adFetches() >= nAds {
+				t.Fatalf("the crawl was over before the kill: the test proves nothing")
+			}
+			last = startProc(t, prefix+"fresh-worker", nil, args...)
+		}
+		if code := last.wait(t, 120*time.Second); code != 0 {
+			t.Fatalf("%s exited %d; stderr:\n%s", last.name, code, tail(last.stderr.String(), 4096))
+		}
+		took := time.Since(start)
+		st := openRedis(t, store)
+		checkStore(t, b, st)
+		return took
+	}
+	base := crawl("base:", false)
+	withKill := crawl("kill:", true)
+	t.Logf("one-host crawl of %d ad pages: %s; with the only worker killed mid-turn and a fresh one started: %s",
+		nAds, base.Round(time.Millisecond), withKill.Round(time.Millisecond))
+	if withKill > base+15*time.Second {
+		t.Errorf("with the kill the crawl took %s, more than 15 s over the %s it takes without", withKill, base)
+	}
 }
 
 // TestWorkerWaitsForRedis: with Redis down, seed fails at once and says
@@ -907,7 +1008,6 @@ func TestFollowRecrawl(t *testing.T) {
   user_agent: "lokerwatch-test/1.0"
   parallelism: 2
   host_delay: 10ms
-  lease: 1s
   allow_private: ["127.0.0.0/8"]
 sources:
   - name: board

@@ -150,6 +150,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 // common flags shared by the commands that read config or data.
 type common struct {
 	metricsListen string
+	push          string // crawl: Pushgateway URL for the final metrics
 	configPath    string
 	store         string
 	logFormat     string
@@ -159,6 +160,11 @@ type common struct {
 // registerMetrics adds --metrics-listen (crawl and worker).
 func (c *common) registerMetrics(fs *flag.FlagSet) {
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics, /healthz and /readyz on `ADDR` (e.g. :9090)")
+}
+
+// registerPush adds --push (crawl).
+func (c *common) registerPush(fs *flag.FlagSet) {
+	fs.StringVar(&c.push, "push", "", "push the final metrics to the Prometheus Pushgateway at `URL` (job lokerwatch-crawl)")
 }
 
 func (c *common) register(fs *flag.FlagSet) {

@@ -59,7 +59,8 @@ type pinger interface {
 // serveMetrics serves /metrics, /healthz and /readyz on addr until ctx ends.
 func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, st pinger, log *slog.Logger) (string, error) {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// OpenMetrics to scrapers that ask for it (exemplars, _created).
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -119,6 +119,18 @@ sources:
 		}
 	}
 	_, crawlText := httpGet(t, "http://"+addr+"/metrics")
+	// OpenMetrics when a scraper asks for it.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Error(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") || !strings.HasSuffix(string(body), "# EOF\n") {
+			t.Errorf("/metrics asked for OpenMetrics: Content-Type %q, body ends %q", ct, tail(string(body), 20))
+		}
+	}
 	crawlFamilies := parseMetrics(t, "crawl /metrics", crawlText)
 
 	// The numbers say what happened: the fixture board gave 3 pages (the
@@ -133,6 +145,7 @@ sources:
 		{"lokerwatch_crawl_requests_total", map[string]string{"source": "board", "outcome": "robots_denied"}, 1},
 		{"lokerwatch_crawl_requests_total", map[string]string{"source": "other", "outcome": "timeout"}, 0},
 		{"lokerwatch_ads_extracted_total", map[string]string{"source": "board"}, 2},
+		{"lokerwatch_ads_flagged_total", map[string]string{"source": "board"}, 1},
 		{"lokerwatch_ads_classified_total", map[string]string{"verdict": "flagged"}, 1},
 		{"lokerwatch_frontier_requests", map[string]string{"state": "done"}, 3},
 		{"lokerwatch_review_items", map[string]string{"status": "pending"}, 1},

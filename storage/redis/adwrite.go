@@ -224,6 +224,7 @@ if #live > 0 then
     if string.match(reqs[k] or '', '^%d+|%d+|%d+|1|') then push(fin, 1, url, 'd') end
   end
   chunked('HDEL', P..'f:req', urls)
+  if redis.call('EXISTS', P..'f:deaths') == 1 then chunked('HDEL', P..'f:deaths', urls) end
   if fin[1] then chunked('HSET', P..'f:fin', fin[1]) end
   for _, pg in ipairs(pages) do
     if pg.rec and (pg.etag ~= '' or pg.lm ~= '') then push(cond, 1, pg.url, pg.etag..'\n'..pg.lm) end

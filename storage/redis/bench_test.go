@@ -187,7 +187,7 @@ func usedMemoryQuiet(b *testing.B, c *goredis.Client, _ int64) int64 {
 // usedMemory reads INFO used_memory after emptying the slow log: slow
 // Lua batches fill it with up to 128 entries of arguments (~300 KB), a
 // bounded diagnostic buffer that is not part of any seen set.
-func usedMemory(b *testing.B, c *goredis.Client) int64 {
+func usedMemory(b testing.TB, c *goredis.Client) int64 {
 	if err := c.SlowLogReset(context.Background()).Err(); err != nil {
 		b.Fatal(err)
 	}

@@ -39,6 +39,10 @@ import (
 //	f:cond       HASH url -> "etag\nlast-modified"
 //	f:stats      HASH done, failed, dead, retried counters
 //	f:failed     LIST of failed and dead requests (JSON), newest first
+//	f:hb         ZSET worker by heartbeat deadline (ms)
+//	f:hbi        HASH worker -> "maxdeaths token token…": its leases in
+//	             flight at its last beat
+//	f:deaths     HASH url -> workers that died while it was in flight
 //
 // Times are read with redis TIME inside the scripts, so politeness and
 // leases have one clock however many machines work.
@@ -131,7 +135,70 @@ local function release(tok, rec)
   return host, url
 end
 
+-- putback queues a request given back unworked at its old place:
+-- max(added, not before), attempts unchanged.
+local function putback(host, url, now)
+  local r = redis.call('HGET', P..'f:req', url) or ''
+  local added, nb = string.match(r, '^(%d+)|%d+|(%d+)|')
+  local at = tonumber(added or now)
+  if tonumber(nb or 0) > at then at = tonumber(nb) end
+  requeue(host, url, at)
+end
+
+-- bury makes a request dead, with reason.
+local function bury(url, reason, now)
+  local r = redis.call('HGET', P..'f:req', url) or (fmt(now)..'|0|0|0|{}')
+  local _, att, track, data = string.match(r, '^(%d+)|(%d+)|%d+|(%d)|(.*)$')
+  redis.call('HDEL', P..'f:req', url)
+  redis.call('LPUSH', P..'f:failed', cjson.encode({url = url, req = data, attempts = tonumber(att),
+    reason = reason, dead = true, failed_at = fmt(now)}))
+  if track == '1' then redis.call('HSET', P..'f:fin', url, 'x') end
+  redis.call('HINCRBY', P..'f:stats', 'dead', 1)
+end
+
+-- reap_dead reclaims every lease of the workers whose heartbeat lapsed
+-- (f:hb, f:hbi): each request goes back to its place, unless it was in
+-- flight when its worker died for the max-th time (f:deaths), then it is
+-- dead. Returns how many leases were reclaimed.
+local function reap_dead(now)
+  local ws = redis.call('ZRANGEBYSCORE', P..'f:hb', '-inf', '('..fmt(now), 'LIMIT', 0, 16)
+  if #ws == 0 then return 0 end
+  local dead = {}
+  for _, w in ipairs(ws) do
+    local rec = redis.call('HGET', P..'f:hbi', w) or ''
+    local maxd, toks = string.match(rec, '^(%d+)(.*)$')
+    local inflight = {}
+    for tok in string.gmatch(toks or '', '%S+') do inflight[tok] = true end
+    dead[w] = {maxd = tonumber(maxd or '3'), inflight = inflight}
+    redis.call('ZREM', P..'f:hb', w)
+    redis.call('HDEL', P..'f:hbi', w)
+  end
+  -- A dead worker is rare: looking through every lease is cheap enough.
+  local all = redis.call('HGETALL', P..'f:lease')
+  local hosts, n = {}, 0
+  for i = 1, #all, 2 do
+    local tok, rec = all[i], all[i + 1]
+    local d = dead[string.match(rec, '^%S+ %S+ (.*)$') or '']
+    if d then
+      local host, url = release(tok, rec)
+      hosts[host] = true
+      n = n + 1
+      local died = 0
+      if d.inflight[tok] then died = redis.call('HINCRBY', P..'f:deaths', url, 1) end
+      if died >= d.maxd then
+        redis.call('HDEL', P..'f:deaths', url)
+        bury(url, string.format('in flight when its worker died %d times', died), now)
+      else
+        putback(host, url, now)
+      end
+    end
+  end
+  for host in pairs(hosts) do resched(host, now) end
+  return n
+end
+
 local function reap(now, limit)
+  local dn = reap_dead(now)
   local toks = redis.call('ZRANGEBYSCORE', P..'f:leases', '-inf', now, 'LIMIT', 0, limit)
   for _, tok in ipairs(toks) do
     local host, url = release(tok)
@@ -142,7 +209,7 @@ local function reap(now, limit)
       redis.call('ZREM', P..'f:leases', tok)
     end
   end
-  return #toks
+  return #toks + dn
 end
 
 local function rest(host, now, delay)
@@ -296,6 +363,7 @@ local function ack(tok, delay, etag, lm, now, rec)
   local r = redis.call('HGET', P..'f:req', url) or ''
   if string.match(r, '^%d+|%d+|%d+|1|') then redis.call('HSET', P..'f:fin', url, 'd') end
   redis.call('HDEL', P..'f:req', url)
+  redis.call('HDEL', P..'f:deaths', url)
   if etag ~= '' or lm ~= '' then
     redis.call('HSET', P..'f:cond', url, etag..'\n'..lm)
   end
@@ -323,11 +391,7 @@ local hosts, n = {}, 0
 for i = 2, #ARGV do
   local host, url = release(ARGV[i])
   if host then
-    local r = redis.call('HGET', P..'f:req', url) or ''
-    local added, nb = string.match(r, '^(%d+)|%d+|(%d+)|')
-    local at = tonumber(added or now)
-    if tonumber(nb or 0) > at then at = tonumber(nb) end
-    requeue(host, url, at)
+    putback(host, url, now)
     hosts[host] = true
     n = n + 1
   end

@@ -35,7 +35,11 @@ func TestRedisCrashAndRestart(t *testing.T) {
 	prefix := fmt.Sprintf("crash%d:", prefixSeq.Add(1))
 	ctx := ctxT(t)
 	const total, workers = 300, 3
-	const lease = 400 * time.Millisecond
+	// A claim whose reply the crash took away leaves a lease nobody
+	// holds: it comes back when the lease runs out. A worker slower than
+	// the lease loses its URL to another, which redoes it: extra work,
+	// never a wrong count, so the lease may be short.
+	const lease = 2 * time.Second
 
 	stores := make([]*redis.Store, workers)
 	for i := range stores {
@@ -117,9 +121,19 @@ func TestRedisCrashAndRestart(t *testing.T) {
 	}
 	// Crash once some work is done, add the second half while Redis is down
 	// (the adder must see ErrUnreachable and retry), then restart.
-	for acked.Load() < 40 {
-		time.Sleep(time.Millisecond)
+	// Every wait has a deadline: a broken frontier fails the test, it
+	// does not hang it.
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out after 30s waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
+	waitUntil("40 acks before the crash", func() bool { return acked.Load() >= 40 })
 	srv.Kill()
 	close(down)
 	addErr := make(chan error, 1)
@@ -127,14 +141,18 @@ func TestRedisCrashAndRestart(t *testing.T) {
 		<-down
 		addErr <- retry(func() error { return add(stores[1], total/2, total) })
 	}()
-	for outageErrs.Load() < 5 {
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil("5 operations to see Redis unreachable", func() bool { return outageErrs.Load() >= 5 })
 	srv.Restart()
 	if err := <-addErr; err != nil {
 		t.Fatalf("add during the outage: %v", err)
 	}
-	wg.Wait()
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the workers did not finish within 90 s of the restart")
+	}
 	close(otherErrs)
 	for err := range otherErrs {
 		t.Errorf("worker: %v", err)

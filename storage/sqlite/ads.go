@@ -54,9 +54,10 @@ func (s *Store) FinishPages(ctx context.Context, pages []storage.FinishedPage) (
 		what = fmt.Sprintf("finish %d pages", len(pages))
 	}
 	err := s.write(ctx, what, func(tx *txn) error {
+		acks := s.newAckBatch()
 		for i, p := range pages {
 			// The ack first: it checks the lease before anything is written.
-			err := s.ack(ctx, tx, p.Lease, p.Ack)
+			err := acks.ack(ctx, tx, p.Lease, p.Ack)
 			if errors.Is(err, lokerwatch.ErrLeaseLost) {
 				out[i] = storage.PageResult{Err: fmt.Errorf("finish page %s: %w", p.Lease.URL, err)}
 				continue
@@ -72,7 +73,7 @@ func (s *Store) FinishPages(ctx context.Context, pages []storage.FinishedPage) (
 			}
 			out[i] = storage.PageResult{Puts: puts}
 		}
-		return nil
+		return acks.flush(ctx, tx)
 	})
 	if err != nil {
 		return nil, err

@@ -55,6 +55,10 @@ func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
 	err := s.write(ctx, "add requests", func(tx *txn) error {
 		queued, bad = 0, nil
 		now := ns(s.now())
+		// Each host's schedule is updated once, with its earliest new
+		// ready time: a listing's links are mostly of one host.
+		var hosts []string
+		first := map[string]int64{}
 		for i, r := range reqs {
 			h, err := hostOf(r.URL)
 			if err != nil {
@@ -78,7 +82,15 @@ func (s *Store) Add(ctx context.Context, reqs ...storage.Request) (int, error) {
 				continue
 			}
 			queued++
-			if _, err := tx.ExecContext(ctx, addHost, h, ready); err != nil {
+			if at, ok := first[h]; !ok || ready < at {
+				if !ok {
+					hosts = append(hosts, h)
+				}
+				first[h] = ready
+			}
+		}
+		for _, h := range hosts {
+			if _, err := tx.ExecContext(ctx, addHost, h, first[h]); err != nil {
 				return err
 			}
 		}
@@ -129,6 +141,10 @@ func freeHosts(ctx context.Context, tx *txn, hosts []string, ended map[string]in
 
 // reapRequests returns expired leases to the queue at their old place.
 func (s *Store) reapRequests(ctx context.Context, tx *txn, now int64) (int, error) {
+	dn, err := s.reapDead(ctx, tx, now)
+	if err != nil {
+		return 0, err
+	}
 	rows, err := tx.QueryContext(ctx, `UPDATE frontier SET state = 'queued', token = '', worker = '', lease_until = 0
 		WHERE state = 'inflight' AND lease_until < ? RETURNING host`, now)
 	if err != nil {
@@ -152,7 +168,7 @@ func (s *Store) reapRequests(ctx context.Context, tx *txn, now int64) (int, erro
 	if err := rows.Close(); err != nil {
 		return 0, err
 	}
-	return n, freeHosts(ctx, tx, hosts, ended)
+	return n + dn, freeHosts(ctx, tx, hosts, ended)
 }
 
 // ClaimRequest leases the oldest ready request of a free host.
@@ -422,17 +438,64 @@ func (s *Store) Ack(ctx context.Context, l *storage.Lease, opt storage.AckOption
 
 // ack is Ack inside a write transaction.
 func (s *Store) ack(ctx context.Context, tx *txn, l *storage.Lease, opt storage.AckOptions) error {
-	now := ns(s.now())
-	if _, _, err := endLease(ctx, tx, l, now, opt.HostDelay); err != nil {
+	a := s.newAckBatch()
+	if err := a.ack(ctx, tx, l, opt); err != nil {
 		return err
 	}
-	// A fetch that brought no validators (e.g. a 304 relayed without
-	// them) keeps the previous ones.
-	_, err := tx.ExecContext(ctx, `UPDATE frontier SET state = 'done', token = '', worker = '', lease_until = 0,
-		etag = CASE WHEN ?1 = '' AND ?2 = '' THEN etag ELSE ?1 END,
-		last_modified = CASE WHEN ?1 = '' AND ?2 = '' THEN last_modified ELSE ?2 END
-		WHERE url = ?3`, opt.ETag, opt.LastModified, l.URL)
-	return err
+	return a.flush(ctx, tx)
+}
+
+// ackBatch acks leases in one transaction with one statement each, and
+// ends them on their hosts once per host (busy count and rest) at flush:
+// FinishPages acks a turn's pages, mostly of one host, together.
+type ackBatch struct {
+	now   int64
+	hosts []string
+	ended map[string]int
+	rest  map[string]int64
+}
+
+func (s *Store) newAckBatch() *ackBatch {
+	return &ackBatch{now: ns(s.now()), ended: map[string]int{}, rest: map[string]int64{}}
+}
+
+// A fetch that brought no validators (e.g. a 304 relayed without them)
+// keeps the previous ones. The lease check is the WHERE clause.
+const ackLease = `UPDATE frontier SET state = 'done', token = '', worker = '', lease_until = 0,
+	etag = CASE WHEN ?1 = '' AND ?2 = '' THEN etag ELSE ?1 END,
+	last_modified = CASE WHEN ?1 = '' AND ?2 = '' THEN last_modified ELSE ?2 END
+	WHERE url = ?3 AND state = 'inflight' AND token = ?4 RETURNING host`
+
+// ack marks l done (lokerwatch.ErrLeaseLost when it is not held); its host
+// is ended at flush.
+func (a *ackBatch) ack(ctx context.Context, tx *txn, l *storage.Lease, opt storage.AckOptions) error {
+	var host string
+	err := tx.QueryRowContext(ctx, ackLease, opt.ETag, opt.LastModified, l.URL, l.Token).Scan(&host)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lokerwatch.ErrLeaseLost
+	}
+	if err != nil {
+		return err
+	}
+	if a.ended[host] == 0 {
+		a.hosts = append(a.hosts, host)
+	}
+	a.ended[host]++
+	// MAX: within a turn a short rest asked by one ack must not cut a
+	// long one asked by an earlier fail (a 429's Retry-After).
+	a.rest[host] = max(a.rest[host], a.now+int64(max(opt.HostDelay, 0)))
+	return nil
+}
+
+// flush ends the acked leases on their hosts.
+func (a *ackBatch) flush(ctx context.Context, tx *txn) error {
+	for _, h := range a.hosts {
+		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET busy = MAX(busy - ?, 0), rest_until = MAX(rest_until, ?) WHERE host = ?`,
+			a.ended[h], a.rest[h], h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Fail requeues the request with back-off, or marks it dead or failed.

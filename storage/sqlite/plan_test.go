@@ -26,6 +26,8 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		{"claim turn", claimTurn, []any{"tok", "w", 1, "h", 1, 5}},
 		{"host next ready", `SELECT MIN(ready_at) FROM frontier WHERE host = ? AND state = 'queued'`, []any{"h"}},
 		{"expired leases", `SELECT url FROM frontier WHERE state = 'inflight' AND lease_until < ?`, []any{1}},
+		{"lapsed workers", lapsedWorkers, []any{1}},
+		{"dead worker's leases", workerLeases, []any{"w"}},
 		{"oldest queued", `SELECT MIN(queued_at) FROM frontier WHERE state = 'queued'`, nil},
 		{"next review item", `SELECT id FROM review_items WHERE status = 'pending' ORDER BY score DESC, created_at, id LIMIT 1`, nil},
 		{"lapsed claims", `SELECT id FROM review_items WHERE status = 'claimed' AND lease_until < ?`, []any{1}},

@@ -187,6 +187,10 @@ func open(ctx context.Context, path string) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
+	if err := s.createLiveness(ctx); err != nil {
+		s.w.Close()
+		return nil, err
+	}
 	if s.r == nil {
 		r, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
 		if err != nil {

@@ -47,7 +47,8 @@ func testFinishPages(t *testing.T, s storage.Store) {
 	// The lost page last, with a short lease, so that it alone expires.
 	_, err = s.Add(ctx, storage.Request{URL: "https://d.example/jobs", Source: "board", Kind: "page"})
 	must(t, err, "add")
-	lost := claim(t, s, "w1", 50*time.Millisecond)
+	lost := claim(t, s, "w1", time.Minute)
+	expire(t, s, lost)
 	reapOne(t, s)
 	holder := claim(t, s, "w2", time.Minute)
 	if holder.URL != lost.URL {

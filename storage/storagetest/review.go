@@ -334,20 +334,21 @@ func testReviewRenewRelease(t *testing.T, s storage.Store) {
 	top := enqueue(t, s, flaggedAd("top", 95, lokerwatch.CategoryScam, "chan", "id"))
 	enqueue(t, s, flaggedAd("low", 40, lokerwatch.CategoryScam, "chan", "id"))
 
-	it, err := s.ClaimNext(ctx, "alice", 300*time.Millisecond, storage.ReviewFilter{})
+	it, err := s.ClaimNext(ctx, "alice", time.Minute, storage.ReviewFilter{})
 	must(t, err, "claim")
 	if it.ID != top.ID {
 		t.Fatalf("claimed %s, want the top item", it.ID)
 	}
 	wantErr(t, s.RenewItem(ctx, it.ID, "bob", time.Minute), lokerwatch.ErrNotClaimant, "renew by another reviewer")
 	wantErr(t, s.RenewItem(ctx, "missing", "alice", time.Minute), lokerwatch.ErrNotFound, "renew unknown item")
+	// Renewed for two hours: the lease ends long after the original
+	// minute (a renewal moves it, whatever the original said).
 	renewed := time.Now()
-	must(t, s.RenewItem(ctx, it.ID, "alice", time.Minute), "renew")
+	must(t, s.RenewItem(ctx, it.ID, "alice", 2*time.Hour), "renew")
 	g := getItem(t, s, it.ID)
-	if !near(g.LeaseUntil, renewed.Add(time.Minute), 10*time.Second) || g.Claimant != "alice" {
-		t.Fatalf("after renew: %+v, want lease until about %v", g, renewed.Add(time.Minute))
+	if !near(g.LeaseUntil, renewed.Add(2*time.Hour), 10*time.Minute) || g.Claimant != "alice" {
+		t.Fatalf("after renew: %+v, want lease until about %v", g, renewed.Add(2*time.Hour))
 	}
-	time.Sleep(350 * time.Millisecond) // past the original lease: renew must have held
 	_, err = s.ClaimItem(ctx, it.ID, "bob", time.Minute)
 	wantErr(t, err, lokerwatch.ErrNotClaimant, "claim a renewed item")
 
@@ -495,7 +496,7 @@ func testReviewExpiredClaim(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
 	enqueue(t, s, flaggedAd("mid", 60, lokerwatch.CategoryScam, "chan", "id"))
 	top := enqueue(t, s, flaggedAd("top", 90, lokerwatch.CategoryScam, "chan", "id"))
-	it, err := s.ClaimNext(ctx, "alice", 300*time.Millisecond, storage.ReviewFilter{})
+	it, err := s.ClaimNext(ctx, "alice", time.Minute, storage.ReviewFilter{})
 	must(t, err, "claim")
 	if it.ID != top.ID {
 		t.Fatalf("claimed %s, want top", it.ID)
@@ -505,6 +506,10 @@ func testReviewExpiredClaim(t *testing.T, s storage.Store) {
 	} else {
 		must(t, s.ReleaseItem(ctx, next.ID, "bob"), "release")
 	}
+	// alice walks away: her lease runs out now, not when a loaded machine
+	// happens to have paused long enough.
+	must(t, s.RenewItem(ctx, top.ID, "alice", time.Millisecond), "expire alice's claim")
+	time.Sleep(5 * time.Millisecond)
 	// Without waiting for a reaper, the abandoned top item comes back first.
 	eventually(t, 5*time.Second, "the expired claim to come back at its priority", func() bool {
 		next := claimNext(t, s, "carol", storage.ReviewFilter{})
@@ -697,7 +702,7 @@ func testReviewAbandoned(t *testing.T, s storage.Store) {
 			name := fmt.Sprint("analyst-", r)
 			n := 0
 			for time.Now().Before(deadline) {
-				it, err := s.ClaimNext(ctx, name, 150*time.Millisecond, storage.ReviewFilter{})
+				it, err := s.ClaimNext(ctx, name, time.Minute, storage.ReviewFilter{})
 				if errors.Is(err, lokerwatch.ErrEmpty) {
 					counts, err := s.CountItems(ctx)
 					if err != nil {
@@ -721,8 +726,12 @@ func testReviewAbandoned(t *testing.T, s storage.Store) {
 				n++
 				mu.Lock()
 				if n%4 == 0 && !abandoned[it.ID] {
-					abandoned[it.ID] = true // walk away from it
+					abandoned[it.ID] = true // walk away from it: the lease runs out now
 					mu.Unlock()
+					if err := s.RenewItem(ctx, it.ID, name, time.Millisecond); err != nil {
+						t.Errorf("expire %s: %v", it.ID, err)
+						return
+					}
 					continue
 				}
 				mu.Unlock()

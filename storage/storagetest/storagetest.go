@@ -39,6 +39,13 @@
 //     host is ready or the held host has nothing ready, and with ErrEmpty
 //     wrapping ErrLeaseLost when the held lease is another worker's or was
 //     acked, released or reaped; its leases hold the host as the turn's.
+//   - Liveness: a worker that never called Heartbeat keeps its leases to
+//     their deadlines. Once it beats, a lapsed heartbeat gives all its
+//     leases back at the next claim or ReapRequests, at their old places
+//     with Attempts unchanged; its Ack, Extend and Fail then return
+//     ErrLeaseLost. A request named in InFlight at MaxDeaths lapses is
+//     dead with reason storage.DiedReason(MaxDeaths); deaths count within
+//     one visit: once it is done and queued again, it starts from none. Heartbeat with TTL 0 ends the heartbeat without reclaiming.
 //   - FinishPages: one result per page, in order; no pages give no results.
 //     A page without ads is acked all the same. The AckOptions of a page are
 //     applied as by Ack (ETag kept for the next conditional fetch). A page
@@ -86,6 +93,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	}{
 		{"Frontier", frontierTests},
 		{"Turns", turnTests},
+		{"Liveness", livenessTests},
 		{"FinishPages", finishTests},
 		{"Robots", robotsTests},
 		{"Ads", adsTests},

@@ -240,7 +240,8 @@ func testTurnExtend(t *testing.T, s storage.Store) {
 	addSpaced(t, s, "http://a.example/1", "http://a.example/2")
 	turn := claimTurn(t, s, "w1", 10*time.Second, 2)
 	addSpaced(t, s, "http://b.example/1")
-	short := claimTurn(t, s, "w1", 50*time.Millisecond, 1)[0]
+	short := claimTurn(t, s, "w1", time.Minute, 1)[0]
+	expire(t, s, short)
 	reapOne(t, s)
 	holder := claim(t, s, "w2", 10*time.Second)
 	if holder.URL != short.URL {
@@ -274,10 +275,11 @@ func testTurnReap(t *testing.T, s storage.Store) {
 	ctx := testCtx(t)
 	urls := []string{"http://a.example/1", "http://a.example/2", "http://a.example/3"}
 	addSpaced(t, s, urls...)
-	turn := claimTurn(t, s, "w1", 50*time.Millisecond, 5)
+	turn := claimTurn(t, s, "w1", time.Minute, 5)
 	wantURLs(t, turn, urls, "turn")
 	addSpaced(t, s, "http://b.example/1")
 	kept := claim(t, s, "w2", time.Minute)
+	expire(t, s, turn...)
 	reaped := 0
 	eventually(t, 5*time.Second, "the expired turn to be reaped", func() bool {
 		n, err := s.ReapRequests(ctx)
@@ -429,6 +431,15 @@ func claimTurnUntilFinished(ctx context.Context, t *testing.T, s storage.Store, 
 
 // reapOne waits for the one short lease a test let expire to be reaped,
 // and fails if more than that one was.
+// expire makes leases run out now: long leases expired when the test
+// says so, not when a loaded machine happens to pause. Extend to a
+// millisecond, then let that millisecond pass.
+func expire(t *testing.T, s storage.Store, ls ...*storage.Lease) {
+	t.Helper()
+	must(t, s.Extend(testCtx(t), time.Millisecond, ls...), "expire leases")
+	time.Sleep(5 * time.Millisecond)
+}
+
 func reapOne(t *testing.T, s storage.Store) {
 	t.Helper()
 	ctx := testCtx(t)
@@ -525,8 +536,8 @@ func testTurnContinueLost(t *testing.T, s storage.Store) {
 	lost("w1", turn[1], "continue from a released lease")
 	wantStats(t, s, 3, 0, 1, 0, 0)
 
-	short := claimTurn(t, s, "w1", 50*time.Millisecond, 1)[0]
-	time.Sleep(100 * time.Millisecond)
+	short := claimTurn(t, s, "w1", time.Minute, 1)[0]
+	expire(t, s, short)
 	lost("w1", short, "continue from an expired lease")
 	// Nothing was taken by the refusals: the reaped URL and the rest are queued.
 	wantStats(t, s, 3, 0, 1, 0, 0)
