@@ -148,7 +148,7 @@ func BenchmarkNormalize(b *testing.B) {
 	}
 	measure(b, int64(total), func() {
 		for _, a := range ads {
-			normalizeInto(&n, a.Title+"\n"+a.Text, nil)
+			normalizeInto(&n, a.Title+"\n"+a.Text, nil, nil)
 		}
 	})
 }

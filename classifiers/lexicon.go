@@ -60,7 +60,8 @@ type Lexicon struct {
 	ac       *automaton
 	negators map[string]bool
 	protect  map[string]bool
-	multi    bool // some phrase has more than one segment
+	vocab    map[string]bool // the words of every literal (hashtag splitting)
+	multi    bool            // some phrase has more than one segment
 }
 
 // Hit is one cue occurrence in normalised text.
@@ -249,6 +250,14 @@ func buildLexicon(cues []cue, negators, protect []string) (*Lexicon, error) {
 				if !slices.Contains(lx.pats[p].refs, ref) {
 					lx.pats[p].refs = append(lx.pats[p].refs, ref)
 				}
+			}
+		}
+	}
+	lx.vocab = map[string]bool{}
+	for _, p := range lx.patterns {
+		for _, w := range strings.Fields(p) {
+			if len(w) >= 2 && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz") == "" {
+				lx.vocab[w] = true
 			}
 		}
 	}

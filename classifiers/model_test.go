@@ -165,14 +165,18 @@ func TestVerdictsTrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A legitimate recruiter's posts that look like the risky ones.
+	// Posts the default model flags, which analysts judged benign (say, a
+	// hotel chain's real front-office openings in Phnom Penh).
 	ad := func(i int) *lokerwatch.Ad {
-		return &lokerwatch.Ad{ID: "v" + string(rune('a'+i)), Title: "Lowongan CS online luar negeri",
-			Text: "PT Kencana Karya Samudra (SIP3MI resmi) membuka lowongan CS online penempatan luar negeri, gaji 12 juta, tanpa pengalaman, tiket ditanggung. Daftar lewat kantor kami, tanpa biaya. WA 0812 7000 " + string(rune('1'+i)) + "111"}
+		return &lokerwatch.Ad{ID: "v" + string(rune('a'+i)), Title: "Lowongan front office hotel Phnom Penh",
+			Text: "Dicari staf front office untuk hotel di Phnom Penh, Kamboja. Gaji 1.200 USD, tanpa pengalaman, tiket pesawat dan mess ditanggung. Hubungi WA 0812 7000 " + string(rune('1'+i)) + "111"}
 	}
 	before := engine(t)
 	probe := ad(9)
 	before.Classify(probe)
+	if probe.Assessment.Score < 30 {
+		t.Fatalf("probe scores only %d with the default model; the test needs one it finds risky", probe.Assessment.Score)
+	}
 	var verdicts []Example
 	for i := 0; i < 8; i++ {
 		verdicts = append(verdicts, Example{Ad: ad(i), Flag: false, Label: "benign", Source: "store"})

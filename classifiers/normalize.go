@@ -58,7 +58,7 @@ func (n *Normalized) Original(s, e int) string {
 // and runs of white space collapsed.
 func Normalize(text string) *Normalized {
 	n := &Normalized{}
-	normalizeInto(n, text, nil)
+	normalizeInto(n, text, nil, nil)
 	return n
 }
 
@@ -83,7 +83,7 @@ type normScratch struct {
 var scratchPool = sync.Pool{New: func() any { return &normScratch{} }}
 
 // normalizeInto fills n, reusing its buffers.
-func normalizeInto(n *Normalized, text string, protected map[string]bool) {
+func normalizeInto(n *Normalized, text string, protected, vocab map[string]bool) {
 	if protected == nil {
 		protected = defaultProtected
 	}
@@ -91,7 +91,7 @@ func normalizeInto(n *Normalized, text string, protected map[string]bool) {
 	sc := scratchPool.Get().(*normScratch)
 	defer scratchPool.Put(sc)
 	sc.fold, sc.fstart, sc.fend = foldRunes(text, sc.fold[:0], sc.fstart[:0], sc.fend[:0])
-	n.Text, n.starts, n.ends = tokenPass(sc.fold, sc.fstart, sc.fend, n.Text[:0], n.starts[:0], n.ends[:0], protected)
+	n.Text, n.starts, n.ends = tokenPass(sc.fold, sc.fstart, sc.fend, n.Text[:0], n.starts[:0], n.ends[:0], protected, vocab)
 }
 
 // foldRunes is pass 1: per-rune folding. Output keeps one entry per output
@@ -316,7 +316,7 @@ var units = map[string]bool{
 
 // tokenPass is pass 2: joins spaced letters, reads leetspeak, collapses
 // repeated letters and white space.
-func tokenPass(in []byte, ist, ien []int32, out []byte, st, en []int32, protected map[string]bool) ([]byte, []int32, []int32) {
+func tokenPass(in []byte, ist, ien []int32, out []byte, st, en []int32, protected, vocab map[string]bool) ([]byte, []int32, []int32) {
 	// Output is never longer than the input: grow once, append without checks.
 	if cap(out) < len(in) {
 		out = make([]byte, 0, len(in)+len(in)/4)
@@ -380,6 +380,24 @@ func tokenPass(in []byte, ist, ien []int32, out []byte, st, en []int32, protecte
 			continue
 		}
 		tok := in[i:j]
+		// A hashtag of run-together words ("#lokerkamboja", "#kerjaLN")
+		// is split into the lexicon's words when they cover it whole.
+		if vocab != nil && i > 0 && in[i-1] == '#' {
+			if cuts := splitHashtag(tok, vocab); cuts != nil {
+				prev := i
+				for _, c := range cuts {
+					for k := prev; k < i+c; k++ {
+						emit(in[k], k)
+					}
+					if i+c < j {
+						emit(' ', i+c)
+					}
+					prev = i + c
+				}
+				i = j
+				continue
+			}
+		}
 		conv := leetPlan(tok, j < n && in[j] == '.' && j+1 < n && isASCIILetter(in[j+1]), protected)
 		if !conv && !tripleLetter(tok) {
 			// the common case: the token is copied as it is
@@ -540,4 +558,38 @@ func leetPlan(tok []byte, emailNext bool, protected map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+// splitHashtag finds the fewest words of vocab (two letters or more) that
+// spell tok end to end, and returns the end offset of each; nil when tok is
+// not letters only, too short or too long, or cannot be covered.
+func splitHashtag(tok []byte, vocab map[string]bool) []int {
+	n := len(tok)
+	if n < 5 || n > 48 {
+		return nil
+	}
+	for _, b := range tok {
+		if b < 'a' || b > 'z' {
+			return nil
+		}
+	}
+	const inf = 1 << 30
+	var best [49]int
+	var from [49]int
+	for k := 1; k <= n; k++ {
+		best[k] = inf
+		for j := max(0, k-24); j <= k-2; j++ {
+			if best[j] < inf && best[j]+1 < best[k] && vocab[string(tok[j:k])] {
+				best[k], from[k] = best[j]+1, j
+			}
+		}
+	}
+	if best[n] >= inf || best[n] < 2 {
+		return nil
+	}
+	cuts := make([]int, best[n])
+	for k, c := n, best[n]-1; k > 0; k, c = from[k], c-1 {
+		cuts[c] = k
+	}
+	return cuts
 }

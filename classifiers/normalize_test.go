@@ -102,3 +102,30 @@ func FuzzNormalize(f *testing.F) {
 		checkNormalized(t, in)
 	})
 }
+
+// TestHashtagSplit: run-together hashtags are read as the lexicon's words
+// when those words cover them whole; anything else is left as written.
+func TestHashtagSplit(t *testing.T) {
+	e := engine(t)
+	for _, c := range []struct{ in, want string }{
+		{"#lokerkamboja", "#loker kamboja"},
+		{"#KerjaLuarNegeri", "#kerja luar negeri"},
+		{"#tanpapengalaman gaji", "#tanpa pengalaman gaji"},
+		{"#xyzqwerty", "#xyzqwerty"},     // no words
+		{"lokerkamboja", "lokerkamboja"}, // not a hashtag
+		{"#loker2025", "#loker2025"},     // digits: left alone
+		{"#kamboja", "#kamboja"},         // one word
+	} {
+		var n Normalized
+		normalizeInto(&n, c.in, e.lex.protect, e.lex.vocab)
+		if got := string(n.Text); got != c.want {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
+		// every output byte still maps into the original
+		for i := range n.Text {
+			if s, en := n.Span(i, i+1); s < 0 || en > len(c.in) || s > en {
+				t.Errorf("%q: byte %d maps to %d-%d", c.in, i, s, en)
+			}
+		}
+	}
+}

@@ -237,7 +237,7 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	if len(body) > MaxBody {
 		body = body[:MaxBody]
 	}
-	normalizeInto(&st.nt, body, e.lex.protect)
+	normalizeInto(&st.nt, body, e.lex.protect, e.lex.vocab)
 	text := st.nt.Text
 
 	// Keywords.
