@@ -132,7 +132,9 @@ type Engine struct {
 	abroadCue  int
 	abroadCues []int // cues that imply work abroad (abroad_implied)
 	version    string
-	settings   settingsDoc
+	// fullVersion is version+"+"+model version (what assessments record).
+	fullVersion string
+	settings    settingsDoc
 
 	foreignCodes []string
 	phoneMu      sync.RWMutex
@@ -145,12 +147,7 @@ type Engine struct {
 
 // Version names the classifier: the rule set (a digest of every rule and
 // lexicon file) and, after a "+", the model version.
-func (e *Engine) Version() string {
-	if e.model != nil {
-		return e.version + "+" + e.model.m.Version
-	}
-	return e.version
-}
+func (e *Engine) Version() string { return e.fullVersion }
 
 // RulesVersion names the rule set alone.
 func (e *Engine) RulesVersion() string { return e.version }
@@ -457,6 +454,10 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 		if e.model, err = e.bind(m); err != nil {
 			return nil, err
 		}
+	}
+	e.fullVersion = e.version
+	if e.model != nil {
+		e.fullVersion = e.version + "+" + e.model.m.Version
 	}
 	if opt.Registerer != nil {
 		m, err := newMetrics(opt.Registerer, e.rules)
@@ -769,7 +770,7 @@ func (e *Engine) Classify(ad *lokerwatch.Ad) {
 			ad.Assessment = &lokerwatch.Assessment{
 				Categories: map[lokerwatch.Category]int{},
 				Signals:    []lokerwatch.Signal{{Rule: "engine.error", Description: fmt.Sprint("classifier failed on this ad: ", r)}},
-				Version:    e.version,
+				Version:    e.fullVersion,
 			}
 		}
 	}()

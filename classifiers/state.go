@@ -537,7 +537,7 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	// Rules: each risk category adds up the weights of its rules (legitimacy
 	// rules of category any subtract from all three), then the sum is put on
 	// the 0–100 score scale (scoreOf).
-	a := &lokerwatch.Assessment{Categories: make(map[lokerwatch.Category]int, len(lokerwatch.Categories)), Version: e.version}
+	a := &lokerwatch.Assessment{Categories: make(map[lokerwatch.Category]int, len(lokerwatch.Categories)), Version: e.fullVersion}
 	var risk [numRiskCats]int
 	notOffer := 0
 	for ri := range e.rules {
