@@ -49,6 +49,7 @@ type metrics struct {
 	lastSuccess *prometheus.GaugeVec
 	parsed      *prometheus.CounterVec
 	ads         *prometheus.CounterVec
+	dropped     *prometheus.CounterVec
 	sources     map[string]bool
 }
 
@@ -87,6 +88,10 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 			Name: "lokerwatch_ads_extracted_total",
 			Help: "Ads extracted from pages and stored, by source.",
 		}, []string{"source"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_links_dropped_total",
+			Help: "Links not queued and URLs not fetched because of a crawl limit, by source and reason (max_depth, max_url_length, pages_per_host, trap: ...).",
+		}, []string{"source", "reason"}),
 		sources: map[string]bool{},
 	}
 	if reg != nil {
@@ -98,6 +103,7 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 		promreg.Register(reg, &m.lastSuccess, "crawler metrics", &err)
 		promreg.Register(reg, &m.parsed, "crawler metrics", &err)
 		promreg.Register(reg, &m.ads, "crawler metrics", &err)
+		promreg.Register(reg, &m.dropped, "crawler metrics", &err)
 		if err != nil {
 			return nil, err
 		}
@@ -111,6 +117,9 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 		m.parsed.WithLabelValues(s, ParseOK)
 		m.parsed.WithLabelValues(s, ParseError)
 		m.ads.WithLabelValues(s)
+		for _, r := range dropReasons {
+			m.dropped.WithLabelValues(s, r)
+		}
 	}
 	m.workers.Set(float64(parallelism))
 	return m, nil
