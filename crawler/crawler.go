@@ -88,6 +88,7 @@ type Summary struct {
 	Problems int // parts of pages skipped (a bad JSON-LD block, an item without text)
 	Robots   int // URLs not fetched because robots.txt disallows them
 	Refused  int // URLs refused by the network guard
+	Removed  int // ads marked removed: their page answered 404 or 410 on a revisit
 	// Skipped counts links not queued and URLs not fetched by the crawl
 	// limits, by reason: max_depth, max_url_length, pages_per_host and the
 	// trap kinds ("trap: calendar", "trap: repeating path segments",
@@ -112,7 +113,7 @@ func (s Summary) DroppedList() []storage.DroppedLinks {
 }
 
 type counters struct {
-	pages, ads, newAds, flagged, queued, links, errors, problems, robots, refused atomic.Int64
+	pages, ads, newAds, flagged, queued, links, errors, problems, robots, refused, removed atomic.Int64
 }
 
 // Crawler is a worker over the shared frontier.
@@ -322,7 +323,7 @@ func (c *Crawler) summary() Summary {
 		Pages: int(c.n.pages.Load()), Ads: int(c.n.ads.Load()), NewAds: int(c.n.newAds.Load()),
 		Flagged: int(c.n.flagged.Load()), Queued: int(c.n.queued.Load()), Links: int(c.n.links.Load()),
 		Errors: int(c.n.errors.Load()), Problems: int(c.n.problems.Load()), Robots: int(c.n.robots.Load()),
-		Refused: int(c.n.refused.Load()), Skipped: c.lim.skippedCopy(), Dropped: c.lim.droppedCopy(), Finished: c.finished.Load(),
+		Refused: int(c.n.refused.Load()), Removed: int(c.n.removed.Load()), Skipped: c.lim.skippedCopy(), Dropped: c.lim.droppedCopy(), Finished: c.finished.Load(),
 	}
 }
 
@@ -734,6 +735,16 @@ func (j *job) handle(st *fetchState) {
 	case status < 200 || status >= 300:
 		c.n.errors.Add(1)
 		j.logger().Warn("not fetched", "status", status)
+		if (status == http.StatusNotFound || status == http.StatusGone) && j.l.Kind == "page" {
+			// An ad page revisited (ad_every) and gone: the ad is kept,
+			// marked removed.
+			if ok, err := c.store.MarkRemoved(j.storeCtx(), j.l.URL, ex.FetchedAt); err != nil {
+				j.logger().Warn("mark ad removed", "err", err)
+			} else if ok {
+				c.n.removed.Add(1)
+				j.logger().Info("ad page gone; ad marked removed", "status", status)
+			}
+		}
 		j.fail(false, fmt.Sprintf("HTTP %d", status), j.delay)
 		return
 	}

@@ -107,6 +107,7 @@ func TestContractMatchesIssue(t *testing.T) {
 		"lokerwatch_crawl_last_success_timestamp_seconds": {"gauge", "source"},
 		"lokerwatch_pages_parsed_total":                   {"counter", "result,source"},
 		"lokerwatch_ads_extracted_total":                  {"counter", "source"},
+		"lokerwatch_links_dropped_total":                  {"counter", "reason,source"},
 		"lokerwatch_ads_classified_total":                 {"counter", "verdict"},
 		"lokerwatch_rule_hits_total":                      {"counter", "rule"},
 		"lokerwatch_classify_duration_seconds":            {"histogram", ""},

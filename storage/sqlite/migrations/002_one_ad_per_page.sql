@@ -5,8 +5,9 @@
 -- an ad with its own page is named by its URL alone (lokerwatch.PageAdID);
 -- ads stored before keep their IDs (review items, decisions and evidence
 -- name them), and ad_urls sends later sightings of their URL to them: of
--- the ads that share a URL, the one with a review item, then the first
--- seen. The others stay as they were; nothing is deleted.
+-- the ads that share a URL, the one with a decided review item, then one
+-- with any review item, then the first seen. The others stay as they
+-- were; nothing is deleted.
 
 ALTER TABLE ads ADD COLUMN own_page INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ads ADD COLUMN removed_at INTEGER NOT NULL DEFAULT 0;
@@ -32,7 +33,7 @@ INSERT INTO ad_urls (url, ad_id)
 	SELECT url, id FROM (
 		SELECT json_extract(a.data, '$.url') AS url, a.id AS id,
 			ROW_NUMBER() OVER (PARTITION BY json_extract(a.data, '$.url')
-				ORDER BY (r.id IS NULL), a.first_seen, a.id) AS n
+				ORDER BY (r.id IS NULL), (COALESCE(r.status, '') != 'decided'), a.first_seen, a.id) AS n
 		FROM ads a LEFT JOIN review_items r ON r.ad_id = a.id
 		WHERE COALESCE(json_extract(a.data, '$.url'), '') != '' AND instr(json_extract(a.data, '$.url'), '#') = 0
 	) WHERE n = 1;
