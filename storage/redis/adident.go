@@ -26,7 +26,8 @@ import (
 // its URL alone (lokerwatch.PageAdID). Ads stored before keep their IDs
 // (review items, decisions and evidence name them); adurl sends later
 // sightings of their URL to them: of ads sharing a URL, the one with a
-// review item, then the first seen. The others stay; nothing is deleted.
+// decided review item, then one with any, then the first seen. The others
+// stay; nothing is deleted.
 const keyLayout = 2
 
 // Migrate brings the store's keys to this version's layout; OpenURL calls
@@ -43,12 +44,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return nil
 	}
 	type cand struct {
-		id       string
-		reviewed bool
-		first    time.Time
+		id                string
+		decided, reviewed bool
+		first             time.Time
 	}
 	best := map[string]cand{}
 	better := func(a, b cand) bool {
+		if a.decided != b.decided {
+			return a.decided
+		}
 		if a.reviewed != b.reviewed {
 			return a.reviewed
 		}
@@ -71,11 +75,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if ad.URL == "" || strings.Contains(ad.URL, "#") || ad.ID == lokerwatch.PageAdID(ad.URL) {
 			continue
 		}
-		n, err := s.rdb.Exists(ctx, s.k("rv:item:", id)).Result()
-		if err != nil {
+		status, err := s.rdb.HGet(ctx, s.k("rv:item:", id), "status").Result()
+		if err != nil && !isNil(err) {
 			return s.wrap("migrate ads", err)
 		}
-		c := cand{id: id, reviewed: n > 0, first: ad.FirstSeen}
+		c := cand{id: id, decided: status == string(lokerwatch.StatusDecided), reviewed: status != "", first: ad.FirstSeen}
 		if b, ok := best[ad.URL]; !ok || better(c, b) {
 			best[ad.URL] = c
 		}
