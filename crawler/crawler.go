@@ -798,6 +798,13 @@ func (j *job) extract() {
 		}
 	}
 	c.n.problems.Add(int64(len(exr.Problems)))
+	if len(exr.Ads) == 0 && j.src.cfg.Type == lokerwatch.SourceJobBoard && j.l.Kind == "page" && isHTML(ct, body) {
+		// An ad page without a usable JobPosting is still an ad: the
+		// page's own title and text, marked as such, rather than nothing.
+		if f, ok := pageAd(p); ok {
+			exr.Ads = append(exr.Ads, f)
+		}
+	}
 
 	ads := j.buildAds(p, ex, exr.Ads)
 	if j.finishPage(ads, exr.Links, resp.Headers.Get("ETag"), resp.Headers.Get("Last-Modified")) {
@@ -889,7 +896,7 @@ func (j *job) buildAds(p *page, ex *lokerwatch.Exchange, fs []found) []*lokerwat
 			// without control characters.
 			Title: cleanText(f.Title), Text: cleanText(f.Text), Company: cleanText(f.Company),
 			Location: cleanText(f.Location), Salary: cleanText(f.Salary),
-			PostedAt: f.PostedAt,
+			PostedAt: f.PostedAt, FromPage: f.FromPage,
 		}
 		c.classifier.Classify(ad)
 		ads = append(ads, ad)

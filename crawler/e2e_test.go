@@ -127,6 +127,9 @@ type label struct {
 	Text     string    `json:"text"` // must be part of the ad text
 	Label    string    `json:"label"`
 	Flag     bool      `json:"flag"`
+	// FromPage: the page has no usable JobPosting (job/5's is cut off);
+	// the ad is the page's own title and text.
+	FromPage bool `json:"from_page"`
 }
 
 const html = "text/html; charset=utf-8"
@@ -437,6 +440,9 @@ func checkAd(t *testing.T, l label, ad *lokerwatch.Ad) {
 	}
 	if !ad.PostedAt.Equal(l.PostedAt) {
 		t.Errorf("%q: posted %v, want %v", l.Title, ad.PostedAt, l.PostedAt)
+	}
+	if ad.FromPage != l.FromPage {
+		t.Errorf("%q: from_page %v, want %v", l.Title, ad.FromPage, l.FromPage)
 	}
 	if !strings.Contains(ad.Text, l.Text) {
 		t.Errorf("%q: text %q does not contain %q", l.Title, ad.Text, l.Text)
