@@ -364,7 +364,7 @@ func salary(v any) string {
 }
 
 var (
-	realTag    = regexp.MustCompile(`<(?:/?[a-zA-Z][a-zA-Z0-9]*[\s/>]|!--)`)
+	realTag = regexp.MustCompile(`<(?:/?[a-zA-Z][a-zA-Z0-9]*[\s/>]|!--)`)
 	// Formatting tags only: an escaped <img onerror=…> is a payload the
 	// site shows as text, and stays text.
 	escapedTag = regexp.MustCompile(`(?i)&(?:amp;)*lt;/?(?:p|br|div|span|ul|ol|li|b|strong|i|em|u|h[1-6]|table|tr|td|th)(?:\s|/|&(?:amp;)*gt;)`)
