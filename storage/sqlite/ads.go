@@ -83,7 +83,7 @@ func (s *Store) FinishPages(ctx context.Context, pages []storage.FinishedPage) (
 
 // putAd is PutAd inside a write transaction.
 func (s *Store) putAd(ctx context.Context, tx *txn, ad *lokerwatch.Ad) (res storage.PutResult, err error) {
-	if !strings.Contains(ad.URL, "#") {
+	if s.urlIndex && !strings.Contains(ad.URL, "#") {
 		// Ads stored by schema version 1 are named by source and URL.
 		var id string
 		err = tx.QueryRowContext(ctx, `SELECT ad_id FROM ad_urls WHERE url = ?`, ad.URL).Scan(&id)

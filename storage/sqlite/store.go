@@ -47,6 +47,11 @@ type Store struct {
 	// about half the cost of a small transaction in the pure-Go SQLite.
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+
+	// urlIndex: ad_urls has rows (a store migrated from schema version 1);
+	// only then does PutAd look an ad's URL up there. Rows are only
+	// added by that migration, which runs before anything else.
+	urlIndex bool
 }
 
 // txn is a write transaction whose statements come from the cache.
@@ -187,6 +192,10 @@ func open(ctx context.Context, path string) (*Store, error) {
 		s.w = w
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+	if err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ad_urls)`).Scan(&s.urlIndex); err != nil {
 		s.w.Close()
 		return nil, err
 	}
