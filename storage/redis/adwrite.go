@@ -363,6 +363,53 @@ type adWrite struct {
 	own      bool
 	expect   string // stored meta this write replaces ("" for none)
 	res      storage.PutResult
+	// content replaces in's content, extra adds sightings: set on the last
+	// copy of an ad that is in one batch more than once (mergeDuplicates);
+	// dup marks the other copies.
+	content *lokerwatch.Ad
+	extra   []lokerwatch.Sighting
+	dup     bool
+}
+
+// mergeDuplicates prepares an ad that is in one batch more than once (a
+// page and the feed item linking to it, finished together). The script
+// writes the last copy of an ID only, so that copy takes the others'
+// sightings and, when it is not its page's own, the content of the last
+// copy that is; the others count as neither new nor changed.
+func mergeDuplicates(ws []*adWrite) {
+	groups := map[string][]*adWrite{}
+	for _, w := range ws {
+		groups[w.in.ID] = append(groups[w.in.ID], w)
+	}
+	for _, g := range groups {
+		if len(g) < 2 {
+			continue
+		}
+		last := g[len(g)-1]
+		content := last.in
+		for _, w := range g {
+			if w.in.OwnPage() {
+				content = w.in
+			}
+		}
+		if content != last.in {
+			last.content = content
+			last.inHash, last.inKeys = content.ContentHash(), indexKeyNames(content)
+		}
+		for _, w := range g[:len(g)-1] {
+			w.dup, w.res = true, storage.PutResult{}
+			last.extra = append(last.extra, lokerwatch.Sighting{Source: w.in.Source, FirstSeen: w.lastSeen, LastSeen: w.lastSeen})
+		}
+		last.rebase(last.expect, adMeta{}, nil)
+	}
+}
+
+// sightings adds this write's sightings to ss.
+func (w *adWrite) sightings(ss []lokerwatch.Sighting) []lokerwatch.Sighting {
+	for _, e := range w.extra {
+		ss = lokerwatch.AddSighting(ss, e.Source, e.LastSeen)
+	}
+	return lokerwatch.AddSighting(ss, w.in.Source, w.lastSeen)
 }
 
 func newAdWrite(ad *lokerwatch.Ad) (*adWrite, error) {
@@ -388,25 +435,34 @@ func (w *adWrite) rebase(cur string, old adMeta, stored *lokerwatch.Ad) {
 		w.a = *stored
 		w.a.ID = w.in.ID
 		w.a.FirstSeen, w.a.LastSeen = old.FirstSeen, w.lastSeen
-		w.a.Sources = lokerwatch.AddSighting(slices.Clone(old.Sources), w.in.Source, w.lastSeen)
+		w.a.Sources = w.sightings(slices.Clone(old.Sources))
 		w.hash, w.keys, w.own = old.Hash, old.Keys, true
 		w.res = storage.PutResult{}
 		return
 	}
-	w.a = *w.in
+	src := w.in
+	if w.content != nil {
+		src = w.content
+	}
+	w.a = *src
+	w.a.ID = w.in.ID
 	w.a.LastSeen, w.a.RemovedAt = w.lastSeen, time.Time{}
-	w.hash, w.keys, w.own = w.inHash, w.inKeys, w.in.OwnPage()
+	w.hash, w.keys, w.own = w.inHash, w.inKeys, src.OwnPage()
 	switch {
 	case cur != "" && !old.FirstSeen.IsZero():
 		w.a.FirstSeen = old.FirstSeen
-		w.a.Sources = lokerwatch.AddSighting(slices.Clone(old.Sources), w.in.Source, w.lastSeen)
+		w.a.Sources = w.sightings(slices.Clone(old.Sources))
 		w.res = storage.PutResult{Changed: old.Hash != w.hash}
 	default: // new, or replacing an unreadable ad
+		w.a.FirstSeen = src.FirstSeen
 		if w.a.FirstSeen.IsZero() {
 			w.a.FirstSeen = w.a.LastSeen
 		}
-		w.a.Sources = lokerwatch.AddSighting(nil, w.in.Source, w.lastSeen)
+		w.a.Sources = w.sightings(nil)
 		w.res = storage.PutResult{New: true}
+	}
+	if w.dup {
+		w.res = storage.PutResult{}
 	}
 }
 
@@ -497,7 +553,8 @@ func (s *Store) putAds(ctx context.Context, op string, ws []*adWrite, encode fun
 				return nil, fmt.Errorf("%s: ad %s: %w", op, w.a.ID, err)
 			}
 			var stored *lokerwatch.Ad
-			if m.Own && !w.in.OwnPage() && !m.FirstSeen.IsZero() {
+			own := w.in.OwnPage() || (w.content != nil && w.content.OwnPage())
+			if m.Own && !own && !m.FirstSeen.IsZero() {
 				if stored, err = s.GetAd(ctx, w.in.ID); err != nil && !errors.Is(err, lokerwatch.ErrNotFound) {
 					return nil, fmt.Errorf("%s: %w", op, err)
 				}
@@ -561,6 +618,7 @@ func (s *Store) FinishPages(ctx context.Context, pages []storage.FinishedPage) (
 	if err := s.resolveIDs(ctx, ws); err != nil {
 		return nil, s.wrap(op, err)
 	}
+	mergeDuplicates(ws)
 	if len(pages) > 1 {
 		op += fmt.Sprintf(" and %d more pages", len(pages)-1)
 	}

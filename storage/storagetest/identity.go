@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 var identityTests = []test{
 	{"SourcesPerAd", testIdentitySources},
 	{"OwnPageWins", testIdentityOwnPage},
+	{"OneBatch", testIdentityOneBatch},
 	{"MarkRemoved", testIdentityRemoved},
 	{"DroppedLinks", testIdentityDropped},
 }
@@ -162,5 +164,57 @@ func testIdentityDropped(t *testing.T, s storage.Store) {
 	want := []storage.DroppedLinks{{Source: "a b", Reason: "trap: calendar", N: 1}, {Source: "board", Reason: "max_depth", N: 5}}
 	if !slices.Equal(got, want) {
 		t.Errorf("dropped links %v, want %v", got, want)
+	}
+}
+
+// testIdentityOneBatch: a page and the feed item linking to it, finished
+// in one FinishPages call in either order, are one ad with the page's
+// content, both sightings, and one New.
+func testIdentityOneBatch(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	for i, feedLast := range []bool{true, false} {
+		u := fmt.Sprintf("https://board.example/job/batch-%d", i)
+		feedURL := fmt.Sprintf("https://board.example/feed-%d.xml", i)
+		_, err := s.Add(ctx, storage.Request{URL: u, Source: "board", Kind: "page"}, storage.Request{URL: feedURL, Source: "rss", Kind: "seed"})
+		must(t, err, "add")
+		ls, err := s.ClaimRequests(ctx, "w", time.Minute, 2)
+		must(t, err, "claim")
+		if len(ls) != 2 {
+			t.Fatalf("claimed %d, want the page and the feed (one host)", len(ls))
+		}
+		pages := make([]storage.FinishedPage, 2)
+		for j, l := range ls {
+			ad := pageAd("board", u, t0, "from the page")
+			if l.URL == feedURL {
+				ad = feedAd("rss", u, feedURL, t0.Add(time.Minute), "from the feed")
+			}
+			pages[j] = storage.FinishedPage{Lease: l, Ads: []*lokerwatch.Ad{ad}}
+		}
+		if (pages[1].Lease.URL == feedURL) != feedLast {
+			pages[0], pages[1] = pages[1], pages[0]
+		}
+		res, err := s.FinishPages(ctx, pages)
+		must(t, err, "finish")
+		news := 0
+		for _, r := range res {
+			if r.Err != nil {
+				t.Fatalf("page: %v", r.Err)
+			}
+			for _, p := range r.Puts {
+				if p.New {
+					news++
+				}
+			}
+		}
+		if news != 1 {
+			t.Errorf("feed last %v: %d puts New, want 1", feedLast, news)
+		}
+		got := getAd(t, s, lokerwatch.PageAdID(u))
+		if got.Title != "from the page" || got.Source != "board" {
+			t.Errorf("feed last %v: stored %q from %s, want the page's", feedLast, got.Title, got.Source)
+		}
+		if names := sourcesOf(got); len(names) != 2 {
+			t.Errorf("feed last %v: sources %v, want board and rss", feedLast, names)
+		}
 	}
 }
