@@ -382,11 +382,18 @@ func descriptionText(s string) string {
 	return htmlText(s)
 }
 
+// minPageText is how much text outside links a page without any
+// JobPosting needs to be read as an ad: a page of links (a calendar, an
+// index) is not one.
+const minPageText = 80
+
 // pageAd reads an ad page without a usable JobPosting as the page itself:
 // its og:title (else its first h1, else its title) and its main text
 // (main, article or the body, without navigation, headers, footers and
-// forms). ok is false when the page has neither.
-func pageAd(p *page) (f found, ok bool) {
+// forms). ok is false when the page has neither, and when it had no
+// JobPosting at all (broken is false) and less than minPageText of text
+// outside links.
+func pageAd(p *page, broken bool) (f found, ok bool) {
 	doc, err := p.Doc()
 	if err != nil {
 		return f, false
@@ -413,6 +420,13 @@ func pageAd(p *page) (f found, ok bool) {
 	if main != nil {
 		main.Find("script, style, noscript, template, nav, header, footer, aside, form, svg, iframe").Remove()
 		text = selectionText(main)
+		if !broken {
+			bare := main.Clone()
+			bare.Find("a").Remove()
+			if len(strings.TrimSpace(selectionText(bare))) < minPageText {
+				return f, false
+			}
+		}
 	}
 	if strings.TrimSpace(text) == "" {
 		text = htmlText(meta("og:description"))

@@ -23,7 +23,7 @@ func readAdPage(t *testing.T, file string) ([]found, extraction) {
 		t.Fatalf("%s: %v", file, err)
 	}
 	if len(ex.Ads) == 0 {
-		if f, ok := pageAd(p); ok {
+		if f, ok := pageAd(p, len(ex.Problems) > 0); ok {
 			return []found{f}, ex
 		}
 	}
@@ -42,6 +42,7 @@ func TestJobPages(t *testing.T) {
 		text     []string // each must be in the text
 		not      []string // none may be
 		fromPage bool
+		noAd     bool
 	}{
 		{file: "trailing-commas.html", title: "Admin Gudang", company: "PT Gudang Jaya", text: []string{"Dibutuhkan admin gudang di Bekasi."}, not: []string{"<p>"}},
 		{file: "comments.html", title: "Sopir Pribadi - Taiwan", company: "PT Sukses Abadi", text: []string{"Gaji NTD 30.000."}, not: []string{"TODO", "generated"}},
@@ -54,9 +55,17 @@ func TestJobPages(t *testing.T) {
 		{file: "no-jsonld.html", title: "Dicari TKW ke Malaysia, berangkat cepat", text: []string{"Dicari TKW ke Malaysia", "potong gaji 10 bulan", "WA 0812-3456-7890"}, not: []string{"Beranda", "©", "track()", "color:red"}, fromPage: true},
 		{file: "broken-jsonld.html", title: "Pemandu Karaoke Kuala Lumpur", text: []string{"Paspor dipegang manajemen."}, not: []string{"Menu", "Data rusak"}, fromPage: true},
 		{file: "posting-without-text.html", title: "Staf Dapur Hotel Dubai", text: []string{"Gaji AED 2.000"}, fromPage: true},
+		// A page of links without any JobPosting is no ad.
+		{file: "link-page.html", noAd: true},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			ads, ex := readAdPage(t, tt.file)
+			if tt.noAd {
+				if len(ads) != 0 {
+					t.Errorf("ads %+v, want none", ads)
+				}
+				return
+			}
 			if len(ads) != 1 {
 				t.Fatalf("%d ads (problems %v), want 1", len(ads), ex.Problems)
 			}
