@@ -798,10 +798,12 @@ func (j *job) extract() {
 		}
 	}
 	c.n.problems.Add(int64(len(exr.Problems)))
-	if len(exr.Ads) == 0 && j.src.cfg.Type == lokerwatch.SourceJobBoard && j.l.Kind == "page" && isHTML(ct, body) {
+	if len(exr.Ads) == 0 && j.src.cfg.Type == lokerwatch.SourceJobBoard && j.l.Kind == "page" && !ex.Truncated && isHTML(ct, body) {
 		// An ad page without a usable JobPosting is still an ad: the
 		// page's own title and text, marked as such, rather than nothing
-		// (when it had a broken one, or text enough to be an ad).
+		// (when it had a broken one, or text enough to be an ad). A page
+		// cut at max_body is not: no ad page is that big, and its text
+		// would be a fragment.
 		if f, ok := pageAd(p, len(exr.Problems) > 0); ok {
 			exr.Ads = append(exr.Ads, f)
 		}

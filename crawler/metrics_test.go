@@ -205,9 +205,8 @@ func TestCrawlMetrics(t *testing.T) {
 			t.Errorf("lokerwatch_pages_parsed_total{result/source=%s} = %v, want %v", key, v, w)
 		}
 	}
-	// /ok's JobPosting, and /big read from the page itself (no JobPosting).
-	if v := byName["lokerwatch_ads_extracted_total"]["board"]; v != 2 || float64(sum.Ads) != v {
-		t.Errorf("ads extracted from board = %v (summary %d), want 2", v, sum.Ads)
+	if v := byName["lokerwatch_ads_extracted_total"]["board"]; v != 1 || float64(sum.Ads) != v {
+		t.Errorf("ads extracted from board = %v (summary %d), want 1", v, sum.Ads)
 	}
 
 	problems, err := testutil.GatherAndLint(reg)
