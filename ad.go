@@ -59,6 +59,16 @@ type Ad struct {
 	// FirstSeen and LastSeen are maintained by the store.
 	FirstSeen time.Time `json:"first_seen,omitzero"`
 	LastSeen  time.Time `json:"last_seen,omitzero"`
+	// Sources lists every source that found the ad, with when; kept by
+	// the store. Source is the one whose content is stored: an ad's own
+	// page wins over a feed item or listing entry that links to it.
+	Sources []Sighting `json:"sources,omitempty"`
+	// RemovedAt is when a revisit found the ad's page gone (HTTP 404 or
+	// 410); zero while it is up.
+	RemovedAt time.Time `json:"removed_at,omitzero"`
+	// FromPage says the page had no usable structured posting (JSON-LD
+	// JobPosting): the ad is the page's own title and main text.
+	FromPage bool `json:"from_page,omitempty"`
 
 	Entities   Entities    `json:"entities"`
 	Assessment *Assessment `json:"assessment,omitempty"`
@@ -82,6 +92,47 @@ func (a *Ad) ContentHash() string {
 func AdID(source, canonicalURL string) string {
 	h := sha256.Sum256([]byte(source + "\x00" + canonicalURL))
 	return hex.EncodeToString(h[:10])
+}
+
+// PageAdID is the ID of an ad with a page of its own, from its canonical
+// URL alone: every source that finds the page (a board's listing, its RSS
+// feed) finds the same ad. Ads without a permalink of their own (several
+// posts on one page, told apart by an anchor) keep AdID(source, …).
+func PageAdID(canonicalURL string) string { return AdID("", canonicalURL) }
+
+// OwnPage tells whether the ad was read from its own page (not from a feed
+// item or a listing entry that links to it).
+func (a *Ad) OwnPage() bool { return a.PageURL == "" || a.PageURL == a.URL }
+
+// Sighting is when one source found an ad.
+type Sighting struct {
+	Source    string    `json:"source"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// AddSighting records that source found the ad at t: its LastSeen moves
+// on, or it is added. The result is ordered by FirstSeen, then source.
+func AddSighting(ss []Sighting, source string, t time.Time) []Sighting {
+	if source == "" {
+		return ss
+	}
+	for i := range ss {
+		if ss[i].Source == source {
+			if t.After(ss[i].LastSeen) {
+				ss[i].LastSeen = t
+			}
+			return ss
+		}
+	}
+	ss = append(ss, Sighting{Source: source, FirstSeen: t, LastSeen: t})
+	sort.SliceStable(ss, func(i, j int) bool {
+		if !ss[i].FirstSeen.Equal(ss[j].FirstSeen) {
+			return ss[i].FirstSeen.Before(ss[j].FirstSeen)
+		}
+		return ss[i].Source < ss[j].Source
+	})
+	return ss
 }
 
 // Entities are the contact points and facts extracted from an ad. Values are

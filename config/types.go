@@ -27,7 +27,7 @@ type Crawl struct {
 	UserAgent   string   `yaml:"user_agent"`
 	Parallelism int      `yaml:"parallelism"` // concurrent fetches per process
 	HostDelay   Duration `yaml:"host_delay"`  // minimum time between two fetches of one host
-	MaxDepth    int      `yaml:"max_depth"`   // links followed from a seed; 0 = seeds only
+	MaxDepth    int      `yaml:"max_depth"`   // hops from the listing (its own pages are depth 0); 0 = seeds only
 	MaxPages    int      `yaml:"max_pages"`   // pages fetched per crawl; 0 = no limit
 	MaxBody     ByteSize `yaml:"max_body"`    // response body limit, after decompression
 	Timeout     Duration `yaml:"timeout"`     // whole request, headers and body

@@ -20,7 +20,7 @@ func (j *job) finishPage(ads []*lokerwatch.Ad, links []link, etag, lastModified 
 			return false
 		}
 	}
-	if err := j.addLinks(links); err != nil {
+	if err := j.addLinks(links, ads); err != nil {
 		c.n.errors.Add(1)
 		j.logger().Error("queue links", "err", err)
 		j.fail(true, err.Error(), j.delay)

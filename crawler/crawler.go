@@ -37,6 +37,7 @@ type Store interface {
 	storage.RobotsCache
 	storage.Ads
 	storage.ReviewQueue
+	storage.LinkDrops
 }
 
 // Classifier assesses an ad: it fills ad.Assessment (and may fill Lang,
@@ -87,18 +88,32 @@ type Summary struct {
 	Problems int // parts of pages skipped (a bad JSON-LD block, an item without text)
 	Robots   int // URLs not fetched because robots.txt disallows them
 	Refused  int // URLs refused by the network guard
+	Removed  int // ads marked removed: their page answered 404 or 410 on a revisit
 	// Skipped counts links not queued and URLs not fetched by the crawl
 	// limits, by reason: max_depth, max_url_length, pages_per_host and the
-	// trap kinds ("trap: calendar", "trap: repeating path segments", …).
+	// trap kinds ("trap: calendar", "trap: repeating path segments",
+	// "trap: listing pages add no new links", …).
 	Skipped map[string]int
+	// Dropped is Skipped by source and reason.
+	Dropped map[Drop]int
 	// Finished is true when the frontier was empty everywhere at the end
 	// (false when stopped by ctx, max_pages or Follow).
 	Finished bool
 	Duration time.Duration
 }
 
+// DroppedList is Dropped sorted by source and reason.
+func (s Summary) DroppedList() []storage.DroppedLinks {
+	out := make([]storage.DroppedLinks, 0, len(s.Dropped))
+	for k, n := range s.Dropped {
+		out = append(out, storage.DroppedLinks{Source: k.Source, Reason: k.Reason, N: int64(n)})
+	}
+	storage.SortDroppedLinks(out)
+	return out
+}
+
 type counters struct {
-	pages, ads, newAds, flagged, queued, links, errors, problems, robots, refused atomic.Int64
+	pages, ads, newAds, flagged, queued, links, errors, problems, robots, refused, removed atomic.Int64
 }
 
 // Crawler is a worker over the shared frontier.
@@ -117,6 +132,7 @@ type Crawler struct {
 	robots     *robots // nil when crawl.robots is off
 	lim        *limits
 	metrics    *metrics
+	drops      drops
 
 	n        counters
 	started  atomic.Int64 // unix nanos of the current Run's start
@@ -302,11 +318,15 @@ func (c *Crawler) Run(ctx context.Context) (Summary, error) {
 		}()
 	}
 	wg.Wait()
+	c.flushDrops(ctx)
 	c.leave(lctx, lcancel, &lwg)
 	s := c.summary()
 	s.Duration = time.Since(start)
 	c.log.Info("crawl stopped", "pages", s.Pages, "ads", s.Ads, "flagged", s.Flagged,
 		"errors", s.Errors, "finished", s.Finished, "seconds", s.Duration.Seconds())
+	for _, d := range s.DroppedList() {
+		c.log.Warn("links dropped by crawl limits", "source", d.Source, "reason", d.Reason, "links", d.N)
+	}
 	return s, c.fatalErr()
 }
 
@@ -353,7 +373,7 @@ func (c *Crawler) summary() Summary {
 		Pages: int(c.n.pages.Load()), Ads: int(c.n.ads.Load()), NewAds: int(c.n.newAds.Load()),
 		Flagged: int(c.n.flagged.Load()), Queued: int(c.n.queued.Load()), Links: int(c.n.links.Load()),
 		Errors: int(c.n.errors.Load()), Problems: int(c.n.problems.Load()), Robots: int(c.n.robots.Load()),
-		Refused: int(c.n.refused.Load()), Skipped: c.lim.skippedCopy(), Finished: c.finished.Load(),
+		Refused: int(c.n.refused.Load()), Removed: int(c.n.removed.Load()), Skipped: c.lim.skippedCopy(), Dropped: c.lim.droppedCopy(), Finished: c.finished.Load(),
 	}
 }
 
@@ -587,7 +607,7 @@ func (c *Crawler) process(ctx context.Context, t *turn, l *storage.Lease) *job {
 		return j
 	}
 	if len(l.URL) > c.cfg.MaxURLLength {
-		c.lim.skip(skipURLLength, 1)
+		c.drop(l.Source, skipURLLength, 1, l.URL)
 		j.fail(false, fmt.Sprintf("URL longer than crawl.max_url_length (%d bytes)", c.cfg.MaxURLLength), 0)
 		c.n.errors.Add(1)
 		return j
@@ -638,7 +658,7 @@ func (c *Crawler) process(ctx context.Context, t *turn, l *storage.Lease) *job {
 	}
 
 	if !c.lim.fetch(strings.ToLower(u.Host)) {
-		j.logger().Info("pages_per_host reached; not fetched")
+		c.drop(l.Source, skipPagesPerHost, 1, l.URL)
 		j.fail(false, fmt.Sprintf("crawl.pages_per_host reached: %d pages of %s fetched", c.cfg.PagesPerHost, u.Host), 0)
 		return j
 	}
@@ -792,6 +812,16 @@ func (j *job) handle(st *fetchState) {
 	case status < 200 || status >= 300:
 		c.n.errors.Add(1)
 		j.logger().Warn("not fetched", "status", status)
+		if (status == http.StatusNotFound || status == http.StatusGone) && j.l.Kind == "page" {
+			// An ad page revisited (ad_every) and gone: the ad is kept,
+			// marked removed.
+			if ok, err := c.store.MarkRemoved(j.storeCtx(), j.l.URL, ex.FetchedAt); err != nil {
+				j.logger().Warn("mark ad removed", "err", err)
+			} else if ok {
+				c.n.removed.Add(1)
+				j.logger().Info("ad page gone; ad marked removed", "status", status)
+			}
+		}
 		j.fail(false, fmt.Sprintf("HTTP %d", status), j.delay)
 		return
 	}
@@ -845,6 +875,16 @@ func (j *job) extract() {
 		}
 	}
 	c.n.problems.Add(int64(len(exr.Problems)))
+	if len(exr.Ads) == 0 && j.src.cfg.Type == lokerwatch.SourceJobBoard && j.l.Kind == "page" && !ex.Truncated && isHTML(ct, body) {
+		// An ad page without a usable JobPosting is still an ad: the
+		// page's own title and text, marked as such, rather than nothing
+		// (when it had a broken one, or text enough to be an ad). A page
+		// cut at max_body is not: no ad page is that big, and its text
+		// would be a fragment.
+		if f, ok := pageAd(p, len(exr.Problems) > 0); ok {
+			exr.Ads = append(exr.Ads, f)
+		}
+	}
 
 	ads := j.buildAds(p, ex, exr.Ads)
 	if j.finishPage(ads, exr.Links, resp.Headers.Get("ETag"), resp.Headers.Get("Last-Modified")) {
@@ -856,7 +896,7 @@ func (j *job) extract() {
 		j.fail(true, err.Error(), j.delay)
 		return
 	}
-	if err := j.addLinks(exr.Links); err != nil {
+	if err := j.addLinks(exr.Links, ads); err != nil {
 		c.n.errors.Add(1)
 		j.logger().Error("queue links", "err", err)
 		j.fail(true, err.Error(), j.delay)
@@ -919,7 +959,12 @@ func (j *job) buildAds(p *page, ex *lokerwatch.Exchange, fs []found) []*lokerwat
 		if f.Anchor != "" {
 			perm += "#" + (&url.URL{Fragment: f.Anchor}).EscapedFragment()
 		}
-		id := lokerwatch.AdID(j.src.cfg.Name, perm)
+		// One ad per page, whichever source found it; posts without a
+		// permalink of their own stay their source's.
+		id := lokerwatch.PageAdID(perm)
+		if f.Anchor != "" {
+			id = lokerwatch.AdID(j.src.cfg.Name, perm)
+		}
 		if seen[id] {
 			continue
 		}
@@ -931,7 +976,7 @@ func (j *job) buildAds(p *page, ex *lokerwatch.Exchange, fs []found) []*lokerwat
 			// without control characters.
 			Title: cleanText(f.Title), Text: cleanText(f.Text), Company: cleanText(f.Company),
 			Location: cleanText(f.Location), Salary: cleanText(f.Salary),
-			PostedAt: f.PostedAt,
+			PostedAt: f.PostedAt, FromPage: f.FromPage,
 		}
 		c.classifier.Classify(ad)
 		ads = append(ads, ad)
@@ -987,20 +1032,25 @@ func (j *job) storeAds(ex *lokerwatch.Exchange, ads []*lokerwatch.Ad) error {
 	return nil
 }
 
-// addLinks queues the links found, one depth further, within the limits.
-func (j *job) addLinks(links []link) error {
+// addLinks queues the links found within the limits. Depth counts hops
+// away from the listing: a listing's own pages (pagination, a profile's
+// next, a channel's older posts) are at depth 0 however deep they run,
+// and a page found on depth d is at d+1. A listing whose pages stop
+// adding new page links (or new ads of its own) for barrenListings pages in a row is not paged
+// further (a trap, or the end of the board).
+func (j *job) addLinks(links []link, ads []*lokerwatch.Ad) error {
 	c := j.c
-	depth := j.l.Depth + 1
 	if len(links) == 0 {
 		return nil
 	}
-	if depth > c.cfg.MaxDepth {
-		c.lim.skip(skipDepth, len(links))
+	src := j.src.cfg.Name
+	if c.cfg.MaxDepth <= 0 {
+		c.drop(src, skipDepth, len(links), links[0].URL)
 		return nil
 	}
 	seen := map[string]bool{j.l.URL: true}
-	var reqs []storage.Request
-	traps := 0
+	var pages, listings []storage.Request
+	tooDeep, deepExample := 0, ""
 	for _, ln := range links {
 		u, err := ln.URL, error(nil)
 		if !ln.canonical {
@@ -1010,8 +1060,18 @@ func (j *job) addLinks(links []link) error {
 			continue
 		}
 		seen[u] = true
+		depth := j.l.Depth + 1
+		if ln.Kind == "listing" {
+			depth = 0
+		}
+		if depth > c.cfg.MaxDepth {
+			if tooDeep++; tooDeep == 1 {
+				deepExample = u
+			}
+			continue
+		}
 		if len(u) > c.cfg.MaxURLLength {
-			c.lim.skip(skipURLLength, 1)
+			c.drop(src, skipURLLength, 1, u)
 			continue
 		}
 		pu, err := url.Parse(u)
@@ -1019,20 +1079,63 @@ func (j *job) addLinks(links []link) error {
 			continue
 		}
 		if why := c.lim.admit(pu); why != "" {
-			if traps++; traps <= 3 {
-				j.logger().Info("link not queued", "link", u, "reason", why)
-			}
+			c.drop(src, why, 1, u)
 			continue
 		}
-		reqs = append(reqs, storage.Request{URL: u, Source: j.src.cfg.Name, Depth: depth, Kind: ln.Kind,
-			Recur: j.src.revisitEvery(ln.Kind) > 0})
+		r := storage.Request{URL: u, Source: src, Depth: depth, Kind: ln.Kind, Recur: j.src.revisitEvery(ln.Kind) > 0}
+		if ln.Kind == "listing" {
+			listings = append(listings, r)
+		} else {
+			pages = append(pages, r)
+		}
 	}
-	if len(reqs) == 0 {
+	if tooDeep > 0 {
+		c.drop(src, skipDepth, tooDeep, deepExample)
+	}
+	added, err := j.queue(pages)
+	if err != nil {
+		return err
+	}
+	if len(listings) == 0 {
 		return nil
 	}
-	// A listing's first links are queued, and idle workers woken for
-	// them, before the rest: thousands of links take a store tens of
-	// milliseconds, which other workers can spend fetching.
+	if j.l.Kind == "seed" || j.l.Kind == "listing" {
+		host := ""
+		if pu, err := url.Parse(j.l.URL); err == nil {
+			host = strings.ToLower(pu.Host)
+		}
+		// A listing yields new page links, or new ads on the page itself
+		// (channels, html profiles without links).
+		if c.lim.listingYield(src+"\x00"+host, added > 0 || c.lim.newAds(ads)) >= barrenListings {
+			// Only links that would have been crawled are dropped: the next
+			// pages of a listing revisited by `every` are seen already.
+			n, example := 0, ""
+			for _, r := range listings {
+				if ok, err := c.store.Seen(j.storeCtx(), r.URL); err != nil {
+					return err
+				} else if !ok {
+					if n++; n == 1 {
+						example = r.URL
+					}
+				}
+			}
+			if n > 0 {
+				c.drop(src, skipBarren, n, example)
+			}
+			return nil
+		}
+	}
+	_, err = j.queue(listings)
+	return err
+}
+
+// queue adds requests to the frontier and returns how many were new.
+// A listing's first links are queued, and idle workers woken for them,
+// before the rest: thousands of links take a store tens of milliseconds,
+// which other workers can spend fetching.
+func (j *job) queue(reqs []storage.Request) (int, error) {
+	c := j.c
+	added := 0
 	for first := true; len(reqs) > 0; first = false {
 		k := len(reqs)
 		if first {
@@ -1040,15 +1143,16 @@ func (j *job) addLinks(links []link) error {
 		}
 		n, err := c.store.Add(j.storeCtx(), reqs[:k]...)
 		if err != nil {
-			return err
+			return added, err
 		}
 		reqs = reqs[k:]
+		added += n
 		c.n.links.Add(int64(n))
 		if n > 0 {
 			c.wake.signal()
 		}
 	}
-	return nil
+	return added, nil
 }
 
 // linksFirst is how many links go first.

@@ -127,6 +127,9 @@ type label struct {
 	Text     string    `json:"text"` // must be part of the ad text
 	Label    string    `json:"label"`
 	Flag     bool      `json:"flag"`
+	// FromPage: the page has no usable JobPosting (job/5's is cut off);
+	// the ad is the page's own title and text.
+	FromPage bool `json:"from_page"`
 }
 
 const html = "text/html; charset=utf-8"
@@ -422,8 +425,14 @@ func checkAd(t *testing.T, l label, ad *lokerwatch.Ad) {
 	} else if ad.URL != l.URL {
 		t.Errorf("%q: URL %s, want %s", l.Title, ad.URL, l.URL)
 	}
-	if want := lokerwatch.AdID(l.Source, ad.URL); ad.ID != want {
-		t.Errorf("%q: ID %s, want AdID(source, URL) = %s", l.Title, ad.ID, want)
+	// One ad per page: an ad with its own page is named by its URL; posts
+	// told apart by an anchor stay their source's.
+	want := lokerwatch.PageAdID(ad.URL)
+	if strings.Contains(ad.URL, "#") {
+		want = lokerwatch.AdID(l.Source, ad.URL)
+	}
+	if ad.ID != want {
+		t.Errorf("%q: ID %s, want %s", l.Title, ad.ID, want)
 	}
 	if ad.Company != l.Company || ad.Location != l.Location || ad.Salary != l.Salary {
 		t.Errorf("%q: company/location/salary %q / %q / %q, want %q / %q / %q", l.Title,
@@ -431,6 +440,9 @@ func checkAd(t *testing.T, l label, ad *lokerwatch.Ad) {
 	}
 	if !ad.PostedAt.Equal(l.PostedAt) {
 		t.Errorf("%q: posted %v, want %v", l.Title, ad.PostedAt, l.PostedAt)
+	}
+	if ad.FromPage != l.FromPage {
+		t.Errorf("%q: from_page %v, want %v", l.Title, ad.FromPage, l.FromPage)
 	}
 	if !strings.Contains(ad.Text, l.Text) {
 		t.Errorf("%q: text %q does not contain %q", l.Title, ad.Text, l.Text)

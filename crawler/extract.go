@@ -158,6 +158,8 @@ type found struct {
 	Location string
 	Salary   string
 	PostedAt time.Time
+	// FromPage: no structured posting; read from the page's own text.
+	FromPage bool
 }
 
 // link is a URL to follow.

@@ -41,7 +41,7 @@ func (feed) extract(p *page) (extraction, error) {
 		}
 		f := found{
 			Title: oneLine(htmlText(it.Title), maxTitleBytes),
-			Text:  htmlText(text),
+			Text:  descriptionText(text),
 		}
 		switch {
 		case it.PublishedParsed != nil:

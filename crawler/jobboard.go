@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
+	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/tailscale/hujson"
 )
 
 const (
@@ -58,8 +63,11 @@ func (jobBoard) extract(p *page) (extraction, error) {
 	return ex, nil
 }
 
-// decodeJSONLD parses a JSON-LD block, tolerating what CMSs wrap it in
-// (HTML comments, CDATA markers, a trailing semicolon).
+// decodeJSONLD parses a JSON-LD block as sites publish it: wrapped in what
+// CMSs add (HTML comments, CDATA markers, a trailing semicolon), with
+// comments and trailing commas (read by hujson, the JWCC parser: JSON with
+// comments and trailing commas) and with raw line breaks and control
+// characters inside strings (escaped first, as no JSON parser takes them).
 func decodeJSONLD(raw string) (any, error) {
 	s := strings.TrimSpace(raw)
 	s = strings.TrimPrefix(s, "<!--")
@@ -73,26 +81,57 @@ func decodeJSONLD(raw string) (any, error) {
 	if s == "" {
 		return nil, fmt.Errorf("empty")
 	}
-	v, err := decodeJSON(s)
-	if err != nil && strings.IndexFunc(s, isC0) >= 0 {
-		// Raw line breaks and control characters inside strings are invalid
-		// JSON that sites publish all the time; as spaces they are harmless.
-		if v2, err2 := decodeJSON(strings.Map(func(r rune) rune {
-			if isC0(r) {
-				return ' '
-			}
-			return r
-		}, s)); err2 == nil {
-			return v2, nil
-		}
+	std, err := hujson.Standardize(escapeControls([]byte(s)))
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	return v, err
+	return decodeJSON(std)
 }
 
-func isC0(r rune) bool { return r < 0x20 }
+// escapeControls writes the control characters inside JSON strings as
+// escapes (a raw line break as \n); outside strings they are white space
+// or an error the parser reports.
+func escapeControls(b []byte) []byte {
+	var out []byte // nil until a control character is found in a string
+	inString, escaped := false, false
+	for i, c := range b {
+		switch {
+		case !inString:
+			inString = c == '"'
+		case escaped:
+			escaped = false
+		case c == '\\':
+			escaped = true
+		case c == '"':
+			inString = false
+		case c < 0x20:
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+16), b[:i]...)
+			}
+			switch c {
+			case '\n':
+				out = append(out, '\\', 'n')
+			case '\r':
+				out = append(out, '\\', 'r')
+			case '\t':
+				out = append(out, '\\', 't')
+			default:
+				out = append(out, fmt.Sprintf("\\u%04x", c)...)
+			}
+			continue
+		}
+		if out != nil {
+			out = append(out, c)
+		}
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}
 
-func decodeJSON(s string) (any, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
+func decodeJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
@@ -148,7 +187,7 @@ func isType(t any, want string) bool {
 func postingAd(jp map[string]any) found {
 	f := found{
 		Title:    oneLine(htmlText(str(jp["title"])), maxTitleBytes),
-		Text:     htmlText(str(jp["description"])),
+		Text:     descriptionText(str(jp["description"])),
 		Company:  oneLine(htmlText(name(jp["hiringOrganization"])), maxTitleBytes),
 		Location: oneLine(location(jp), maxTitleBytes),
 		Salary:   oneLine(salary(jp["baseSalary"]), maxTitleBytes),
@@ -322,4 +361,79 @@ func salary(v any) string {
 		b.WriteString(unit)
 	}
 	return htmlText(b.String())
+}
+
+var (
+	realTag = regexp.MustCompile(`<(?:/?[a-zA-Z][a-zA-Z0-9]*[\s/>]|!--)`)
+	// Formatting tags only: an escaped <img onerror=…> is a payload the
+	// site shows as text, and stays text.
+	escapedTag = regexp.MustCompile(`(?i)&(?:amp;)*lt;/?(?:p|br|div|span|ul|ol|li|b|strong|i|em|u|h[1-6]|table|tr|td|th)(?:\s|/|&(?:amp;)*gt;)`)
+)
+
+// descriptionText turns a description into text. Sites escape their HTML
+// once too often (&lt;p&gt;Gaji…): a description with escaped formatting
+// tags and no real ones is unescaped until it has real markup, then read
+// as HTML. One that has real tags is taken as it is, its escaped ones
+// being text the site meant to show.
+func descriptionText(s string) string {
+	for i := 0; i < 4 && !realTag.MatchString(s) && escapedTag.MatchString(s); i++ {
+		s = html.UnescapeString(s)
+	}
+	return htmlText(s)
+}
+
+// minPageText is how much text outside links a page without any
+// JobPosting needs to be read as an ad: a page of links (a calendar, an
+// index) is not one.
+const minPageText = 80
+
+// pageAd reads an ad page without a usable JobPosting as the page itself:
+// its og:title (else its first h1, else its title) and its main text
+// (main, article or the body, without navigation, headers, footers and
+// forms). ok is false when the page has neither, and when it had no
+// JobPosting at all (broken is false) and less than minPageText of text
+// outside links.
+func pageAd(p *page, broken bool) (f found, ok bool) {
+	doc, err := p.Doc()
+	if err != nil {
+		return f, false
+	}
+	meta := func(prop string) string {
+		v, _ := doc.Find(`meta[property="` + prop + `"], meta[name="` + prop + `"]`).First().Attr("content")
+		return strings.TrimSpace(v)
+	}
+	title := htmlText(meta("og:title"))
+	if title == "" {
+		title = selectionText(doc.Find("h1").First())
+	}
+	if title == "" {
+		title = selectionText(doc.Find("title").First())
+	}
+	var main *goquery.Selection
+	for _, sel := range []string{"main", "article", `[role="main"]`, "body"} {
+		if m := doc.Find(sel).First(); m.Length() > 0 {
+			main = m.Clone()
+			break
+		}
+	}
+	text := ""
+	if main != nil {
+		main.Find("script, style, noscript, template, nav, header, footer, aside, form, svg, iframe").Remove()
+		text = selectionText(main)
+		if !broken {
+			bare := main.Clone()
+			bare.Find("a").Remove()
+			if len(strings.TrimSpace(selectionText(bare))) < minPageText {
+				return f, false
+			}
+		}
+	}
+	if strings.TrimSpace(text) == "" {
+		text = htmlText(meta("og:description"))
+	}
+	f = found{Title: oneLine(title, maxTitleBytes), Text: text, Permalink: p.URL.String(), FromPage: true}
+	if f.Title == "" {
+		f.Title = firstLine(f.Text)
+	}
+	return f, f.Title != "" || strings.TrimSpace(f.Text) != ""
 }

@@ -2,6 +2,8 @@ package crawler
 
 import (
 	"hash/maphash"
+
+	"github.com/lokerwatch/lokerwatch"
 	"net/url"
 	"regexp"
 	"sort"
@@ -13,15 +15,22 @@ import (
 
 // Trap limits. A crawler trap is a site (by mistake or on purpose) whose
 // links never run out: a calendar whose "next month" always exists,
-// relative links that append a segment on every page, a query parameter
-// that changes on every visit. They are refused when links are queued.
+// relative links that append a segment on every page, a listing whose
+// "next page" always exists but shows nothing new. Calendars and looping
+// paths are refused when links are queued; a listing is judged by its
+// yield (barrenListings), not by how many pages it has, so a board
+// thousands of pages deep is followed to its end.
 const (
-	maxQueryVariants    = 200 // distinct queries of one path (?page=1…200 still passes)
-	maxCalendarVariants = 31  // distinct dates on one URL template (a month of days)
+	maxCalendarVariants = 31 // distinct dates on one URL template (a month of days)
 	maxPathSegments     = 32
 	maxSegmentRepeats   = 2  // a non-numeric segment appearing 3 times is a loop
 	calendarPastYears   = 20 // dates further away than this are not ads
 	calendarFutureYears = 2
+	// barrenListings is how many listing pages in a row (per source and
+	// host) may add no new page links before the listing's next pages are
+	// no longer followed: a listing that keeps paging without showing
+	// anything new is a trap (or the end of the board).
+	barrenListings = 10
 	// maxTracked bounds the trap bookkeeping of one long-running process:
 	// past it the tables start again (a trap then gets one more round).
 	maxTracked = 200_000
@@ -37,8 +46,13 @@ const (
 	skipSegments     = "trap: too many path segments"
 	skipCalendar     = "trap: calendar"
 	skipCalendarFar  = "trap: calendar date out of range"
-	skipQueries      = "trap: endless query variants"
+	skipBarren       = "trap: listing pages add no new links"
 )
+
+// dropReasons lists every reason, the closed set of
+// lokerwatch_links_dropped_total's reason label.
+var dropReasons = []string{skipDepth, skipURLLength, skipPagesPerHost, skipRepeat, skipSegments,
+	skipCalendar, skipCalendarFar, skipBarren}
 
 // limits is what this process knows about the crawl so far, for the
 // per-host page limit and trap detection. It is per process: several
@@ -50,23 +64,85 @@ type limits struct {
 	mu        sync.Mutex
 	seed      maphash.Seed
 	fetched   map[string]int                 // host -> pages fetched
-	queries   map[string]map[uint64]struct{} // host+path -> distinct queries
 	calendars map[string]map[uint64]struct{} // URL template -> distinct dates
+	barren    map[string]int                 // source+host -> listing pages in a row without new links
+	adsSeen   map[string]struct{}            // IDs of ads found on listing pages
 	skipped   map[string]int
+	dropped   map[Drop]int
+}
+
+// Drop names why links of a source were left out of the crawl.
+type Drop struct {
+	Source string `json:"source"`
+	Reason string `json:"reason"`
 }
 
 func newLimits(pagesPerHost int) *limits {
 	return &limits{
 		pagesPerHost: pagesPerHost, now: time.Now, seed: maphash.MakeSeed(),
-		fetched: map[string]int{}, queries: map[string]map[uint64]struct{}{},
-		calendars: map[string]map[uint64]struct{}{}, skipped: map[string]int{},
+		fetched: map[string]int{}, barren: map[string]int{}, adsSeen: map[string]struct{}{},
+		calendars: map[string]map[uint64]struct{}{}, skipped: map[string]int{}, dropped: map[Drop]int{},
 	}
 }
 
-func (l *limits) skip(reason string, n int) {
+// skip counts n links or URLs of source left out for reason; first is
+// true the first time this process counts that source and reason.
+func (l *limits) skip(source, reason string, n int) (first bool) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.skipped[reason] += n
-	l.mu.Unlock()
+	k := Drop{source, reason}
+	_, seen := l.dropped[k]
+	l.dropped[k] += n
+	return !seen
+}
+
+func (l *limits) droppedCopy() map[Drop]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.dropped) == 0 {
+		return nil
+	}
+	m := make(map[Drop]int, len(l.dropped))
+	for k, v := range l.dropped {
+		m[k] = v
+	}
+	return m
+}
+
+// newAds tells whether any of a listing page's ads is one this process
+// has not seen on a listing before.
+func (l *limits) newAds(ads []*lokerwatch.Ad) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	found := false
+	for _, ad := range ads {
+		if _, ok := l.adsSeen[ad.ID]; !ok {
+			if len(l.adsSeen) >= maxTracked {
+				clear(l.adsSeen)
+			}
+			l.adsSeen[ad.ID] = struct{}{}
+			found = true
+		}
+	}
+	return found
+}
+
+// listingYield records whether a listing page of key (source and host)
+// added new page links and returns how many listing pages of key in a row
+// have added none.
+func (l *limits) listingYield(key string, added bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if added {
+		delete(l.barren, key)
+		return 0
+	}
+	if len(l.barren) >= maxTracked {
+		clear(l.barren)
+	}
+	l.barren[key]++
+	return l.barren[key]
 }
 
 func (l *limits) skippedCopy() map[string]int {
@@ -91,7 +167,6 @@ func (l *limits) fetch(host string) bool {
 		return true
 	}
 	if l.fetched[host] >= l.pagesPerHost {
-		l.skipped[skipPagesPerHost]++
 		return false
 	}
 	if len(l.fetched) >= maxTracked {
@@ -102,16 +177,8 @@ func (l *limits) fetch(host string) bool {
 }
 
 // admit vets a link (canonical URL) before it is queued: "" when it may be
-// queued, else the reason it is not (counted).
+// queued, else the reason it is not (the caller counts it).
 func (l *limits) admit(u *url.URL) string {
-	reason := l.check(u)
-	if reason != "" {
-		l.skip(reason, 1)
-	}
-	return reason
-}
-
-func (l *limits) check(u *url.URL) string {
 	host := strings.ToLower(u.Host)
 	segs := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
 	if len(segs) > maxPathSegments {
@@ -133,15 +200,11 @@ func (l *limits) check(u *url.URL) string {
 	if l.pagesPerHost > 0 && l.fetched[host] >= l.pagesPerHost {
 		return skipPagesPerHost
 	}
-	if len(l.queries)+len(l.calendars) >= maxTracked {
-		clear(l.queries)
+	if len(l.calendars) >= maxTracked {
 		clear(l.calendars)
 	}
 	if tmpl != "" && !l.addVariant(l.calendars, tmpl, dates, maxCalendarVariants) {
 		return skipCalendar
-	}
-	if u.RawQuery != "" && !l.addVariant(l.queries, host+u.EscapedPath(), u.RawQuery, maxQueryVariants) {
-		return skipQueries
 	}
 	return ""
 }

@@ -49,6 +49,7 @@ type metrics struct {
 	lastSuccess *prometheus.GaugeVec
 	parsed      *prometheus.CounterVec
 	ads         *prometheus.CounterVec
+	dropped     *prometheus.CounterVec
 	sources     map[string]bool
 	// Source health (flagged ads, the revisit period the alerts compare
 	// the last success with).
@@ -91,6 +92,10 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 			Name: "lokerwatch_ads_extracted_total",
 			Help: "Ads extracted from pages and stored, by source.",
 		}, []string{"source"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lokerwatch_links_dropped_total",
+			Help: "Links not queued and URLs not fetched because of a crawl limit, by source and reason (max_depth, max_url_length, pages_per_host, trap: ...).",
+		}, []string{"source", "reason"}),
 		sources: map[string]bool{},
 		flagged: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lokerwatch_ads_flagged_total",
@@ -112,6 +117,7 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 		promreg.Register(reg, &m.ads, "crawler metrics", &err)
 		promreg.Register(reg, &m.flagged, "crawler metrics", &err)
 		promreg.Register(reg, &m.every, "crawler metrics", &err)
+		promreg.Register(reg, &m.dropped, "crawler metrics", &err)
 		if err != nil {
 			return nil, err
 		}
@@ -126,6 +132,9 @@ func newMetrics(reg prometheus.Registerer, sources []string, parallelism int) (*
 		m.parsed.WithLabelValues(s, ParseError)
 		m.ads.WithLabelValues(s)
 		m.flagged.WithLabelValues(s)
+		for _, r := range dropReasons {
+			m.dropped.WithLabelValues(s, r)
+		}
 	}
 	m.workers.Set(float64(parallelism))
 	return m, nil

@@ -109,6 +109,7 @@ func TestContractMatchesIssue(t *testing.T) {
 		"lokerwatch_ads_extracted_total":                  {"counter", "source"},
 		"lokerwatch_ads_flagged_total":                    {"counter", "source"}, // issue 19
 		"lokerwatch_source_every_seconds":                 {"gauge", "source"},   // issue 19
+		"lokerwatch_links_dropped_total":                  {"counter", "reason,source"},
 		"lokerwatch_ads_classified_total":                 {"counter", "verdict"},
 		"lokerwatch_rule_hits_total":                      {"counter", "rule"},
 		"lokerwatch_classify_duration_seconds":            {"histogram", ""},

@@ -103,7 +103,7 @@ func (s *Server) writeExport(ctx context.Context, w io.Writer, f storage.ReviewF
 	if format == "csv" {
 		cw = csv.NewWriter(w)
 		cw.Write([]string{"item_id", "ad_id", "url", "source", "title", "score", "category", "status", "verdict", "reviewer", "decided_at",
-			"note", "first_seen", "last_seen", "phones", "whatsapp", "telegram", "emails", "agencies", "decisions", "capture_digests"})
+			"note", "first_seen", "last_seen", "phones", "whatsapp", "telegram", "emails", "agencies", "decisions", "capture_digests", "removed_at", "sources"})
 	}
 	n := 0
 	f.Limit, f.Offset = 200, 0
@@ -155,9 +155,13 @@ func csvRow(rec exportRecord) []string {
 	row := []string{it.ID, it.AdID, it.URL, it.Source, it.Title, strconv.Itoa(it.Score), string(it.Category), string(it.Status),
 		string(it.Verdict), it.Reviewer, iso(it.DecidedAt), it.Note}
 	var e lokerwatch.Entities
-	var first, last time.Time
+	var first, last, removed time.Time
+	var sources []string
 	if rec.Ad != nil {
-		e, first, last = rec.Ad.Entities, rec.Ad.FirstSeen, rec.Ad.LastSeen
+		e, first, last, removed = rec.Ad.Entities, rec.Ad.FirstSeen, rec.Ad.LastSeen, rec.Ad.RemovedAt
+		for _, sg := range rec.Ad.Sources {
+			sources = append(sources, sg.Source)
+		}
 	}
 	var hist, digests []string
 	for _, d := range rec.Decisions {
@@ -167,7 +171,8 @@ func csvRow(rec exportRecord) []string {
 		digests = append(digests, c.Digest)
 	}
 	row = append(row, iso(first), iso(last), strings.Join(e.Phones, " "), strings.Join(e.WhatsApp, " "), strings.Join(e.Telegram, " "),
-		strings.Join(e.Emails, " "), strings.Join(e.Agencies, "; "), strings.Join(hist, "; "), strings.Join(digests, " "))
+		strings.Join(e.Emails, " "), strings.Join(e.Agencies, "; "), strings.Join(hist, "; "), strings.Join(digests, " "),
+		iso(removed), strings.Join(sources, " "))
 	for i, c := range row {
 		row[i] = csvSafe(c)
 	}

@@ -7,6 +7,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/lokerwatch/lokerwatch"
@@ -29,6 +30,7 @@ type Store interface {
 	Audit
 	Evidence
 	Users
+	LinkDrops
 	// Ping reports whether the store is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	Close() error
@@ -230,6 +232,32 @@ type PageFinisher interface {
 	FinishPages(ctx context.Context, pages []FinishedPage) ([]PageResult, error)
 }
 
+// DroppedLinks counts the links of a source that crawls left out by a
+// crawl limit (max_depth, a trap, …), for `status`.
+type DroppedLinks struct {
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+	N      int64  `json:"links"`
+}
+
+// SortDroppedLinks orders counts by source, then reason.
+func SortDroppedLinks(ds []DroppedLinks) {
+	sort.Slice(ds, func(i, j int) bool {
+		if ds[i].Source != ds[j].Source {
+			return ds[i].Source < ds[j].Source
+		}
+		return ds[i].Reason < ds[j].Reason
+	})
+}
+
+// LinkDrops keeps the dropped-link counts of every crawl, summed.
+type LinkDrops interface {
+	// AddDroppedLinks adds each count to its source and reason's total.
+	AddDroppedLinks(ctx context.Context, counts []DroppedLinks) error
+	// DroppedLinks returns the totals, sorted (SortDroppedLinks).
+	DroppedLinks(ctx context.Context) ([]DroppedLinks, error)
+}
+
 // RobotsCache keeps robots.txt answers shared by all workers.
 type RobotsCache interface {
 	// GetRobots returns the cached robots.txt of a scheme://host[:port]
@@ -256,7 +284,14 @@ type AdFilter struct {
 // Ads keeps every ad found, indexed by the entities that link ads.
 type Ads interface {
 	// PutAd inserts or updates an ad by its ID, keeping FirstSeen and
-	// setting LastSeen, and indexes lokerwatch.IndexKeys(ad).
+	// setting LastSeen, and indexes lokerwatch.IndexKeys(ad). It records
+	// ad.Source among the ad's Sources (first and last seen per source).
+	// An ad read from its own page keeps its content when the same ad
+	// comes again from elsewhere (a feed item linking to it): then only
+	// the sighting is recorded. An ad of its own page (URL without a
+	// fragment) stored under another ID by an older version keeps that
+	// ID: PutAd sets ad.ID to it. FirstSeen, LastSeen and Sources are set
+	// on the ad passed in.
 	PutAd(ctx context.Context, ad *lokerwatch.Ad) (PutResult, error)
 	GetAd(ctx context.Context, id string) (*lokerwatch.Ad, error)
 	// ScanAds calls fn for each matching ad, oldest first, streaming so that
@@ -265,6 +300,10 @@ type Ads interface {
 	// AdsByKey returns the IDs of ads indexed under key (see lokerwatch.IndexKeys).
 	AdsByKey(ctx context.Context, key lokerwatch.IndexKey) ([]string, error)
 	CountAds(ctx context.Context) (total, flagged int64, err error)
+	// MarkRemoved sets RemovedAt (when not set yet) on the ad whose own
+	// page is url, found gone on a revisit; false when there is no such
+	// ad. Storing the ad again (its page is back) clears it.
+	MarkRemoved(ctx context.Context, url string, at time.Time) (bool, error)
 	DeleteAd(ctx context.Context, id string) error
 }
 

@@ -121,6 +121,9 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 func printSummary(e *env, s crawler.Summary) {
 	fmt.Fprintf(e.stdout, "pages %d, ads %d, flagged %d, errors %d, %.1fs\n",
 		s.Pages, s.Ads, s.Flagged, s.Errors, s.Duration.Seconds())
+	for _, d := range s.DroppedList() {
+		fmt.Fprintf(e.stdout, "dropped %d links of %s: %s\n", d.N, d.Source, d.Reason)
+	}
 }
 
 func runCrawl(ctx context.Context, e *env, args []string) error {
@@ -249,10 +252,14 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("count ads: %w", err)
 	}
+	dropped, err := st.DroppedLinks(ctx)
+	if err != nil {
+		return fmt.Errorf("dropped links: %w", err)
+	}
 	switch format {
 	case "jsonl":
 		return json.NewEncoder(e.stdout).Encode(map[string]any{
-			"frontier": fst, "review": counts, "ads": total, "flagged": flagged,
+			"frontier": fst, "review": counts, "ads": total, "flagged": flagged, "dropped": dropped,
 		})
 	case "table":
 		fmt.Fprintf(e.stdout, "frontier  queued %d  in-flight %d  done %d  failed %d  dead %d\n",
@@ -263,6 +270,9 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "ads       %d stored, %d flagged\n", total, flagged)
 		fmt.Fprintf(e.stdout, "review    pending %d  claimed %d  decided %d\n",
 			counts["pending"], counts["claimed"], counts["decided"])
+		for _, d := range dropped {
+			fmt.Fprintf(e.stdout, "dropped   %d links of %s: %s\n", d.N, d.Source, d.Reason)
+		}
 		return nil
 	}
 	return usagef("--format %q: want table or jsonl", format)

@@ -91,19 +91,25 @@ func clip(s string, n int) string {
 }
 
 type adLine struct {
-	ID         string              `json:"id"`
-	URL        string              `json:"url"`
-	Source     string              `json:"source"`
-	Title      string              `json:"title"`
-	Text       string              `json:"text"`
-	Score      int                 `json:"score"`
-	Flagged    bool                `json:"flagged"`
-	Category   lokerwatch.Category `json:"category"`
-	Lang       string              `json:"lang,omitempty"`
-	FirstSeen  time.Time           `json:"first_seen,omitzero"`
-	LastSeen   time.Time           `json:"last_seen,omitzero"`
-	Entities   lokerwatch.Entities `json:"entities"`
-	Assessment any                 `json:"assessment,omitempty"`
+	ID        string              `json:"id"`
+	URL       string              `json:"url"`
+	Source    string              `json:"source"`
+	Title     string              `json:"title"`
+	Text      string              `json:"text"`
+	Score     int                 `json:"score"`
+	Flagged   bool                `json:"flagged"`
+	Category  lokerwatch.Category `json:"category"`
+	Lang      string              `json:"lang,omitempty"`
+	FirstSeen time.Time           `json:"first_seen,omitzero"`
+	LastSeen  time.Time           `json:"last_seen,omitzero"`
+	// Sources are every source that found the ad; RemovedAt is when its
+	// page answered 404/410 on a revisit; FromPage says it was read from
+	// the page's own text, without a structured posting.
+	Sources    []lokerwatch.Sighting `json:"sources,omitempty"`
+	RemovedAt  time.Time             `json:"removed_at,omitzero"`
+	FromPage   bool                  `json:"from_page,omitempty"`
+	Entities   lokerwatch.Entities   `json:"entities"`
+	Assessment any                   `json:"assessment,omitempty"`
 }
 
 func runAds(ctx context.Context, e *env, args []string) error {
@@ -126,11 +132,12 @@ func runAds(ctx context.Context, e *env, args []string) error {
 		enc := json.NewEncoder(e.stdout)
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		if format == "table" {
-			fmt.Fprintln(tw, "SCORE\tFLAG\tCATEGORY\tSOURCE\tTITLE\tURL")
+			fmt.Fprintln(tw, "SCORE\tFLAG\tCATEGORY\tSOURCE\tTITLE\tURL\tREMOVED")
 		}
 		err := st.ScanAds(ctx, storage.AdFilter{FlaggedOnly: flagged, Limit: limit}, func(ad *lokerwatch.Ad) error {
 			l := adLine{ID: ad.ID, URL: ad.URL, Source: ad.Source, Title: ad.Title, Text: ad.Text,
-				Lang: ad.Lang, FirstSeen: ad.FirstSeen, LastSeen: ad.LastSeen, Entities: ad.Entities}
+				Lang: ad.Lang, FirstSeen: ad.FirstSeen, LastSeen: ad.LastSeen, Entities: ad.Entities,
+				Sources: ad.Sources, RemovedAt: ad.RemovedAt, FromPage: ad.FromPage}
 			if a := ad.Assessment; a != nil {
 				l.Score, l.Flagged, l.Category = a.Score, a.Flagged, a.Category
 				l.Assessment = a
@@ -142,7 +149,11 @@ func runAds(ctx context.Context, e *env, args []string) error {
 			if l.Flagged {
 				flag = "yes"
 			}
-			_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", l.Score, flag, l.Category, l.Source, clip(l.Title, 60), l.URL)
+			removed := ""
+			if !l.RemovedAt.IsZero() {
+				removed = l.RemovedAt.Format("2006-01-02")
+			}
+			_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Score, flag, l.Category, l.Source, clip(l.Title, 60), l.URL, removed)
 			return err
 		})
 		if err != nil {

@@ -463,7 +463,7 @@ func checkStore(t *testing.T, b *jobBoard, st *redis.Store) {
 		u := b.adURL(a)
 		wantURL[u] = a
 		if a.Scam {
-			wantScam[lokerwatch.AdID("board", u)] = true
+			wantScam[lokerwatch.PageAdID(u)] = true
 		}
 	}
 	total, flagged, err := st.CountAds(ctx)

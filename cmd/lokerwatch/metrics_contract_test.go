@@ -146,6 +146,7 @@ sources:
 		{"lokerwatch_crawl_requests_total", map[string]string{"source": "other", "outcome": "timeout"}, 0},
 		{"lokerwatch_ads_extracted_total", map[string]string{"source": "board"}, 2},
 		{"lokerwatch_ads_flagged_total", map[string]string{"source": "board"}, 1},
+		{"lokerwatch_links_dropped_total", map[string]string{"source": "board", "reason": "max_depth"}, 0},
 		{"lokerwatch_ads_classified_total", map[string]string{"verdict": "flagged"}, 1},
 		{"lokerwatch_frontier_requests", map[string]string{"state": "done"}, 3},
 		{"lokerwatch_review_items", map[string]string{"status": "pending"}, 1},

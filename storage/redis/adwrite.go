@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"slices"
+
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/lokerwatch/lokerwatch"
@@ -22,7 +24,10 @@ import (
 // record beside it:
 //
 //	adm:<id>   STRING netstrings: first seen (RFC 3339), content hash,
-//	           source, then the ad's index keys ("idx:<kind>:<value>")
+//	           source, then the ad's index keys ("idx:<kind>:<value>"),
+//	           "own" when the ad was read from its own page, and one
+//	           "src:<first ns> <last ns> <source>" per source that found it
+//	           (metas written before these had neither)
 //
 // The writer sends the meta it expects to replace ("" for a new ad); the
 // script writes only when it matches, else it answers with the stored meta
@@ -131,7 +136,7 @@ local function write_ads(ads)
       for _, k in ipairs(a.keys) do new[k] = true end
       if old then
         for j = 4, #old do
-          if not new[old[j]] then push(srem, P..old[j], id) end
+          if string.sub(old[j], 1, 4) == 'idx:' and not new[old[j]] then push(srem, P..old[j], id) end
         end
       end
       for _, k in ipairs(a.keys) do push(sadd, P..k, id) end
@@ -276,6 +281,9 @@ type adMeta struct {
 	Hash      string
 	Source    string
 	Keys      []string // "idx:<kind>:<value>", without the prefix
+	Own       bool     // read from its own page
+	Sources   []lokerwatch.Sighting
+	legacy    bool // written before Own and Sources were kept
 }
 
 func (m adMeta) encode() string {
@@ -283,7 +291,14 @@ func (m adMeta) encode() string {
 	if !m.FirstSeen.IsZero() {
 		first = m.FirstSeen.Format(time.RFC3339Nano)
 	}
-	return netstrings(append([]string{first, m.Hash, m.Source}, m.Keys...)...)
+	f := append([]string{first, m.Hash, m.Source}, m.Keys...)
+	if m.Own {
+		f = append(f, "own")
+	}
+	for _, sg := range m.Sources {
+		f = append(f, fmt.Sprintf("src:%d %d %s", sg.FirstSeen.UnixNano(), sg.LastSeen.UnixNano(), sg.Source))
+	}
+	return netstrings(f...)
 }
 
 func parseAdMeta(s string) (adMeta, error) {
@@ -291,10 +306,38 @@ func parseAdMeta(s string) (adMeta, error) {
 	if err != nil || len(f) < 3 {
 		return adMeta{}, fmt.Errorf("malformed ad meta record %q", s)
 	}
-	m := adMeta{Hash: f[1], Source: f[2], Keys: f[3:]}
+	m := adMeta{Hash: f[1], Source: f[2], legacy: true}
+	for _, e := range f[3:] {
+		switch {
+		case strings.HasPrefix(e, "idx:"):
+			m.Keys = append(m.Keys, e)
+		case e == "own":
+			m.Own, m.legacy = true, false
+		case strings.HasPrefix(e, "src:"):
+			parts := strings.SplitN(e[len("src:"):], " ", 3)
+			if len(parts) != 3 {
+				return adMeta{}, fmt.Errorf("ad meta record: malformed source %q", e)
+			}
+			a, err1 := strconv.ParseInt(parts[0], 10, 64)
+			b, err2 := strconv.ParseInt(parts[1], 10, 64)
+			if err1 != nil || err2 != nil {
+				return adMeta{}, fmt.Errorf("ad meta record: malformed source %q", e)
+			}
+			m.Sources = append(m.Sources, lokerwatch.Sighting{Source: parts[2], FirstSeen: time.Unix(0, a).UTC(), LastSeen: time.Unix(0, b).UTC()})
+			m.legacy = false
+		}
+	}
 	if f[0] != "" {
 		if m.FirstSeen, err = time.Parse(time.RFC3339Nano, f[0]); err != nil {
 			return adMeta{}, fmt.Errorf("ad meta record: first seen: %w", err)
+		}
+	}
+	if m.legacy {
+		// Written by an older version: the ad's page is taken as its own,
+		// and its source as having seen it when it was first stored.
+		m.Own = true
+		if m.Source != "" {
+			m.Sources = []lokerwatch.Sighting{{Source: m.Source, FirstSeen: m.FirstSeen, LastSeen: m.FirstSeen}}
 		}
 	}
 	return m, nil
@@ -311,42 +354,116 @@ func indexKeyNames(ad *lokerwatch.Ad) []string {
 
 // adWrite is one ad on its way into the store.
 type adWrite struct {
-	in     *lokerwatch.Ad // the caller's ad: gets FirstSeen and LastSeen
-	a      lokerwatch.Ad  // what is stored
-	hash   string
-	keys   []string
-	expect string // stored meta this write replaces ("" for none)
-	res    storage.PutResult
+	in       *lokerwatch.Ad // the caller's ad: gets ID, FirstSeen, LastSeen and Sources
+	a        lokerwatch.Ad  // what is stored
+	lastSeen time.Time
+	inHash   string
+	inKeys   []string
+	hash     string
+	keys     []string
+	own      bool
+	expect   string // stored meta this write replaces ("" for none)
+	res      storage.PutResult
+	// content replaces in's content, extra adds sightings: set on the last
+	// copy of an ad that is in one batch more than once (mergeDuplicates);
+	// dup marks the other copies.
+	content *lokerwatch.Ad
+	extra   []lokerwatch.Sighting
+	dup     bool
+}
+
+// mergeDuplicates prepares an ad that is in one batch more than once (a
+// page and the feed item linking to it, finished together). The script
+// writes the last copy of an ID only, so that copy takes the others'
+// sightings and, when it is not its page's own, the content of the last
+// copy that is; the others count as neither new nor changed.
+func mergeDuplicates(ws []*adWrite) {
+	groups := map[string][]*adWrite{}
+	for _, w := range ws {
+		groups[w.in.ID] = append(groups[w.in.ID], w)
+	}
+	for _, g := range groups {
+		if len(g) < 2 {
+			continue
+		}
+		last := g[len(g)-1]
+		content := last.in
+		for _, w := range g {
+			if w.in.OwnPage() {
+				content = w.in
+			}
+		}
+		if content != last.in {
+			last.content = content
+			last.inHash, last.inKeys = content.ContentHash(), indexKeyNames(content)
+		}
+		for _, w := range g[:len(g)-1] {
+			w.dup, w.res = true, storage.PutResult{}
+			last.extra = append(last.extra, lokerwatch.Sighting{Source: w.in.Source, FirstSeen: w.lastSeen, LastSeen: w.lastSeen})
+		}
+		last.rebase(last.expect, adMeta{}, nil)
+	}
+}
+
+// sightings adds this write's sightings to ss.
+func (w *adWrite) sightings(ss []lokerwatch.Sighting) []lokerwatch.Sighting {
+	for _, e := range w.extra {
+		ss = lokerwatch.AddSighting(ss, e.Source, e.LastSeen)
+	}
+	return lokerwatch.AddSighting(ss, w.in.Source, w.lastSeen)
 }
 
 func newAdWrite(ad *lokerwatch.Ad) (*adWrite, error) {
 	if ad == nil || ad.ID == "" {
 		return nil, errors.New("put ad: ad without ID")
 	}
-	w := &adWrite{in: ad, a: *ad}
-	w.a.LastSeen = w.a.FetchedAt
-	if w.a.LastSeen.IsZero() {
-		w.a.LastSeen = time.Now().UTC()
+	w := &adWrite{in: ad, lastSeen: ad.FetchedAt}
+	if w.lastSeen.IsZero() {
+		w.lastSeen = time.Now().UTC()
 	}
-	w.hash = w.a.ContentHash()
-	w.keys = indexKeyNames(&w.a)
-	w.rebase("", adMeta{})
+	w.inHash = ad.ContentHash()
+	w.inKeys = indexKeyNames(ad)
+	w.rebase("", adMeta{}, nil)
 	return w, nil
 }
 
 // rebase makes the write replace the stored meta cur (parsed as old).
-func (w *adWrite) rebase(cur string, old adMeta) {
+// stored is the stored ad when it is its page's own and the caller's is
+// not: then its content stays and only the sighting is recorded.
+func (w *adWrite) rebase(cur string, old adMeta, stored *lokerwatch.Ad) {
 	w.expect = cur
-	w.a.FirstSeen = w.in.FirstSeen
+	if stored != nil {
+		w.a = *stored
+		w.a.ID = w.in.ID
+		w.a.FirstSeen, w.a.LastSeen = old.FirstSeen, w.lastSeen
+		w.a.Sources = w.sightings(slices.Clone(old.Sources))
+		w.hash, w.keys, w.own = old.Hash, old.Keys, true
+		w.res = storage.PutResult{}
+		return
+	}
+	src := w.in
+	if w.content != nil {
+		src = w.content
+	}
+	w.a = *src
+	w.a.ID = w.in.ID
+	w.a.LastSeen, w.a.RemovedAt = w.lastSeen, time.Time{}
+	w.hash, w.keys, w.own = w.inHash, w.inKeys, src.OwnPage()
 	switch {
 	case cur != "" && !old.FirstSeen.IsZero():
 		w.a.FirstSeen = old.FirstSeen
+		w.a.Sources = w.sightings(slices.Clone(old.Sources))
 		w.res = storage.PutResult{Changed: old.Hash != w.hash}
 	default: // new, or replacing an unreadable ad
+		w.a.FirstSeen = src.FirstSeen
 		if w.a.FirstSeen.IsZero() {
 			w.a.FirstSeen = w.a.LastSeen
 		}
+		w.a.Sources = w.sightings(nil)
 		w.res = storage.PutResult{New: true}
+	}
+	if w.dup {
+		w.res = storage.PutResult{}
 	}
 }
 
@@ -356,7 +473,7 @@ func (w *adWrite) args(args []any) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("put ad %s: %w", w.a.ID, err)
 	}
-	meta := adMeta{FirstSeen: w.a.FirstSeen, Hash: w.hash, Source: w.a.Source, Keys: w.keys}.encode()
+	meta := adMeta{FirstSeen: w.a.FirstSeen, Hash: w.hash, Source: w.a.Source, Keys: w.keys, Own: w.own, Sources: w.a.Sources}.encode()
 	fl := "0"
 	if flagged(&w.a) {
 		fl = "1"
@@ -368,7 +485,9 @@ func (w *adWrite) args(args []any) ([]any, error) {
 	return args, nil
 }
 
-func (w *adWrite) done() { w.in.FirstSeen, w.in.LastSeen = w.a.FirstSeen, w.a.LastSeen }
+func (w *adWrite) done() {
+	w.in.FirstSeen, w.in.LastSeen, w.in.Sources = w.a.FirstSeen, w.a.LastSeen, w.a.Sources
+}
 
 // adoptLegacy writes the meta record of an ad stored without one (by an
 // older version), read from its JSON; an unreadable ad gets a meta that
@@ -434,7 +553,14 @@ func (s *Store) putAds(ctx context.Context, op string, ws []*adWrite, encode fun
 			if err != nil {
 				return nil, fmt.Errorf("%s: ad %s: %w", op, w.a.ID, err)
 			}
-			w.rebase(cur, m)
+			var stored *lokerwatch.Ad
+			own := w.in.OwnPage() || (w.content != nil && w.content.OwnPage())
+			if m.Own && !own && !m.FirstSeen.IsZero() {
+				if stored, err = s.GetAd(ctx, w.in.ID); err != nil && !errors.Is(err, lokerwatch.ErrNotFound) {
+					return nil, fmt.Errorf("%s: %w", op, err)
+				}
+			}
+			w.rebase(cur, m, stored)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -451,6 +577,9 @@ func (s *Store) PutAd(ctx context.Context, ad *lokerwatch.Ad) (storage.PutResult
 	w, err := newAdWrite(ad)
 	if err != nil {
 		return storage.PutResult{}, err
+	}
+	if err := s.resolveIDs(ctx, []*adWrite{w}); err != nil {
+		return storage.PutResult{}, s.wrap("put ad "+ad.ID, err)
 	}
 	op := "put ad " + ad.ID
 	_, err = s.putAds(ctx, op, []*adWrite{w}, func() ([]any, error) {
@@ -487,6 +616,10 @@ func (s *Store) FinishPages(ctx context.Context, pages []storage.FinishedPage) (
 		}
 	}
 	op := fmt.Sprintf("store ads and ack %s", pages[0].Lease.URL)
+	if err := s.resolveIDs(ctx, ws); err != nil {
+		return nil, s.wrap(op, err)
+	}
+	mergeDuplicates(ws)
 	if len(pages) > 1 {
 		op += fmt.Sprintf(" and %d more pages", len(pages)-1)
 	}

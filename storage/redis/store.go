@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,6 +71,8 @@ type Store struct {
 	seen   *seenParams // read from / written to Redis on first use
 
 	errs *prometheus.CounterVec // lokerwatch_redis_errors_total{op}
+
+	urlIndex atomic.Int32 // adurl: 0 not looked at yet, 1 absent, 2 present
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -98,6 +101,10 @@ func OpenURL(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	}
 	s := New(goredis.NewClient(ro), opts)
 	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open redis store %s: %w", redactURL(rawURL), err)
+	}
+	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open redis store %s: %w", redactURL(rawURL), err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage"
@@ -82,8 +83,18 @@ func (s *Store) FinishPages(ctx context.Context, pages []storage.FinishedPage) (
 }
 
 // putAd is PutAd inside a write transaction.
-func (s *Store) putAd(ctx context.Context, tx *txn, ad *lokerwatch.Ad) (storage.PutResult, error) {
-	var res storage.PutResult
+func (s *Store) putAd(ctx context.Context, tx *txn, ad *lokerwatch.Ad) (res storage.PutResult, err error) {
+	if s.urlIndex && !strings.Contains(ad.URL, "#") {
+		// Ads stored by schema version 1 are named by source and URL.
+		var id string
+		err = tx.QueryRowContext(ctx, `SELECT ad_id FROM ad_urls WHERE url = ?`, ad.URL).Scan(&id)
+		switch {
+		case err == nil:
+			ad.ID = id
+		case !errors.Is(err, sql.ErrNoRows):
+			return res, err
+		}
+	}
 	lastSeen := ad.FetchedAt
 	if lastSeen.IsZero() {
 		lastSeen = s.now()
@@ -91,7 +102,8 @@ func (s *Store) putAd(ctx context.Context, tx *txn, ad *lokerwatch.Ad) (storage.
 	hash := ad.ContentHash()
 	var firstSeen int64
 	var oldHash string
-	err := tx.QueryRowContext(ctx, `SELECT first_seen, content_hash FROM ads WHERE id = ?`, ad.ID).Scan(&firstSeen, &oldHash)
+	var ownPage bool
+	err = tx.QueryRowContext(ctx, `SELECT first_seen, content_hash, own_page FROM ads WHERE id = ?`, ad.ID).Scan(&firstSeen, &oldHash, &ownPage)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		res.New = true
@@ -101,7 +113,28 @@ func (s *Store) putAd(ctx context.Context, tx *txn, ad *lokerwatch.Ad) (storage.
 	default:
 		res.Changed = oldHash != hash
 	}
+	if res.New {
+		ad.Sources = nil
+	} else if ad.Sources, err = s.adSources(ctx, tx, ad.ID); err != nil {
+		return res, err
+	}
+	ad.Sources = lokerwatch.AddSighting(ad.Sources, ad.Source, tm(ns(lastSeen)))
+	// The ad's row first: ad_sources refers to it.
+	defer func() {
+		if err == nil && ad.Source != "" {
+			_, err = tx.ExecContext(ctx, `INSERT INTO ad_sources (ad_id, source, first_seen, last_seen) VALUES (?, ?, ?, ?)
+				ON CONFLICT(ad_id, source) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
+				ad.ID, ad.Source, ns(lastSeen), ns(lastSeen))
+		}
+	}()
 	ad.FirstSeen, ad.LastSeen = tm(firstSeen), tm(ns(lastSeen))
+	if !res.New && ownPage && !ad.OwnPage() {
+		// The stored ad is its page's own; this one only links to it.
+		res.Changed = false
+		err = s.recordSighting(ctx, tx, ad)
+		return res, err
+	}
+	ad.RemovedAt = time.Time{}
 	data, err := json.Marshal(ad)
 	if err != nil {
 		return res, err
@@ -110,11 +143,12 @@ func (s *Store) putAd(ctx context.Context, tx *txn, ad *lokerwatch.Ad) (storage.
 	if ad.Assessment != nil {
 		flagged, score = ad.Assessment.Flagged, ad.Assessment.Score
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ads (id, source, flagged, score, first_seen, last_seen, content_hash, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ads (id, source, flagged, score, first_seen, last_seen, content_hash, data, own_page, removed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 		ON CONFLICT(id) DO UPDATE SET source = excluded.source, flagged = excluded.flagged, score = excluded.score,
-			last_seen = excluded.last_seen, content_hash = excluded.content_hash, data = excluded.data`,
-		ad.ID, ad.Source, flagged, score, firstSeen, ns(lastSeen), hash, data); err != nil {
+			last_seen = excluded.last_seen, content_hash = excluded.content_hash, data = excluded.data,
+			own_page = excluded.own_page, removed_at = 0`,
+		ad.ID, ad.Source, flagged, score, firstSeen, ns(lastSeen), hash, data, ad.OwnPage()); err != nil {
 		return res, err
 	}
 	if !res.New { // a new ad has no keys to replace
@@ -129,6 +163,120 @@ func (s *Store) putAd(ctx context.Context, tx *txn, ad *lokerwatch.Ad) (storage.
 		}
 	}
 	return res, nil
+}
+
+// recordSighting updates the stored ad's LastSeen and Sources only.
+func (s *Store) recordSighting(ctx context.Context, tx *txn, ad *lokerwatch.Ad) error {
+	var data []byte
+	if err := tx.QueryRowContext(ctx, `SELECT data FROM ads WHERE id = ?`, ad.ID).Scan(&data); err != nil {
+		return err
+	}
+	old, err := decodeAd(ad.ID, data)
+	if err != nil {
+		return err
+	}
+	old.Sources, old.LastSeen = ad.Sources, ad.LastSeen
+	if data, err = json.Marshal(old); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE ads SET last_seen = ?, data = ? WHERE id = ?`, ns(ad.LastSeen), data, ad.ID)
+	return err
+}
+
+func (s *Store) adSources(ctx context.Context, tx *txn, id string) ([]lokerwatch.Sighting, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT source, first_seen, last_seen FROM ad_sources WHERE ad_id = ? ORDER BY first_seen, source`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []lokerwatch.Sighting
+	for rows.Next() {
+		var sg lokerwatch.Sighting
+		var first, last int64
+		if err := rows.Scan(&sg.Source, &first, &last); err != nil {
+			return nil, err
+		}
+		sg.FirstSeen, sg.LastSeen = tm(first), tm(last)
+		out = append(out, sg)
+	}
+	return out, rows.Err()
+}
+
+// MarkRemoved marks the ad of the page url as gone.
+func (s *Store) MarkRemoved(ctx context.Context, url string, at time.Time) (bool, error) {
+	found := false
+	err := s.write(ctx, "mark ad removed "+url, func(tx *txn) error {
+		id := lokerwatch.PageAdID(url)
+		var mapped string
+		err := tx.QueryRowContext(ctx, `SELECT ad_id FROM ad_urls WHERE url = ?`, url).Scan(&mapped)
+		switch {
+		case err == nil:
+			id = mapped
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		var data []byte
+		var removed int64
+		err = tx.QueryRowContext(ctx, `SELECT data, removed_at FROM ads WHERE id = ?`, id).Scan(&data, &removed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		if removed != 0 {
+			return nil
+		}
+		ad, err := decodeAd(id, data)
+		if err != nil {
+			return err
+		}
+		ad.RemovedAt = at.UTC()
+		if data, err = json.Marshal(ad); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE ads SET removed_at = ?, data = ? WHERE id = ?`, ns(at), data, id)
+		return err
+	})
+	return found, err
+}
+
+// AddDroppedLinks adds to the dropped-link totals.
+func (s *Store) AddDroppedLinks(ctx context.Context, counts []storage.DroppedLinks) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	return s.write(ctx, "add dropped links", func(tx *txn) error {
+		for _, d := range counts {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dropped_links (source, reason, n) VALUES (?, ?, ?)
+				ON CONFLICT(source, reason) DO UPDATE SET n = n + excluded.n`, d.Source, d.Reason, d.N); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DroppedLinks returns the dropped-link totals.
+func (s *Store) DroppedLinks(ctx context.Context) ([]storage.DroppedLinks, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT source, reason, n FROM dropped_links ORDER BY source, reason`)
+	if err != nil {
+		return nil, fmt.Errorf("dropped links: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.DroppedLinks
+	for rows.Next() {
+		var d storage.DroppedLinks
+		if err := rows.Scan(&d.Source, &d.Reason, &d.N); err != nil {
+			return nil, fmt.Errorf("dropped links: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dropped links: %w", err)
+	}
+	return out, nil
 }
 
 func decodeAd(id string, data []byte) (*lokerwatch.Ad, error) {
@@ -259,6 +407,9 @@ func (s *Store) CountAds(ctx context.Context) (total, flagged int64, err error) 
 func (s *Store) DeleteAd(ctx context.Context, id string) error {
 	return s.write(ctx, "delete ad "+id, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ad_keys WHERE ad_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ad_urls WHERE ad_id = ?`, id); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM ads WHERE id = ?`, id)

@@ -14,9 +14,11 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,8 +31,9 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+// schemaVersion is stored in PRAGMA user_version. Version 1 is schema
+// below; each later one is a file of migrations/.
+const schemaVersion = 2
 
 // Store is a storage.Store on one SQLite file.
 type Store struct {
@@ -44,6 +47,11 @@ type Store struct {
 	// about half the cost of a small transaction in the pure-Go SQLite.
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+
+	// urlIndex: ad_urls has rows (a store migrated from schema version 1);
+	// only then does PutAd look an ad's URL up there. Rows are only
+	// added by that migration, which runs before anything else.
+	urlIndex bool
 }
 
 // txn is a write transaction whose statements come from the cache.
@@ -191,6 +199,10 @@ func open(ctx context.Context, path string) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
+	if err := s.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ad_urls)`).Scan(&s.urlIndex); err != nil {
+		s.w.Close()
+		return nil, err
+	}
 	if s.r == nil {
 		r, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
 		if err != nil {
@@ -209,7 +221,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	return s.write(ctx, "create schema", func(tx *txn) error {
+	return s.write(ctx, "migrate schema", func(tx *txn) error {
 		var v int
 		// Plain (uncached) statements: the schema is many statements in one.
 		if err := tx.Tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
@@ -221,12 +233,44 @@ func (s *Store) migrate(ctx context.Context) error {
 		if v == schemaVersion {
 			return nil
 		}
-		if _, err := tx.Tx.ExecContext(ctx, schema); err != nil {
-			return err
+		if v == 0 {
+			if _, err := tx.Tx.ExecContext(ctx, schema); err != nil {
+				return fmt.Errorf("version 1: %w", err)
+			}
+			v = 1
+		}
+		// Each later version is one numbered file (migrations/NNN_*.sql),
+		// applied in order in this one transaction: a failed step leaves
+		// the store as it was.
+		for v < schemaVersion {
+			v++
+			q, err := migration(v)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("migrate to version %d: %w", v, err)
+			}
 		}
 		_, err := tx.Tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
 		return err
 	})
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migration is the SQL that brings a store from version v-1 to v.
+func migration(v int) (string, error) {
+	names, err := fs.Glob(migrations, fmt.Sprintf("migrations/%03d_*.sql", v))
+	if err != nil || len(names) != 1 {
+		return "", fmt.Errorf("migration to version %d: want one migrations/%03d_*.sql, found %v", v, v, names)
+	}
+	b, err := migrations.ReadFile(names[0])
+	if err != nil {
+		return "", fmt.Errorf("migration to version %d: %w", v, err)
+	}
+	return string(b), nil
 }
 
 // Path is the database file (or ":memory:").
@@ -309,6 +353,8 @@ func hostOf(raw string) (string, error) {
 	return strings.ToLower(u.Host), nil
 }
 
+// schema is version 1, as the first release made it; never edit it (add a
+// migration instead), so that new and migrated stores are the same.
 const schema = `
 CREATE TABLE IF NOT EXISTS frontier (
 	url           TEXT PRIMARY KEY,

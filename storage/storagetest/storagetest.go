@@ -97,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"FinishPages", finishTests},
 		{"Robots", robotsTests},
 		{"Ads", adsTests},
+		{"AdIdentity", identityTests},
 		{"Review", reviewTests},
 		{"Audit", auditTests},
 		{"Evidence", evidenceTests},
