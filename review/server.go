@@ -149,6 +149,7 @@ func (s *Server) routes() http.Handler {
 	s.page(mux, "GET /ad/{id}/capture/{n}/warc", investigator, s.captureWARC)
 	s.page(mux, "GET /audit", investigator, s.auditPage)
 	s.page(mux, "GET /users", admin, s.usersPage)
+	s.page(mux, "GET /rules", admin, s.rulesPage)
 	s.page(mux, "POST /users", admin, s.usersAddForm)
 	s.page(mux, "POST /users/{name}/token", admin, s.userTokenForm)
 	s.page(mux, "POST /users/{name}/disable", admin, s.userDisableForm)
