@@ -28,6 +28,8 @@ type Store interface {
 	Audit
 	Evidence
 	Users
+	Personas
+	Cases
 	// Ping reports whether the store is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -29,7 +29,8 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// schemaVersion is stored in PRAGMA user_version.
+// schemaVersion is the version of the base schema below; later changes are
+// numbered migrations (migrations.go). The version is PRAGMA user_version.
 const schemaVersion = 1
 
 // Store is a storage.Store on one SQLite file.
@@ -211,16 +212,22 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.Tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 			return err
 		}
-		if v > schemaVersion {
-			return fmt.Errorf("schema version %d is newer than this lokerwatch understands (%d); upgrade lokerwatch", v, schemaVersion)
+		latest := latestVersion()
+		if v > latest {
+			return fmt.Errorf("schema version %d is newer than this lokerwatch understands (%d); upgrade lokerwatch", v, latest)
 		}
-		if v == schemaVersion {
+		if v == latest {
 			return nil
 		}
-		if _, err := tx.Tx.ExecContext(ctx, schema); err != nil {
+		if v < schemaVersion {
+			if _, err := tx.Tx.ExecContext(ctx, schema); err != nil {
+				return err
+			}
+		}
+		if err := applyMigrations(ctx, tx, v); err != nil {
 			return err
 		}
-		_, err := tx.Tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
+		_, err := tx.Tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", latest))
 		return err
 	})
 }
