@@ -158,10 +158,13 @@ func FillTrail(ad *lokerwatch.Ad) {
 	}
 }
 
-// ClassifyAll classifies ad and extracts its money trail: what the
-// crawler and the classify command run on every ad.
-func (e *Engine) ClassifyAll(ad *lokerwatch.Ad) {
-	e.Classify(ad)
+// WithTrail is the engine as the crawler runs it on every ad: Classify,
+// then FillTrail. (Classify resets ad.Entities, so the trail comes after.)
+type WithTrail struct{ *Engine }
+
+// Classify classifies ad and extracts its money trail.
+func (w WithTrail) Classify(ad *lokerwatch.Ad) {
+	w.Engine.Classify(ad)
 	FillTrail(ad)
 }
 
@@ -694,4 +697,19 @@ func extractDomains(lower string, out []Entity) []Entity {
 		i = j - 1
 	}
 	return out
+}
+
+// LicensedContact reports whether k is a phone or WhatsApp number of an
+// active agency in the registry: a hotline that many unrelated ads quote
+// (genuinely or to look legitimate), so it must not link them into one
+// persona.
+func (e *Engine) LicensedContact(k lokerwatch.IndexKey) bool {
+	if e == nil || e.registry == nil {
+		return false
+	}
+	if k.Kind != lokerwatch.EntityPhone && k.Kind != lokerwatch.EntityWhatsApp {
+		return false
+	}
+	a, ok := e.registry.phones[k.Value]
+	return ok && a.Status == "active"
 }

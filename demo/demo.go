@@ -173,7 +173,11 @@ func run(ctx context.Context, opt Options) (*Result, error) {
 }
 
 func newClassifier(threshold int) (crawler.Classifier, error) {
-	return classifiers.New(classifiers.Options{Threshold: threshold})
+	e, err := classifiers.New(classifiers.Options{Threshold: threshold})
+	if err != nil {
+		return nil, err
+	}
+	return classifiers.WithTrail{Engine: e}, nil
 }
 
 func plural(n int, noun string) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/lokerwatch/lokerwatch/crawler"
 	"github.com/lokerwatch/lokerwatch/demo"
 	"github.com/lokerwatch/lokerwatch/evidence"
+	"github.com/lokerwatch/lokerwatch/persona"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
@@ -98,8 +99,9 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	worker := fmt.Sprintf("%s-%d", host, os.Getpid())
 	cr, err := crawler.New(crawler.Options{
 		Config:     cfg,
-		Store:      st,
-		Classifier: eng,
+		// Stored ads join their personas as they arrive (persona.Linking).
+		Store:      persona.Linking(st, persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact, Logger: log, Registerer: registerer})),
+		Classifier: classifiers.WithTrail{Engine: eng},
 		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: worker, Logger: log}),
 		Logger:     log,
 		Worker:     worker,
@@ -271,6 +273,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	return demo.Run(ctx, demo.Options{Store: st, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log,
+	linked := persona.Linking(st, persona.NewLinker(st, persona.Options{Logger: log}))
+	return demo.Run(ctx, demo.Options{Store: linked, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log,
 		Archiver: evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: "demo", Logger: log})})
 }
