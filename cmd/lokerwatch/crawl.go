@@ -98,7 +98,7 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	host, _ := os.Hostname()
 	worker := fmt.Sprintf("%s-%d", host, os.Getpid())
 	cr, err := crawler.New(crawler.Options{
-		Config:     cfg,
+		Config: cfg,
 		// Stored ads join their personas as they arrive (persona.Linking).
 		Store:      persona.Linking(st, persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact, Logger: log, Registerer: registerer})),
 		Classifier: classifiers.WithTrail{Engine: eng},
