@@ -269,9 +269,13 @@ func Entities(ctx context.Context, st Store, g *Gathered, l *persona.Linker) ([]
 	return out, nil
 }
 
-// ExportOptions are evidence.ExportOptions for a case; Format, AdIDs,
-// Files and IncludeUnflagged are set by Export.
-type ExportOptions = evidence.ExportOptions
+// ExportOptions are evidence.ExportOptions for a case (Format, AdIDs and
+// Files are set by Export) and where the exporter is, for the case's
+// audit trail.
+type ExportOptions struct {
+	evidence.ExportOptions
+	Remote string
+}
 
 // Export writes a case as a WACZ bundle: every ad the case reaches with
 // its captures, decisions and audit trail, plus case/case.json (the case,
@@ -334,16 +338,17 @@ func Export(ctx context.Context, st Store, l *persona.Linker, id string, w io.Wr
 	}
 	files["case/notes.md"] = notesMarkdown(c)
 
-	opt.Format = evidence.FormatWACZ
-	opt.AdIDs = g.AdIDs
-	if opt.AdIDs == nil {
-		opt.AdIDs = []string{}
+	eo := opt.ExportOptions
+	eo.Format = evidence.FormatWACZ
+	eo.AdIDs = g.AdIDs
+	if eo.AdIDs == nil {
+		eo.AdIDs = []string{}
 	}
-	opt.Files = files
-	if opt.Title == "" {
-		opt.Title = fmt.Sprintf("lokerwatch case %s: %s", c.ID, c.Title)
+	eo.Files = files
+	if eo.Title == "" {
+		eo.Title = fmt.Sprintf("lokerwatch case %s: %s", c.ID, c.Title)
 	}
-	sum, err := evidence.Export(ctx, st, w, opt)
+	sum, err := evidence.Export(ctx, st, w, eo)
 	if err != nil {
 		return sum, err
 	}
@@ -352,7 +357,7 @@ func Export(ctx context.Context, st Store, l *persona.Linker, id string, w io.Wr
 		actor = "system"
 	}
 	// Recorded on the case's own trail (the exporter records it under the export ID).
-	if err := st.AppendAudit(ctx, lokerwatch.AuditEvent{Actor: actor, Action: "case.export", Object: "case:" + c.ID,
+	if err := st.AppendAudit(ctx, lokerwatch.AuditEvent{Actor: actor, Remote: opt.Remote, Action: "case.export", Object: "case:" + c.ID,
 		Detail: fmt.Sprintf("%s, %d ads, %d captures, signed %v, %s", sum.ID, sum.Ads, sum.Captures, sum.Signed, sum.DatapackageHash)}); err != nil {
 		return sum, fmt.Errorf("case %s exported as %s, but the case's audit trail was not updated: %w", id, sum.ID, err)
 	}

@@ -79,7 +79,7 @@ func TestCaseExportVerifies(t *testing.T) {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			sum, err := cases.Export(ctx, raw, l, c.ID, &buf, cases.ExportOptions{Key: key, Actor: "ina"})
+			sum, err := cases.Export(ctx, raw, l, c.ID, &buf, cases.ExportOptions{ExportOptions: evidence.ExportOptions{Key: key, Actor: "ina"}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/cases"
+	"github.com/lokerwatch/lokerwatch/evidence"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
@@ -241,7 +242,8 @@ func (s *Server) caseExport(w http.ResponseWriter, r *http.Request, p *principal
 	stamp := s.now().UTC().Format("20060102T150405Z")
 	w.Header().Set("Content-Type", "application/wacz+zip")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="lokerwatch-case-%s-%s.wacz"`, c.ID, stamp))
-	sum, err := cases.Export(ctx, s.st, s.inv.linker, c.ID, w, cases.ExportOptions{Key: s.inv.key, Actor: p.name(), Software: "lokerwatch review desk", Logger: s.log})
+	sum, err := cases.Export(ctx, s.st, s.inv.linker, c.ID, w, cases.ExportOptions{Remote: remoteAddr(r), ExportOptions: evidence.ExportOptions{
+		Key: s.inv.key, Actor: p.name(), Software: "lokerwatch review desk", Logger: s.log}})
 	if err != nil {
 		// Headers may be gone; the log and the audit trail say what happened.
 		s.log.Error("case export", "case", c.ID, "user", p.name(), "err", err)

@@ -20,5 +20,5 @@ func exportCase(ctx context.Context, cfg *config.Config, st storage.Store, id st
 		return nil, err
 	}
 	l := persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact})
-	return cases.Export(ctx, st, l, id, w, opts)
+	return cases.Export(ctx, st, l, id, w, cases.ExportOptions{ExportOptions: opts})
 }
