@@ -156,6 +156,32 @@ func FillTrail(ad *lokerwatch.Ad) {
 			e.Domains = appendNew(e.Domains, en.Value)
 		}
 	}
+	// The phone extractor reads an account number as a phone when it
+	// looks like one ("BCA 4471 209 385" becomes +44 71209385): a number
+	// the ad gives as an account is not also its phone.
+	if len(e.Accounts) > 0 {
+		e.Phones = dropAccounts(e.Phones, e.Accounts)
+		e.WhatsApp = dropAccounts(e.WhatsApp, e.Accounts)
+	}
+}
+
+func dropAccounts(phones, accounts []string) []string {
+	out := phones[:0:0]
+	for _, p := range phones {
+		d := strings.TrimPrefix(p, "+")
+		account := false
+		for _, a := range accounts {
+			_, num, _ := strings.Cut(a, ":")
+			if d == num || strings.HasPrefix(num, "0") && d == "62"+num[1:] || strings.HasSuffix(d, num) && len(num) >= 8 {
+				account = true
+				break
+			}
+		}
+		if !account {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // WithTrail is the engine as the crawler runs it on every ad: Classify,

@@ -148,3 +148,18 @@ func FuzzExtractTrail(f *testing.F) {
 		}
 	})
 }
+
+// An account number the phone extractor misreads as a foreign phone is
+// dropped from the phones.
+func TestFillTrailDropsAccountAsPhone(t *testing.T) {
+	e := engine(t)
+	ad := &lokerwatch.Ad{Title: "Loker", Text: "DP ke rekening BCA 4471 209 385 a.n. Hendra Wijaya. Info WA 0857-2210-4418"}
+	e.Classify(ad)
+	FillTrail(ad)
+	if slices.Contains(ad.Entities.Phones, "+4471209385") || !slices.Contains(ad.Entities.Phones, "+6285722104418") {
+		t.Fatalf("phones %q", ad.Entities.Phones)
+	}
+	if !slices.Equal(ad.Entities.Accounts, []string{"bca:4471209385"}) {
+		t.Fatalf("accounts %q", ad.Entities.Accounts)
+	}
+}

@@ -86,7 +86,17 @@ func BuildGraph(ctx context.Context, st Store, l *Linker, personaID string, maxA
 		index[n.ID] = len(g.Nodes)
 		g.Nodes = append(g.Nodes, n)
 		ads = append(ads, ad)
-		for _, k := range Keys(ad, weak) {
+		keys := Keys(ad, weak)
+		wa := map[string]bool{}
+		for _, k := range keys {
+			if k.Kind == lokerwatch.EntityWhatsApp {
+				wa[k.Value] = true
+			}
+		}
+		for _, k := range keys {
+			if k.Kind == lokerwatch.EntityPhone && wa[k.Value] {
+				continue // one node for a number that is also its WhatsApp
+			}
 			kid := string(k.Kind) + ":" + k.Value
 			j, ok := index[kid]
 			if !ok {

@@ -189,3 +189,7 @@ func TestInvestigationRoles(t *testing.T) {
 		}
 	})
 }
+
+func keyOf(kind, value string) lokerwatch.IndexKey {
+	return lokerwatch.IndexKey{Kind: lokerwatch.EntityKind(kind), Value: value}
+}
