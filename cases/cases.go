@@ -154,48 +154,75 @@ type Event struct {
 }
 
 // Timeline puts the ads' first sightings, last sightings (when later),
-// decisions and removals (purges of an ad), and the given audit events
-// (a case's own changes), in time order.
+// decisions and removals (purges of an ad no longer stored), and the given
+// audit events (a case's own changes), in time order.
 func Timeline(ctx context.Context, st Store, adIDs []string, audit []lokerwatch.AuditEvent) ([]Event, error) {
-	var out []Event
+	var ads []*lokerwatch.Ad
+	items := map[string]*lokerwatch.ReviewItem{}
+	var removed []Event
 	for _, id := range adIDs {
 		ad, err := st.GetAd(ctx, id)
-		switch {
-		case errors.Is(err, lokerwatch.ErrNotFound):
-			ad = nil
-		case err != nil:
+		if errors.Is(err, lokerwatch.ErrNotFound) {
+			evs, err := st.ListAudit(ctx, storage.AuditFilter{Object: id})
+			if err != nil {
+				return nil, fmt.Errorf("timeline: audit of %s: %w", id, err)
+			}
+			for _, ev := range evs {
+				if strings.HasPrefix(ev.Action, "purge") || ev.Action == "ad.delete" {
+					removed = append(removed, Event{Time: ev.Time, Kind: "removed", AdID: id, Actor: ev.Actor, Detail: ev.Action + " " + ev.Detail})
+				}
+			}
+			continue
+		}
+		if err != nil {
 			return nil, fmt.Errorf("timeline: ad %s: %w", id, err)
 		}
-		if ad != nil {
-			out = append(out, Event{Time: ad.FirstSeen, Kind: "first_seen", AdID: id, Title: ad.Title, Source: ad.Source})
-			if ad.LastSeen.After(ad.FirstSeen.Add(time.Minute)) {
-				out = append(out, Event{Time: ad.LastSeen, Kind: "last_seen", AdID: id, Title: ad.Title, Source: ad.Source})
-			}
-		}
+		ads = append(ads, ad)
 		it, err := st.ItemForAd(ctx, id)
 		if err == nil {
-			decs, err := st.Decisions(ctx, it.ID)
-			if err != nil {
-				return nil, fmt.Errorf("timeline: decisions of %s: %w", id, err)
-			}
-			for _, d := range decs {
-				detail := string(d.Verdict)
-				if d.Note != "" {
-					detail += ": " + d.Note
-				}
-				out = append(out, Event{Time: d.DecidedAt, Kind: "decision", AdID: id, Actor: d.Reviewer, Detail: detail})
-			}
+			items[id] = it
 		} else if !errors.Is(err, lokerwatch.ErrNotFound) {
 			return nil, fmt.Errorf("timeline: review item of %s: %w", id, err)
 		}
-		evs, err := st.ListAudit(ctx, storage.AuditFilter{Object: id})
-		if err != nil {
-			return nil, fmt.Errorf("timeline: audit of %s: %w", id, err)
+	}
+	out, err := TimelineOf(ctx, st, ads, items, audit)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, removed...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out, nil
+}
+
+// DecisionReader reads an item's decision history.
+type DecisionReader interface {
+	Decisions(ctx context.Context, itemID string) ([]lokerwatch.Decision, error)
+}
+
+// TimelineOf builds the timeline of ads already read, with their review
+// items (by ad ID; absent when not queued): decisions are read only for
+// items that have a verdict.
+func TimelineOf(ctx context.Context, st DecisionReader, ads []*lokerwatch.Ad, items map[string]*lokerwatch.ReviewItem, audit []lokerwatch.AuditEvent) ([]Event, error) {
+	var out []Event
+	for _, ad := range ads {
+		out = append(out, Event{Time: ad.FirstSeen, Kind: "first_seen", AdID: ad.ID, Title: ad.Title, Source: ad.Source})
+		if ad.LastSeen.After(ad.FirstSeen.Add(time.Minute)) {
+			out = append(out, Event{Time: ad.LastSeen, Kind: "last_seen", AdID: ad.ID, Title: ad.Title, Source: ad.Source})
 		}
-		for _, ev := range evs {
-			if strings.HasPrefix(ev.Action, "purge") || ev.Action == "ad.delete" {
-				out = append(out, Event{Time: ev.Time, Kind: "removed", AdID: id, Actor: ev.Actor, Detail: ev.Action + " " + ev.Detail})
+		it := items[ad.ID]
+		if it == nil || it.Verdict == "" {
+			continue
+		}
+		decs, err := st.Decisions(ctx, it.ID)
+		if err != nil {
+			return nil, fmt.Errorf("timeline: decisions of %s: %w", ad.ID, err)
+		}
+		for _, d := range decs {
+			detail := string(d.Verdict)
+			if d.Note != "" {
+				detail += ": " + d.Note
 			}
+			out = append(out, Event{Time: d.DecidedAt, Kind: "decision", AdID: ad.ID, Actor: d.Reviewer, Detail: detail})
 		}
 	}
 	for _, ev := range audit {

@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/storage"
 )
 
 // Node is an ad or an entity of a persona's graph.
@@ -64,13 +65,7 @@ func BuildGraph(ctx context.Context, st Store, l *Linker, personaID string, maxA
 	if err != nil {
 		return Graph{}, err
 	}
-	g := Graph{Persona: p.ID, Truncated: p.Size > len(ids)}
-	index := map[string]int{}
 	var ads []*lokerwatch.Ad
-	var weak func(lokerwatch.IndexKey) bool
-	if l != nil {
-		weak = l.weak
-	}
 	for _, id := range ids {
 		ad, err := st.GetAd(ctx, id)
 		if errors.Is(err, lokerwatch.ErrNotFound) {
@@ -79,13 +74,30 @@ func BuildGraph(ctx context.Context, st Store, l *Linker, personaID string, maxA
 		if err != nil {
 			return Graph{}, err
 		}
+		ads = append(ads, ad)
+	}
+	var weak func(lokerwatch.IndexKey) bool
+	if l != nil {
+		weak = l.weak
+	}
+	return GraphOf(p, ads, weak), nil
+}
+
+// GraphOf draws a persona from member ads already read (at most
+// MaxGraphAds of them are drawn).
+func GraphOf(p storage.Persona, ads []*lokerwatch.Ad, weak func(lokerwatch.IndexKey) bool) Graph {
+	if len(ads) > MaxGraphAds {
+		ads = ads[:MaxGraphAds]
+	}
+	g := Graph{Persona: p.ID, Truncated: p.Size > len(ads)}
+	index := map[string]int{}
+	for _, ad := range ads {
 		n := Node{ID: "ad:" + ad.ID, Kind: "ad", Label: ad.Title, Href: "/ad/" + url.PathEscape(ad.ID)}
 		if a := ad.Assessment; a != nil && a.Flagged {
 			n.Category = a.Category
 		}
 		index[n.ID] = len(g.Nodes)
 		g.Nodes = append(g.Nodes, n)
-		ads = append(ads, ad)
 		keys := Keys(ad, weak)
 		wa := map[string]bool{}
 		for _, k := range keys {
@@ -116,7 +128,7 @@ func BuildGraph(ctx context.Context, st Store, l *Linker, personaID string, maxA
 		}
 	}
 	layout(&g)
-	return g, nil
+	return g
 }
 
 // Graph area in SVG user units.

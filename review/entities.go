@@ -29,7 +29,7 @@ import (
 // Pages bound what they read (maxEntityAds, maxPersonaAds) so that one
 // very common value cannot turn a page into a scan of the store.
 const (
-	maxEntityAds   = 200
+	maxEntityAds   = 100
 	maxPersonaAds  = 200
 	maxTimelineAds = 100
 	maxCoEntities  = 40
@@ -112,7 +112,9 @@ type entityData struct {
 	Ref        string                `json:"ref"` // kind:value, as cases hold it
 	Holders    []string              `json:"holders,omitempty"`
 	Total      int                   `json:"total"` // ads indexed under it
-	Ads        []adSummary           `json:"ads"`   // up to maxEntityAds, newest first
+	Ads        []adSummary           `json:"ads"`   // up to maxEntityAds from From (by ad ID), newest first
+	From       int                   `json:"from,omitempty"`
+	More       int                   `json:"more,omitempty"` // ?from= of the next ads, 0 when none
 	FirstSeen  time.Time             `json:"first_seen,omitzero"`
 	LastSeen   time.Time             `json:"last_seen,omitzero"`
 	Sources    []countView           `json:"sources"`
@@ -139,7 +141,7 @@ func entityKindOK(k lokerwatch.EntityKind) bool {
 }
 
 // loadEntity gathers an entity page.
-func (s *Server) loadEntity(ctx context.Context, p *principal, kind lokerwatch.EntityKind, value string) (*entityData, error) {
+func (s *Server) loadEntity(ctx context.Context, p *principal, kind lokerwatch.EntityKind, value string, from int) (*entityData, error) {
 	if !entityKindOK(kind) || value == "" || len(value) > 512 {
 		return nil, fmt.Errorf("entity %s:%s: %w", kind, value, lokerwatch.ErrNotFound)
 	}
@@ -154,14 +156,19 @@ func (s *Server) loadEntity(ctx context.Context, p *principal, kind lokerwatch.E
 	d := &entityData{Kind: kind, Value: value, Label: keyLabel(key), Ref: string(kind) + ":" + value, Total: len(ids),
 		Links: persona.StrongKinds[kind] && !s.inv.linker.Weak(key), Weak: persona.StrongKinds[kind] && s.inv.linker.Weak(key)}
 	sort.Strings(ids)
+	if from > 0 && from < len(ids) {
+		ids = ids[from:]
+		d.From = from
+	}
 	if len(ids) > maxEntityAds {
-		ids = ids[:maxEntityAds]
+		ids, d.More = ids[:maxEntityAds], from+maxEntityAds
 	}
 	sources, cats, verdicts := map[string]int{}, map[string]int{}, map[string]int{}
 	co := map[lokerwatch.IndexKey]int{}
 	seenP := map[string]bool{}
 	holders := map[string]bool{}
-	var loaded []string
+	var ads []*lokerwatch.Ad
+	items := map[string]*lokerwatch.ReviewItem{}
 	for _, id := range ids {
 		ad, err := s.st.GetAd(ctx, id)
 		if errors.Is(err, lokerwatch.ErrNotFound) {
@@ -170,8 +177,11 @@ func (s *Server) loadEntity(ctx context.Context, p *principal, kind lokerwatch.E
 		if err != nil {
 			return nil, fmt.Errorf("entity %s: ad %s: %w", value, id, err)
 		}
-		loaded = append(loaded, id)
-		sum := s.summarize(ctx, ad)
+		sum, it := s.summarizeItem(ctx, ad)
+		if it != nil {
+			items[id] = it
+		}
+		ads = append(ads, ad)
 		d.Ads = append(d.Ads, sum)
 		sources[ad.Source]++
 		cat := "not flagged"
@@ -201,9 +211,16 @@ func (s *Server) loadEntity(ctx context.Context, p *principal, kind lokerwatch.E
 				}
 			}
 		}
+		// A linking entity puts all its ads in one persona: the first
+		// ad's says which; a weak one may be in many.
+		if d.Links && len(d.Personas) > 0 {
+			continue
+		}
 		if pp, err := s.st.PersonaOf(ctx, id); err == nil && !seenP[pp.ID] {
 			seenP[pp.ID] = true
 			d.Personas = append(d.Personas, personaRef{pp.ID, pp.Size})
+		} else if err != nil && !errors.Is(err, lokerwatch.ErrNotFound) {
+			return nil, fmt.Errorf("entity %s: persona of %s: %w", value, id, err)
 		}
 	}
 	sort.SliceStable(d.Ads, func(i, j int) bool { return d.Ads[i].FirstSeen.After(d.Ads[j].FirstSeen) })
@@ -222,10 +239,7 @@ func (s *Server) loadEntity(ctx context.Context, p *principal, kind lokerwatch.E
 		d.CoEntities = d.CoEntities[:maxCoEntities]
 	}
 	sort.Slice(d.Personas, func(i, j int) bool { return d.Personas[i].Size > d.Personas[j].Size })
-	if len(loaded) > maxTimelineAds {
-		loaded = loaded[:maxTimelineAds]
-	}
-	if d.Timeline, err = cases.Timeline(ctx, s.st, loaded, nil); err != nil {
+	if d.Timeline, err = cases.TimelineOf(ctx, s.st, ads, items, nil); err != nil {
 		return nil, err
 	}
 	s.caseChoices(ctx, p, &d.CanCase, &d.Cases)
@@ -252,7 +266,7 @@ func (s *Server) caseChoices(ctx context.Context, p *principal, can *bool, out *
 
 func (s *Server) entityPage(w http.ResponseWriter, r *http.Request, p *principal) {
 	kind := lokerwatch.EntityKind(r.PathValue("kind"))
-	d, err := s.loadEntity(r.Context(), p, kind, r.PathValue("value"))
+	d, err := s.loadEntity(r.Context(), p, kind, r.PathValue("value"), atoiDefault(r.URL.Query().Get("from"), 0, 0, 1<<30))
 	if err != nil {
 		s.storeError(w, r, "Entity", err)
 		return
@@ -261,7 +275,7 @@ func (s *Server) entityPage(w http.ResponseWriter, r *http.Request, p *principal
 }
 
 func (s *Server) apiEntity(w http.ResponseWriter, r *http.Request, p *principal) {
-	d, err := s.loadEntity(r.Context(), p, lokerwatch.EntityKind(r.PathValue("kind")), r.PathValue("value"))
+	d, err := s.loadEntity(r.Context(), p, lokerwatch.EntityKind(r.PathValue("kind")), r.PathValue("value"), atoiDefault(r.URL.Query().Get("from"), 0, 0, 1<<30))
 	if err != nil {
 		s.storeError(w, r, "Entity", err)
 		return
@@ -305,4 +319,22 @@ func init() {
 	templateFuncs["addCase"] = func(kind, ref, csrf string, cs []caseChoice) addCaseData {
 		return addCaseData{Kind: kind, Ref: ref, CSRF: csrf, Cases: cs}
 	}
+}
+
+// summarizeItem is summarize that also returns the ad's review item (nil
+// when it is not queued).
+func (s *Server) summarizeItem(ctx context.Context, ad *lokerwatch.Ad) (adSummary, *lokerwatch.ReviewItem) {
+	sum := adSummary{ID: ad.ID, Title: ad.Title, Source: ad.Source, URL: ad.URL, FirstSeen: ad.FirstSeen, LastSeen: ad.LastSeen}
+	if a := ad.Assessment; a != nil {
+		sum.Score, sum.Flagged, sum.Category = a.Score, a.Flagged, a.Category
+	}
+	it, err := s.st.ItemForAd(ctx, ad.ID)
+	if err != nil {
+		if !errors.Is(err, lokerwatch.ErrNotFound) {
+			s.log.Warn("item for ad", "ad", ad.ID, "err", err)
+		}
+		return sum, nil
+	}
+	sum.Status, sum.Verdict = string(it.Status), it.Verdict
+	return sum, it
 }

@@ -41,6 +41,8 @@ func (s *Server) loadPersona(ctx context.Context, p *principal, id string) (*per
 	if err != nil {
 		return nil, err
 	}
+	var ads []*lokerwatch.Ad
+	items := map[string]*lokerwatch.ReviewItem{}
 	for _, aid := range ids {
 		ad, err := s.st.GetAd(ctx, aid)
 		if errors.Is(err, lokerwatch.ErrNotFound) {
@@ -49,7 +51,12 @@ func (s *Server) loadPersona(ctx context.Context, p *principal, id string) (*per
 		if err != nil {
 			return nil, fmt.Errorf("persona %s: ad %s: %w", id, aid, err)
 		}
-		d.Ads = append(d.Ads, s.summarize(ctx, ad))
+		sum, it := s.summarizeItem(ctx, ad)
+		if it != nil {
+			items[aid] = it
+		}
+		ads = append(ads, ad)
+		d.Ads = append(d.Ads, sum)
 	}
 	sort.SliceStable(d.Ads, func(i, j int) bool { return d.Ads[i].FirstSeen.After(d.Ads[j].FirstSeen) })
 	keys, err := s.st.PersonaKeys(ctx, per.ID, 200)
@@ -64,15 +71,13 @@ func (s *Server) loadPersona(ctx context.Context, p *principal, id string) (*per
 		cats[categoryLabel(c)] += n
 	}
 	d.Categories, d.Sources = counts(cats), counts(per.Sources)
-	if d.Graph, err = persona.BuildGraph(ctx, s.st, s.inv.linker, per.ID, persona.MaxGraphAds); err != nil {
-		return nil, err
-	}
+	d.Graph = persona.GraphOf(per, ads, s.inv.linker.Weak)
 	d.SVG = template.HTML(persona.SVG(d.Graph)) // labels and hrefs escaped by persona.SVG
-	tl := ids
+	tl := ads
 	if len(tl) > maxTimelineAds {
 		tl = tl[:maxTimelineAds]
 	}
-	if d.Timeline, err = cases.Timeline(ctx, s.st, tl, nil); err != nil {
+	if d.Timeline, err = cases.TimelineOf(ctx, s.st, tl, items, nil); err != nil {
 		return nil, err
 	}
 	s.caseChoices(ctx, p, &d.CanCase, &d.Cases)
