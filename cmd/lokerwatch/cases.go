@@ -8,6 +8,7 @@ import (
 	"github.com/lokerwatch/lokerwatch/config"
 	"github.com/lokerwatch/lokerwatch/evidence"
 	"github.com/lokerwatch/lokerwatch/persona"
+	"github.com/lokerwatch/lokerwatch/review"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
@@ -21,4 +22,26 @@ func exportCase(ctx context.Context, cfg *config.Config, st storage.Store, id st
 	}
 	l := persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact})
 	return cases.Export(ctx, st, l, id, w, cases.ExportOptions{ExportOptions: opts})
+}
+
+// investigationOptions are the review desk's case-export signing key
+// (evidence.signing_key) and the persona links it does not count (the
+// registry's licensed hotlines).
+func investigationOptions(cfg *config.Config) (review.Options, error) {
+	var o review.Options
+	if cfg.Evidence.SigningKey != "" {
+		key, err := evidence.LoadPrivateKey(cfg.Evidence.SigningKey)
+		if err != nil {
+			return o, usagef("evidence.signing_key: %v", err)
+		}
+		o.SigningKey = key
+	}
+	if cfg.Classify.Registry != "" {
+		eng, err := newClassifier(cfg)
+		if err != nil {
+			return o, err
+		}
+		o.Weak = eng.LicensedContact
+	}
+	return o, nil
 }
