@@ -1,6 +1,8 @@
 package classifiers
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -161,5 +163,25 @@ func TestFillTrailDropsAccountAsPhone(t *testing.T) {
 	}
 	if !slices.Equal(ad.Entities.Accounts, []string{"bca:4471209385"}) {
 		t.Fatalf("accounts %q", ad.Entities.Accounts)
+	}
+}
+
+// `lokerwatch classify` prints the money trail with the other entities.
+func TestClassifyJSONLCarriesTrail(t *testing.T) {
+	in := `{"id":"1","title":"Loker Kamboja","text":"DP ke BCA 123-456-7890 a.n. Hendra Wijaya atau USDT TRC20 TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t, IG: @kerja.kamboja"}` + "\n"
+	var out strings.Builder
+	if _, err := engine(t).ClassifyJSONL(context.Background(), strings.NewReader(in), &out, &strings.Builder{}, false); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Entities lokerwatch.Entities `json:"entities"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	e := got.Entities
+	if !slices.Equal(e.Accounts, []string{"bca:1234567890"}) || e.Holders["bca:1234567890"] != "Hendra Wijaya" ||
+		!slices.Equal(e.Crypto, []string{"tron:TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"}) || !slices.Equal(e.Profiles, []string{"instagram:kerja.kamboja"}) {
+		t.Fatalf("entities %+v", e)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
@@ -105,10 +107,7 @@ func (s *Store) caseHeader(ctx context.Context, id string) (storage.Case, error)
 	if len(h) == 0 {
 		return storage.Case{}, fmt.Errorf("get case %s: %w", id, lokerwatch.ErrNotFound)
 	}
-	c, _ := strconv.ParseInt(h["created"], 10, 64)
-	u, _ := strconv.ParseInt(h["updated"], 10, 64)
-	return storage.Case{ID: id, Title: h["title"], Status: storage.CaseStatus(h["status"]), Assignee: h["assignee"],
-		CreatedBy: h["created_by"], CreatedAt: fromMS(c), UpdatedAt: fromMS(u)}, nil
+	return caseFromHash(id, h), nil
 }
 
 // GetCase returns a case with its items and notes.
@@ -155,15 +154,34 @@ func (s *Store) ListCases(ctx context.Context, limit int) ([]storage.Case, error
 	if err != nil {
 		return nil, s.wrap("list cases", err)
 	}
-	out := make([]storage.Case, 0, len(ids))
-	for _, id := range ids {
-		c, err := s.caseHeader(ctx, id)
-		if err != nil {
-			return nil, err
+	// One round trip for all the headers.
+	cmds := make([]*goredis.MapStringStringCmd, len(ids))
+	if len(ids) > 0 {
+		if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, id := range ids {
+				cmds[i] = p.HGetAll(ctx, s.k("case:", id))
+			}
+			return nil
+		}); err != nil {
+			return nil, s.wrap("list cases", err)
 		}
-		out = append(out, c)
+	}
+	out := make([]storage.Case, 0, len(ids))
+	for i, id := range ids {
+		h := cmds[i].Val()
+		if len(h) == 0 {
+			continue // removed between the two reads
+		}
+		out = append(out, caseFromHash(id, h))
 	}
 	return out, nil
+}
+
+func caseFromHash(id string, h map[string]string) storage.Case {
+	c, _ := strconv.ParseInt(h["created"], 10, 64)
+	u, _ := strconv.ParseInt(h["updated"], 10, 64)
+	return storage.Case{ID: id, Title: h["title"], Status: storage.CaseStatus(h["status"]), Assignee: h["assignee"],
+		CreatedBy: h["created_by"], CreatedAt: fromMS(c), UpdatedAt: fromMS(u)}
 }
 
 // AddCaseItem adds an ad, entity or persona to a case once.
