@@ -59,11 +59,13 @@ func (s *Store) LinkPersona(ctx context.Context, l storage.PersonaLink) (storage
 		if cur != "" {
 			targets[cur] = true
 		}
-		for _, k := range l.Keys {
+		owner := make([]string, len(l.Keys)) // persona holding each key now
+		for i, k := range l.Keys {
 			var p string
 			err := tx.QueryRowContext(ctx, `SELECT persona FROM persona_keys WHERE kind = ? AND value = ?`, string(k.Kind), k.Value).Scan(&p)
 			if err == nil {
 				targets[p] = true
+				owner[i] = p
 			} else if !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
@@ -141,7 +143,10 @@ func (s *Store) LinkPersona(ctx context.Context, l storage.PersonaLink) (storage
 		}
 		root.FirstSeen = minTime(root.FirstSeen, l.FirstSeen)
 		root.LastSeen = maxTime(root.LastSeen, l.LastSeen)
-		for _, k := range l.Keys {
+		for i, k := range l.Keys {
+			if owner[i] == root.ID {
+				continue // already the root's (merged personas' keys were relabelled above)
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO persona_keys (kind, value, persona) VALUES (?, ?, ?)`, string(k.Kind), k.Value, root.ID); err != nil {
 				return err
 			}
