@@ -94,7 +94,7 @@ func NewLinker(st Store, opt Options) *Linker {
 		l.log = slog.New(slog.DiscardHandler)
 	}
 	l.links = prometheus.NewCounter(prometheus.CounterOpts{Name: "lokerwatch_persona_links_total", Help: "Ads put into a persona."})
-	l.errors = prometheus.NewCounter(prometheus.CounterOpts{Name: "lokerwatch_persona_link_errors_total", Help: "Ads stored but not put into a persona (persona index store error); lokerwatch personas --link repairs."})
+	l.errors = prometheus.NewCounter(prometheus.CounterOpts{Name: "lokerwatch_persona_link_errors_total", Help: "Ads stored but not put into a persona (persona index store error); `lokerwatch personas link` repairs."})
 	if opt.Registerer != nil {
 		for _, c := range []prometheus.Collector{l.links, l.errors} {
 			if err := opt.Registerer.Register(c); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/lokerwatch/lokerwatch/cases"
@@ -44,4 +45,36 @@ func investigationOptions(cfg *config.Config) (review.Options, error) {
 		o.Weak = eng.LicensedContact
 	}
 	return o, nil
+}
+
+// runPersonas is `lokerwatch personas link`: links every stored ad, oldest
+// first, as the crawl links new ones — for stores filled before personas
+// existed, or to repair links a store error missed. It is idempotent.
+func runPersonas(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] != "link" {
+		fmt.Fprintln(e.stderr, "Usage: lokerwatch personas link [--config FILE] [--store URL]")
+		return usagef("want: personas link")
+	}
+	var c common
+	fs := flags(e, "personas link", "[--config FILE] [--store URL]")
+	c.register(fs)
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, log, st, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	eng, err := newClassifier(cfg)
+	if err != nil {
+		return err
+	}
+	l := persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact, Logger: log})
+	n, err := persona.Backfill(ctx, st, l, func(n int) { log.Info("linking personas", "ads", n) })
+	if err != nil {
+		return fmt.Errorf("personas link: after %d ads: %w", n, err)
+	}
+	fmt.Fprintf(e.stdout, "linked %d ads\n", n)
+	return nil
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage"
 	"github.com/lokerwatch/lokerwatch/storage/sqlite"
 )
@@ -53,5 +55,42 @@ func TestExportCaseVerifies(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "", "export", "--store", store, "--case", c.ID, "--format", "csv", "-o", filepath.Join(dir, "x.csv")); code != 2 {
 		t.Errorf("export --case --format csv: exit %d, want 2", code)
+	}
+}
+
+// personas link puts ads stored without personas into them, idempotently.
+func TestPersonasLink(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "lw.db")
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range []string{"DP ke BCA 1234567890 a.n. Budi", "transfer bca 123-456-7890"} {
+		ad := &lokerwatch.Ad{ID: fmt.Sprint("old-", i), Source: fmt.Sprint("s", i), Title: "Loker", Text: text,
+			Entities: lokerwatch.Entities{Accounts: []string{"bca:1234567890"}}}
+		if _, err := st.PutAd(ctx, ad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	for range 2 {
+		code, out, errs := runCLI(t, "", "personas", "link", "--store", "sqlite:"+db)
+		if code != 0 || !strings.Contains(out, "linked 2 ads") {
+			t.Fatalf("personas link: %d %q %s", code, out, errs)
+		}
+	}
+	st, err = sqlite.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := st.PersonaOf(ctx, "old-1")
+	if err != nil || p.Size != 2 {
+		t.Fatalf("persona after link: %+v %v", p, err)
+	}
+	if code, _, _ := runCLI(t, "", "personas"); code != 2 {
+		t.Errorf("personas without link: exit %d", code)
 	}
 }
