@@ -150,7 +150,7 @@ func (s *Store) ListCases(ctx context.Context, limit int) ([]storage.Case, error
 	if limit > 0 {
 		stop = int64(limit) - 1
 	}
-	ids, err := s.rdb.ZRevRange(ctx, s.k("cases"), 0, stop).Result()
+	ids, err := s.rdb.ZRangeArgs(ctx, goredis.ZRangeArgs{Key: s.k("cases"), Start: 0, Stop: stop, Rev: true}).Result()
 	if err != nil {
 		return nil, s.wrap("list cases", err)
 	}
