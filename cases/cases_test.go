@@ -161,3 +161,52 @@ func TestCaseExportUnknown(t *testing.T) {
 		t.Fatal("export of an unknown case succeeded")
 	}
 }
+
+// A purged ad shows in a timeline as removed; decisions show with their
+// reviewer; the order is by time.
+func TestTimelineRemovalsAndDecisions(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			t0 := time.Date(2020, 4, 1, 8, 0, 0, 0, time.UTC) // before any decision made now
+			for i, id := range []string{"kept", "gone"} {
+				ad := &lokerwatch.Ad{ID: id, Source: "board", Title: id, FetchedAt: t0.Add(time.Duration(i) * time.Hour),
+					Assessment: &lokerwatch.Assessment{Score: 80, Flagged: true, Category: lokerwatch.CategoryScam}}
+				if _, err := st.PutAd(ctx, ad); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := st.Enqueue(ctx, ad); err != nil {
+					t.Fatal(err)
+				}
+			}
+			it, err := st.ItemForAd(ctx, "kept")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Decide(ctx, lokerwatch.Decision{ItemID: it.ID, Verdict: lokerwatch.VerdictScam, Reviewer: "bob", Note: "fee to a personal account"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DeleteAd(ctx, "gone"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.AppendAudit(ctx, lokerwatch.AuditEvent{Time: t0.Add(48 * time.Hour), Actor: "admin", Action: "purge", Object: "gone", Detail: "retention"}); err != nil {
+				t.Fatal(err)
+			}
+			tl, err := cases.Timeline(ctx, st, []string{"kept", "gone"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kinds []string
+			for _, ev := range tl {
+				kinds = append(kinds, ev.Kind+":"+ev.AdID)
+			}
+			if got := strings.Join(kinds, " "); got != "first_seen:kept removed:gone decision:kept" {
+				t.Fatalf("timeline %s", got)
+			}
+			if tl[2].Actor != "bob" || !strings.Contains(tl[2].Detail, "fee to a personal account") {
+				t.Errorf("decision event %+v", tl[2])
+			}
+		})
+	}
+}

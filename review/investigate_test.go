@@ -193,3 +193,32 @@ func TestInvestigationRoles(t *testing.T) {
 func keyOf(kind, value string) lokerwatch.IndexKey {
 	return lokerwatch.IndexKey{Kind: lokerwatch.EntityKind(kind), Value: value}
 }
+
+// Entity values with slashes and spaces (a Facebook group, an agency
+// name) have pages; hostile values are escaped.
+func TestEntityPathsAndEscaping(t *testing.T) {
+	st := testStore(t)
+	ad := &lokerwatch.Ad{ID: "fb-ad", Source: "forum", Title: `Loker <img src=x onerror=alert(1)>`,
+		Entities: lokerwatch.Entities{Profiles: []string{"facebook:groups/lokerluarnegeri"}, Agencies: []string{"PT Maju <b>Jaya</b>"}}}
+	if _, err := st.PutAd(context.Background(), ad); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, st)
+	alice := e.client(t).mustLogin("alice")
+	for _, path := range []string{
+		entityHref(lokerwatch.EntityProfile, "facebook:groups/lokerluarnegeri"),
+		entityHref(lokerwatch.EntityAgency, "PT Maju <b>Jaya</b>"),
+	} {
+		r := alice.get(path)
+		if r.code != 200 {
+			t.Fatalf("GET %s: %d", path, r.code)
+		}
+		if strings.Contains(r.body, "<img src=x") || strings.Contains(r.body, "<b>Jaya</b>") {
+			t.Fatalf("GET %s: unescaped hostile text", path)
+		}
+	}
+	page := alice.get("/ad/fb-ad")
+	if !strings.Contains(page.body, `href="/entities/profile/facebook:groups%2Flokerluarnegeri"`) {
+		t.Errorf("ad page does not link the group's page")
+	}
+}
