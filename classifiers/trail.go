@@ -116,11 +116,12 @@ func ExtractTrail(body string) []Entity {
 		body = body[:MaxBody]
 	}
 	lower := asciiLower(body)
+	hits := aliasHits(lower)
 	var out []Entity
-	out = extractBanks(body, lower, out)
-	out = extractWallets(lower, out)
+	out = extractBanks(body, lower, hits, out)
+	out = extractWallets(lower, hits, out)
 	out = extractCrypto(body, out)
-	out = extractProfiles(lower, out)
+	out = extractProfiles(lower, hits, out)
 	out = extractDomains(lower, out)
 	return out
 }
@@ -244,13 +245,109 @@ func phraseAt(lower string, i int, phrase string) (end int, ok bool) {
 	return j, true
 }
 
-// longestAlias finds the longest alias of m starting at i.
-func longestAlias[V any](lower string, i int, m map[string]V) (string, int) {
-	best, bestEnd := "", 0
-	for alias := range m {
-		if alias[0] != lower[i] {
+// aliasIndex maps the first word of each alias to the aliases starting
+// with it, so that a word of the text costs one map lookup.
+type aliasIndex map[string][]string
+
+func indexAliases[V any](m map[string]V) aliasIndex {
+	idx := aliasIndex{}
+	for a := range m {
+		w, _, _ := strings.Cut(a, " ")
+		idx[w] = append(idx[w], a)
+	}
+	return idx
+}
+
+var (
+	bankIndex    = indexAliases(bankAlias)
+	walletIndex  = indexAliases(walletAlias)
+	profileIndex = indexAliases(profileWords)
+)
+
+// Kinds of alias words, found in one pass over the text (aliasHits) so
+// that each extractor looks only where one of its words starts.
+const (
+	hitBank uint8 = 1 << iota
+	hitWallet
+	hitProfile
+)
+
+type aliasHit struct {
+	pos   int
+	kinds uint8
+}
+
+var wordKinds = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for w := range bankIndex {
+		m[w] |= hitBank
+	}
+	for w := range walletIndex {
+		m[w] |= hitWallet
+	}
+	for w := range profileIndex {
+		m[w] |= hitProfile
+	}
+	for _, h := range socialHosts { // "facebook" of facebook.com/…
+		w, _, _ := strings.Cut(h, ".")
+		m[w] |= hitProfile
+	}
+	return m
+}()
+
+// aliasHits lists the word starts of lower that begin an alias.
+func aliasHits(lower string) []aliasHit {
+	var out []aliasHit
+	n := len(lower)
+	for i := 0; i < n; i++ {
+		if !isAliasByte(lower[i]) || i > 0 && isAlnumByte(lower[i-1]) {
 			continue
 		}
+		j := i
+		for j < n && isAliasByte(lower[j]) {
+			j++
+		}
+		k := wordKinds[lower[i:j]]
+		if d := strings.IndexByte(lower[i:j], '-'); d > 0 {
+			k |= wordKinds[lower[i:i+d]]
+		}
+		if k != 0 {
+			out = append(out, aliasHit{i, k})
+		}
+		i = j - 1
+	}
+	return out
+}
+
+// nextHit moves *hi to the first hit at or after i with kind and returns
+// its position, or -1 when there is none.
+func nextHit(hits []aliasHit, hi *int, i int, kind uint8) int {
+	for *hi < len(hits) && (hits[*hi].pos < i || hits[*hi].kinds&kind == 0) {
+		*hi++
+	}
+	if *hi == len(hits) {
+		return -1
+	}
+	return hits[*hi].pos
+}
+
+func isAliasByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' }
+
+// longestAlias finds the longest alias of idx starting at the word at i.
+func longestAlias(lower string, i int, idx aliasIndex) (string, int) {
+	j := i
+	for j < len(lower) && isAliasByte(lower[j]) {
+		j++
+	}
+	cands := idx[lower[i:j]]
+	if len(cands) == 0 && j > i {
+		// "go-pay" is one word of the index; "go" of "go pay" another.
+		if k := strings.IndexByte(lower[i:j], '-'); k > 0 {
+			cands = idx[lower[i:i+k]]
+		}
+	}
+	best, bestEnd := "", 0
+	for _, alias := range cands {
 		if e, ok := phraseAt(lower, i, alias); ok && e > bestEnd {
 			best, bestEnd = alias, e
 		}
@@ -306,14 +403,18 @@ func phoneLike(d string) bool {
 	return strings.HasPrefix(d, "08") || strings.HasPrefix(d, "628")
 }
 
-func extractBanks(body, lower string, out []Entity) []Entity {
+func extractBanks(body, lower string, hits []aliasHit, out []Entity) []Entity {
 	n := len(lower)
+	hi := 0
 	for i := 0; i < n; i++ {
+		if i = nextHit(hits, &hi, i, hitBank); i < 0 {
+			break
+		}
 		c := lower[i]
 		if c < 'a' || c > 'z' || i > 0 && isAlnumByte(lower[i-1]) {
 			continue
 		}
-		alias, ae := longestAlias(lower, i, bankAlias)
+		alias, ae := longestAlias(lower, i, bankIndex)
 		if alias == "" {
 			continue
 		}
@@ -431,14 +532,18 @@ func findHolder(body, lower string, from, to int) (string, int) {
 	return "", 0
 }
 
-func extractWallets(lower string, out []Entity) []Entity {
+func extractWallets(lower string, hits []aliasHit, out []Entity) []Entity {
 	n := len(lower)
+	hi := 0
 	for i := 0; i < n; i++ {
+		if i = nextHit(hits, &hi, i, hitWallet); i < 0 {
+			break
+		}
 		c := lower[i]
 		if c < 'a' || c > 'z' || i > 0 && isAlnumByte(lower[i-1]) {
 			continue
 		}
-		alias, ae := longestAlias(lower, i, walletAlias)
+		alias, ae := longestAlias(lower, i, walletIndex)
 		if alias == "" {
 			continue
 		}
@@ -548,9 +653,13 @@ func readHandle(lower string, i int) (string, int) {
 	return h, j
 }
 
-func extractProfiles(lower string, out []Entity) []Entity {
+func extractProfiles(lower string, hits []aliasHit, out []Entity) []Entity {
 	n := len(lower)
+	hi := 0
 	for i := 0; i < n; i++ {
+		if i = nextHit(hits, &hi, i, hitProfile); i < 0 {
+			break
+		}
 		c := lower[i]
 		if c < 'a' || c > 'z' || i > 0 && (isAlnumByte(lower[i-1]) || lower[i-1] == '.' && !(i >= 4 && lower[i-4:i] == "www.") && !(i >= 2 && lower[i-2:i] == "m.") && !(i >= 4 && lower[i-4:i] == "web.")) {
 			continue
@@ -558,7 +667,7 @@ func extractProfiles(lower string, out []Entity) []Entity {
 		// A link: [www.|m.|web.]facebook.com/…, instagram.com/…, tiktok.com/@…
 		matched := false
 		for _, h := range socialHosts {
-			if !strings.HasPrefix(lower[i:], h+"/") {
+			if lower[i] != h[0] || !strings.HasPrefix(lower[i:], h) || i+len(h) >= n || lower[i+len(h)] != '/' {
 				continue
 			}
 			matched = true
@@ -596,7 +705,7 @@ func extractProfiles(lower string, out []Entity) []Entity {
 			continue
 		}
 		// A handle after a platform word: "IG: @kerja.luar", "tiktok @lokerjp".
-		word, we := longestAlias(lower, i, profileWords)
+		word, we := longestAlias(lower, i, profileIndex)
 		if word == "" {
 			continue
 		}
