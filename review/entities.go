@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/lokerwatch/lokerwatch"
@@ -337,4 +338,20 @@ func (s *Server) summarizeItem(ctx context.Context, ad *lokerwatch.Ad) (adSummar
 	}
 	sum.Status, sum.Verdict = string(it.Status), it.Verdict
 	return sum, it
+}
+
+func init() {
+	// searchEntityHref links a search's normalised phone, handle or e-mail
+	// to its entity page ("" for other searches).
+	templateFuncs["searchEntityHref"] = func(kind, normalised string) string {
+		switch kind {
+		case searchPhone:
+			return entityHref(lokerwatch.EntityPhone, normalised)
+		case searchHandle:
+			return entityHref(lokerwatch.EntityTelegram, strings.TrimPrefix(normalised, "@"))
+		case searchEmail:
+			return entityHref(lokerwatch.EntityEmail, normalised)
+		}
+		return ""
+	}
 }

@@ -181,6 +181,11 @@ func TestInvestigationRoles(t *testing.T) {
 			t.Errorf("case audit: %s", got)
 		}
 
+		// A search for the board ad's number links to the number's page.
+		if sp := ivan.get("/search?q=0857-2210-4418"); !strings.Contains(sp.body, `href="/entities/phone/&#43;6285722104418"`) {
+			t.Errorf("search does not link the entity page")
+		}
+
 		// Not found.
 		for _, path := range []string{"/entities/bogus/x", "/entities/bank/bca:0000000000", "/personas/nope", "/cases/99", "/cases/x"} {
 			if r := ivan.get(path); r.code != http.StatusNotFound {
