@@ -132,9 +132,9 @@ func (s *Server) caseAddForm(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 func (s *Server) caseNoteForm(w http.ResponseWriter, r *http.Request, p *principal) {
-	text := strings.TrimSpace(r.PostFormValue("note"))
-	if text == "" || len(text) > maxCaseNote || !utf8.ValidString(text) {
-		s.storeError(w, r, "Note", fmt.Errorf("%w: a note is 1 to %d bytes of text", errBadInput, maxCaseNote))
+	text, err := cleanNote(r.PostFormValue("note"))
+	if err != nil {
+		s.storeError(w, r, "Note", err)
 		return
 	}
 	id := r.PathValue("id")
@@ -154,14 +154,9 @@ func (s *Server) caseStatusForm(w http.ResponseWriter, r *http.Request, p *princ
 		return
 	}
 	assignee := strings.TrimSpace(r.PostFormValue("assignee"))
-	if assignee != "" {
-		if _, err := s.st.GetUser(ctx, assignee); err != nil {
-			if errors.Is(err, lokerwatch.ErrNotFound) {
-				err = fmt.Errorf("%w: no user %q to assign", errBadInput, assignee)
-			}
-			s.storeError(w, r, "Case", err)
-			return
-		}
+	if err := s.checkAssignee(ctx, assignee); err != nil {
+		s.storeError(w, r, "Case", err)
+		return
 	}
 	if err := s.st.SetCaseStatus(ctx, id, status, assignee, s.actor(r, p)); err != nil {
 		s.storeError(w, r, "Case", err)
@@ -271,4 +266,117 @@ func (s *Server) apiCase(w http.ResponseWriter, r *http.Request, p *principal) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"case": d.Case, "ads": d.Gathered.AdIDs, "personas": d.Gathered.Personas, "timeline": d.Timeline})
+}
+
+func cleanNote(text string) (string, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || len(text) > maxCaseNote || !utf8.ValidString(text) {
+		return "", fmt.Errorf("%w: a note is 1 to %d bytes of text", errBadInput, maxCaseNote)
+	}
+	return text, nil
+}
+
+// checkAssignee refuses an assignee who is not a user ("" is no change).
+func (s *Server) checkAssignee(ctx context.Context, name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, err := s.st.GetUser(ctx, name); err != nil {
+		if errors.Is(err, lokerwatch.ErrNotFound) {
+			return fmt.Errorf("%w: no user %q to assign", errBadInput, name)
+		}
+		return err
+	}
+	return nil
+}
+
+// JSON API for scripts: the same changes as the console's forms, audited
+// the same way.
+
+func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req struct {
+		Title string `json:"title"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		s.storeError(w, r, "New case", err)
+		return
+	}
+	title, err := cleanTitle(req.Title)
+	if err != nil {
+		s.storeError(w, r, "New case", err)
+		return
+	}
+	c, err := s.st.CreateCase(r.Context(), title, s.actor(r, p))
+	if err != nil {
+		s.storeError(w, r, "New case", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
+}
+
+func (s *Server) apiAddCaseItem(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req struct {
+		Kind string `json:"kind"`
+		Ref  string `json:"ref"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		s.storeError(w, r, "Add to case", err)
+		return
+	}
+	if err := s.checkItem(r.Context(), req.Kind, req.Ref); err != nil {
+		s.storeError(w, r, "Add to case", err)
+		return
+	}
+	added, err := s.st.AddCaseItem(r.Context(), r.PathValue("id"), storage.CaseItem{Kind: req.Kind, Ref: req.Ref}, s.actor(r, p))
+	if err != nil {
+		s.storeError(w, r, "Case", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"added": added})
+}
+
+func (s *Server) apiAddCaseNote(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req struct {
+		Text string `json:"text"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		s.storeError(w, r, "Note", err)
+		return
+	}
+	text, err := cleanNote(req.Text)
+	if err != nil {
+		s.storeError(w, r, "Note", err)
+		return
+	}
+	if err := s.st.AddCaseNote(r.Context(), r.PathValue("id"), storage.CaseNote{Text: text}, s.actor(r, p)); err != nil {
+		s.storeError(w, r, "Case", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (s *Server) apiSetCaseStatus(w http.ResponseWriter, r *http.Request, p *principal) {
+	var req struct {
+		Status   string `json:"status"`
+		Assignee string `json:"assignee"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		s.storeError(w, r, "Case", err)
+		return
+	}
+	status := storage.CaseStatus(req.Status)
+	if !storage.ValidCaseStatus(status) {
+		s.storeError(w, r, "Case", fmt.Errorf("%w: status %q (want open, referred or closed)", errBadInput, req.Status))
+		return
+	}
+	assignee := strings.TrimSpace(req.Assignee)
+	if err := s.checkAssignee(r.Context(), assignee); err != nil {
+		s.storeError(w, r, "Case", err)
+		return
+	}
+	if err := s.st.SetCaseStatus(r.Context(), r.PathValue("id"), status, assignee, s.actor(r, p)); err != nil {
+		s.storeError(w, r, "Case", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }

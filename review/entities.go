@@ -62,6 +62,10 @@ func (s *Server) investigationRoutes(mux *http.ServeMux) {
 	s.page(mux, "GET /cases/{id}/export", investigator, s.caseExport)
 	s.api(mux, "GET /api/cases", investigator, s.apiCases)
 	s.api(mux, "GET /api/cases/{id}", investigator, s.apiCase)
+	s.api(mux, "POST /api/cases", investigator, s.apiCreateCase)
+	s.api(mux, "POST /api/cases/{id}/items", investigator, s.apiAddCaseItem)
+	s.api(mux, "POST /api/cases/{id}/notes", investigator, s.apiAddCaseNote)
+	s.api(mux, "POST /api/cases/{id}/status", investigator, s.apiSetCaseStatus)
 }
 
 // entityHref is the console page of an entity.

@@ -227,3 +227,51 @@ func TestEntityPathsAndEscaping(t *testing.T) {
 		t.Errorf("ad page does not link the group's page")
 	}
 }
+
+// Scripts change cases through the JSON API, with the same checks and the
+// same audit trail as the console; analysts may not.
+func TestCaseAPI(t *testing.T) {
+	st := testStore(t)
+	crawlDemo(t, st)
+	e := newEnv(t, st)
+	ivan := e.client(t).mustLogin("ivan")
+	alice := e.client(t).mustLogin("alice")
+	if r := alice.api("POST", "/api/cases", map[string]string{"title": "x"}); r.code != http.StatusForbidden {
+		t.Fatalf("analyst creates a case: %d", r.code)
+	}
+	r := ivan.api("POST", "/api/cases", map[string]string{"title": "API case"})
+	if r.code != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	}
+	c := decodeTo[storage.Case](t, r)
+	for _, tc := range []struct {
+		path string
+		body any
+		want int
+	}{
+		{"/api/cases/" + c.ID + "/items", map[string]string{"kind": "entity", "ref": "bank:bca:4471209385"}, 200},
+		{"/api/cases/" + c.ID + "/items", map[string]string{"kind": "ad", "ref": "missing"}, 404},
+		{"/api/cases/" + c.ID + "/items", map[string]string{"kind": "ad", "ref": "x", "extra": "y"}, 400},
+		{"/api/cases/" + c.ID + "/notes", map[string]string{"text": "from a script"}, 200},
+		{"/api/cases/" + c.ID + "/notes", map[string]string{"text": ""}, 400},
+		{"/api/cases/" + c.ID + "/status", map[string]string{"status": "closed", "assignee": "ivan"}, 200},
+		{"/api/cases/" + c.ID + "/status", map[string]string{"status": "closed", "assignee": "ghost"}, 400},
+		{"/api/cases/99/notes", map[string]string{"text": "x"}, 404},
+		{"/api/cases", map[string]string{"title": ""}, 400},
+	} {
+		if r := ivan.api("POST", tc.path, tc.body); r.code != tc.want {
+			t.Errorf("POST %s %v: %d, want %d (%s)", tc.path, tc.body, r.code, tc.want, r.body)
+		}
+	}
+	got := decodeTo[struct {
+		Case storage.Case `json:"case"`
+		Ads  []string     `json:"ads"`
+	}](t, ivan.get("/api/cases/"+c.ID))
+	if got.Case.Status != storage.CaseClosed || got.Case.Assignee != "ivan" || len(got.Case.Notes) != 1 || len(got.Ads) != 2 {
+		t.Fatalf("case after API calls: %+v", got)
+	}
+	evs, _ := st.ListAudit(context.Background(), storage.AuditFilter{Object: "case:" + c.ID})
+	if len(evs) != 4 {
+		t.Fatalf("audit %+v", evs)
+	}
+}
