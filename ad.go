@@ -148,6 +148,18 @@ type Entities struct {
 	Licences  []string `json:"licences,omitempty"`
 	// SalaryIDR is the highest salary mentioned, normalised to rupiah per month; 0 when none.
 	SalaryIDR int64 `json:"salary_idr,omitempty"`
+
+	// The money trail (classifiers.FillTrail): bank accounts "bca:1234567890",
+	// their holders' names as written after "a.n.", e-wallets
+	// "dana:+6281234567890", crypto addresses "tron:T…", "eth:0x…", "btc:…",
+	// profiles "instagram:handle", "facebook:name", "tiktok:handle", and
+	// web domains "example.com".
+	Accounts []string          `json:"accounts,omitempty"`
+	Holders  map[string]string `json:"holders,omitempty"`
+	EWallets []string          `json:"ewallets,omitempty"`
+	Crypto   []string          `json:"crypto,omitempty"`
+	Profiles []string          `json:"profiles,omitempty"`
+	Domains  []string          `json:"domains,omitempty"`
 }
 
 // EntityKind names a kind of entity for linking and search.
@@ -159,7 +171,15 @@ const (
 	EntityTelegram EntityKind = "telegram"
 	EntityEmail    EntityKind = "email"
 	EntityAgency   EntityKind = "agency"
+	EntityBank     EntityKind = "bank"
+	EntityEWallet  EntityKind = "ewallet"
+	EntityCrypto   EntityKind = "crypto"
+	EntityProfile  EntityKind = "profile"
+	EntityDomain   EntityKind = "domain"
 )
+
+// EntityKinds lists the linkable kinds in the order pages show them.
+var EntityKinds = []EntityKind{EntityPhone, EntityWhatsApp, EntityTelegram, EntityEmail, EntityBank, EntityEWallet, EntityCrypto, EntityProfile, EntityDomain, EntityAgency}
 
 // Linkable returns the entities that link ads to each other, by kind.
 func (e Entities) Linkable() map[EntityKind][]string {
@@ -174,6 +194,11 @@ func (e Entities) Linkable() map[EntityKind][]string {
 	add(EntityTelegram, e.Telegram)
 	add(EntityEmail, e.Emails)
 	add(EntityAgency, e.Agencies)
+	add(EntityBank, e.Accounts)
+	add(EntityEWallet, e.EWallets)
+	add(EntityCrypto, e.Crypto)
+	add(EntityProfile, e.Profiles)
+	add(EntityDomain, e.Domains)
 	return m
 }
 

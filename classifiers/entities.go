@@ -11,7 +11,7 @@ import (
 
 // Entity is one extracted contact or fact, with its normalised-text span.
 type Entity struct {
-	Kind  string // phone, whatsapp, telegram, email, agency, licence, age
+	Kind  string // phone, whatsapp, telegram, email, agency, licence, age; bank, ewallet, crypto, profile, domain (trail.go)
 	Value string // normalised value (E.164, lower-case handle, …)
 	Start int
 	End   int
@@ -19,6 +19,8 @@ type Entity struct {
 	Country string
 	// Num is a number carried by the entity (an age).
 	Num int
+	// Holder is the account holder's name of a bank account ("a.n. …").
+	Holder string
 }
 
 var numberWords = map[string]byte{

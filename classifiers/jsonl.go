@@ -125,6 +125,7 @@ func (e *Engine) ClassifyJSONL(ctx context.Context, r io.Reader, w, errw io.Writ
 	bad, err = lines(ctx, r, errw, false, func(n int, in *InputLine) error {
 		ad := in.ad()
 		e.Classify(ad)
+		FillTrail(ad)
 		if explain {
 			e.Explain(bw, ad)
 			return nil

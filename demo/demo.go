@@ -179,7 +179,11 @@ func run(ctx context.Context, opt Options) (*Result, error) {
 }
 
 func newClassifier(threshold int, reg prometheus.Registerer) (crawler.Classifier, error) {
-	return classifiers.New(classifiers.Options{Threshold: threshold, Registerer: reg})
+	e, err := classifiers.New(classifiers.Options{Threshold: threshold, Registerer: reg})
+	if err != nil {
+		return nil, err
+	}
+	return classifiers.WithTrail{Engine: e}, nil
 }
 
 func plural(n int, noun string) string {

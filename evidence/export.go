@@ -90,6 +90,11 @@ type ExportOptions struct {
 	Entity string
 	// IncludeUnflagged exports ads the classifiers did not flag too.
 	IncludeUnflagged bool
+	// AdIDs keeps only these ads, flagged or not (a case's ads); nil keeps
+	// all. Files are more files for the bundle ("case/notes.md" → bytes),
+	// listed and hashed in datapackage.json like the rest (see case.go).
+	AdIDs []string
+	Files map[string][]byte
 	// Key signs the WACZ (datapackage-digest.json); nil leaves it unsigned.
 	Key *ecdsa.PrivateKey
 	// Actor is who exports, for the audit trail (default "system").
@@ -355,9 +360,10 @@ func (x *exporter) run(ctx context.Context, w io.Writer) error {
 	}
 	defer adSpool.f.Close()
 	enc := json.NewEncoder(adSpool)
-	filter := storage.AdFilter{FlaggedOnly: !x.opts.IncludeUnflagged, Since: x.opts.Since, Until: x.opts.Until}
+	filter := storage.AdFilter{FlaggedOnly: !x.opts.IncludeUnflagged && x.opts.AdIDs == nil, Since: x.opts.Since, Until: x.opts.Until}
+	adSet := idSet(x.opts.AdIDs)
 	err = x.store.ScanAds(ctx, filter, func(ad *lokerwatch.Ad) error {
-		if x.entity != nil && !x.entity.match(ad) {
+		if x.entity != nil && !x.entity.match(ad) || adSet != nil && !adSet[ad.ID] {
 			return nil
 		}
 		return enc.Encode(ad)
@@ -747,6 +753,7 @@ func (x *exporter) info() exportInfo {
 		"case/ads.csv, case/decisions.csv, case/audit.csv: the same as tables",
 		"case/export.json: this file",
 	}
+	ei.Files = append(ei.Files, extraFileNotes(x.opts.Files)...)
 	if ei.Signed {
 		ei.Notes = "datapackage.json lists the sha256 and size of every file; datapackage-digest.json holds its hash, signed (ECDSA, WACZ Signing 0.1.0 anonymous form). Check with: lokerwatch verify --public KEY.pem BUNDLE.wacz"
 	} else {

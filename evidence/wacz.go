@@ -123,6 +123,9 @@ func (x *exporter) writeWACZ(w io.Writer) error {
 			return err
 		}
 	}
+	if err := x.addFiles(z); err != nil {
+		return err
+	}
 	if x.opts.Key != nil {
 		x.sum.Signed = true
 		x.sum.KeyFingerprint = KeyFingerprint(&x.opts.Key.PublicKey)

@@ -65,10 +65,19 @@ type adData struct {
 	Decided    bool
 	LeaseMS    int64
 	Entities   []entityView
+	// Persona is the persona of the ad (nil when not linked); Holders are
+	// the account holders' names; CanCase offers "add to case".
+	Persona *storage.Persona
+	Holders map[string]string
+	CanCase bool
+	Cases   []caseChoice
 }
 
+// entityView is a row of the ad's entities; Kind is set for the kinds
+// with entity pages (the values link there).
 type entityView struct {
 	Label  string
+	Kind   lokerwatch.EntityKind
 	Values []string
 }
 
@@ -96,16 +105,26 @@ func (s *Server) loadAd(ctx context.Context, p *principal, id string) (*adData, 
 	}
 	e := ad.Entities
 	for _, ev := range []entityView{
-		{"Phones", e.Phones}, {"WhatsApp", e.WhatsApp}, {"Telegram", e.Telegram}, {"E-mail", e.Emails},
-		{"Agencies", e.Agencies}, {"Licences", e.Licences}, {"Countries", e.Countries}, {"Places", e.Places},
+		{"Phones", "phone", e.Phones}, {"WhatsApp", "whatsapp", e.WhatsApp}, {"Telegram", "telegram", e.Telegram}, {"E-mail", "email", e.Emails},
+		{"Bank accounts", "bank", e.Accounts}, {"E-wallets", "ewallet", e.EWallets}, {"Crypto", "crypto", e.Crypto},
+		{"Profiles", "profile", e.Profiles}, {"Domains", "domain", e.Domains},
+		{"Agencies", "agency", e.Agencies}, {"Licences", "", e.Licences}, {"Countries", "", e.Countries}, {"Places", "", e.Places},
 	} {
 		if len(ev.Values) > 0 {
 			d.Entities = append(d.Entities, ev)
 		}
 	}
 	if e.SalaryIDR > 0 {
-		d.Entities = append(d.Entities, entityView{"Salary", []string{formatIDR(e.SalaryIDR) + " / month"}})
+		d.Entities = append(d.Entities, entityView{"Salary", "", []string{formatIDR(e.SalaryIDR) + " / month"}})
 	}
+
+	d.Holders = e.Holders
+	if pp, err := s.st.PersonaOf(ctx, id); err == nil {
+		d.Persona = &pp
+	} else if !errors.Is(err, lokerwatch.ErrNotFound) {
+		return nil, err
+	}
+	s.caseChoices(ctx, p, &d.CanCase, &d.Cases)
 
 	item, err := s.st.ItemForAd(ctx, id)
 	switch {

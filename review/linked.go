@@ -62,6 +62,8 @@ func keyLabel(k lokerwatch.IndexKey) string {
 		return "e-mail " + k.Value
 	case lokerwatch.EntityAgency:
 		return "agency " + k.Value
+	case lokerwatch.EntityBank, lokerwatch.EntityEWallet, lokerwatch.EntityCrypto, lokerwatch.EntityProfile, lokerwatch.EntityDomain:
+		return kindLabel(k.Kind) + " " + k.Value
 	}
 	return string(k.Kind) + " " + k.Value
 }

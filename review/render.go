@@ -17,7 +17,7 @@ import (
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
-//go:embed templates
+//go:embed templates templates/partials
 var templateFS embed.FS
 
 // pageSet holds one template set per page, each with the shared layout.
@@ -80,7 +80,7 @@ var templateFuncs = template.FuncMap{
 }
 
 func parsePages() (*pageSet, error) {
-	layout, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html")
+	layout, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse console templates: %w", err)
 	}

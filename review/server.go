@@ -7,6 +7,7 @@ package review
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"embed"
 	"errors"
 	"fmt"
@@ -47,6 +48,11 @@ type Options struct {
 	SecureCookies bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// SigningKey signs case bundles exported from the console (nil:
+	// unsigned). Weak tells persona links that do not count (the
+	// registry's licensed hotlines: classifiers.Engine.LicensedContact).
+	SigningKey *ecdsa.PrivateKey
+	Weak       func(lokerwatch.IndexKey) bool
 }
 
 // Server is the review desk.
@@ -63,6 +69,7 @@ type Server struct {
 	metrics  *metrics
 	reads    *queueReads
 	rows     *rowCache
+	inv      investigation
 	handler  http.Handler
 	// Cookie names; the __Host- prefix (Secure only) pins the session
 	// cookie to this host and path.
@@ -106,6 +113,7 @@ func New(opt Options) (*Server, error) {
 		return nil, err
 	}
 	s.rows = newRowCache(s.pages.byName["queue"])
+	s.inv = newInvestigation(s.st, opt)
 	if s.metrics, err = newMetrics(opt.Registerer); err != nil {
 		return nil, err
 	}
@@ -148,6 +156,7 @@ func (s *Server) routes() http.Handler {
 	s.page(mux, "GET /export/download", investigator, s.exportDownload)
 	s.page(mux, "GET /ad/{id}/capture/{n}/warc", investigator, s.captureWARC)
 	s.page(mux, "GET /audit", investigator, s.auditPage)
+	s.investigationRoutes(mux)
 	s.page(mux, "GET /users", admin, s.usersPage)
 	s.page(mux, "GET /rules", admin, s.rulesPage)
 	s.page(mux, "POST /users", admin, s.usersAddForm)

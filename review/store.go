@@ -15,6 +15,8 @@ type Store interface {
 	storage.Audit
 	storage.Users
 	storage.Evidence
+	storage.Personas
+	storage.Cases
 	// Ping reports whether the store is reachable (/readyz).
 	Ping(ctx context.Context) error
 }

@@ -31,6 +31,8 @@ type Store interface {
 	Evidence
 	Users
 	LinkDrops
+	Personas
+	Cases
 	// Ping reports whether the store is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	Close() error

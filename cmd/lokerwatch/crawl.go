@@ -16,6 +16,7 @@ import (
 	"github.com/lokerwatch/lokerwatch/crawler"
 	"github.com/lokerwatch/lokerwatch/demo"
 	"github.com/lokerwatch/lokerwatch/evidence"
+	"github.com/lokerwatch/lokerwatch/persona"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
@@ -102,9 +103,10 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	host, _ := os.Hostname()
 	worker := fmt.Sprintf("%s-%d", host, os.Getpid())
 	cr, err := crawler.New(crawler.Options{
-		Config:     cfg,
-		Store:      st,
-		Classifier: eng,
+		Config: cfg,
+		// Stored ads join their personas as they arrive (persona.Linking).
+		Store:      persona.Linking(st, persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact, Logger: log, Registerer: registerer})),
+		Classifier: classifiers.WithTrail{Engine: eng},
 		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: worker, Logger: log}),
 		Logger:     log,
 		Worker:     worker,
@@ -321,7 +323,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		}
 		reg = r
 	}
-	return demo.Run(ctx, demo.Options{Store: st, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log,
+	linked := persona.Linking(st, persona.NewLinker(st, persona.Options{Logger: log}))
+	return demo.Run(ctx, demo.Options{Store: linked, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log,
 		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: "demo", Logger: log}),
 		Registerer: reg})
 }

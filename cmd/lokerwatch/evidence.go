@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/evidence"
 )
 
@@ -27,9 +29,9 @@ func parseTime(flagName, s string) (time.Time, error) {
 
 func runExport(ctx context.Context, e *env, args []string) error {
 	var c common
-	var out, format, verdicts, since, until, entity, keyPath, actor string
+	var out, format, verdicts, since, until, entity, keyPath, actor, caseID string
 	var all bool
-	fs := flags(e, "export", "-o FILE [--format wacz|csv|jsonl] [--verdict LIST] [--since T] [--until T] [--entity VALUE] [--key FILE]")
+	fs := flags(e, "export", "-o FILE [--format wacz|csv|jsonl] [--verdict LIST] [--since T] [--until T] [--entity VALUE] [--case ID] [--key FILE]")
 	c.register(fs)
 	fs.StringVar(&out, "o", "", "output `FILE` (required)")
 	fs.StringVar(&format, "format", "wacz", "wacz (signed case bundle with captures), csv or jsonl")
@@ -40,11 +42,15 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&keyPath, "key", "", "signing key `FILE` (PEM); default evidence.signing_key from config; none: unsigned")
 	fs.StringVar(&actor, "actor", "", "who exports, for the audit trail (default: $USER)")
 	fs.BoolVar(&all, "all", false, "include ads that were not flagged")
+	fs.StringVar(&caseID, "case", "", "export case `ID` (its ads, notes, entities, persona graphs and timeline) as a WACZ bundle")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if out == "" {
 		return usagef("-o FILE is required")
+	}
+	if caseID != "" && (verdicts != "" || since != "" || until != "" || entity != "" || all || format != "wacz") {
+		return usagef("--case exports the case's ads as a WACZ bundle; it takes no --format, --verdict, --since, --until, --entity or --all")
 	}
 	f, err := evidence.ParseFormat(format)
 	if err != nil {
@@ -86,11 +92,21 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	sum, err := evidence.Export(ctx, st, tmp, evidence.ExportOptions{
+	opts := evidence.ExportOptions{
 		Format: f, Verdicts: vs, Since: sinceT, Until: untilT, Entity: entity, IncludeUnflagged: all,
 		Key: key, Actor: actor, Software: "lokerwatch " + version, Logger: log,
-	})
+	}
+	var sum *evidence.ExportSummary
+	if caseID != "" {
+		sum, err = exportCase(ctx, cfg, st, caseID, tmp, opts)
+	} else {
+		sum, err = evidence.Export(ctx, st, tmp, opts)
+	}
 	if err != nil {
+		if errors.Is(err, lokerwatch.ErrNotFound) {
+			tmp.Close()
+			return usagef("export: case %s: no such case", caseID)
+		}
 		tmp.Close()
 		return fmt.Errorf("export: %w", err)
 	}

@@ -62,6 +62,7 @@ func commands() []command {
 		{"export", "export a case bundle (WACZ), CSV or JSON lines", runExport},
 		{"verify", "verify an exported bundle's hashes, WARC digests and signature", runVerify},
 		{"keys", "generate a signing key pair: keys generate", runKeys},
+		{"personas", "link every stored ad into its persona (after an upgrade): personas link", runPersonas},
 		{"purge", "apply the evidence retention policy", runPurge},
 		{"user", "manage review desk accounts: add, token, list", runUser},
 		{"config", "check a config file: config check FILE", runConfig},

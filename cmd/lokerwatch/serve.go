@@ -43,10 +43,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		listen = cfg.Review.Listen
 	}
 	reg := newRegistry(st, log)
+	inv, err := investigationOptions(cfg)
+	if err != nil {
+		return err
+	}
 	srv, err := review.New(review.Options{
 		Store: st, Logger: log, Gatherer: reg, Registerer: reg,
 		Lease: cfg.Review.Lease.D(), SessionTTL: cfg.Review.SessionTTL.D(),
 		SecureCookies: secure || tlsCert != "",
+		SigningKey:    inv.SigningKey, Weak: inv.Weak,
 	})
 	if err != nil {
 		return fmt.Errorf("review server: %w", err)

@@ -14,11 +14,9 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,9 +29,9 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// schemaVersion is stored in PRAGMA user_version. Version 1 is schema
-// below; each later one is a file of migrations/.
-const schemaVersion = 2
+// schemaVersion is the version of the base schema below; later changes are
+// numbered migrations (migrations.go). The version is PRAGMA user_version.
+const schemaVersion = 1
 
 // Store is a storage.Store on one SQLite file.
 type Store struct {
@@ -227,50 +225,24 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.Tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 			return err
 		}
-		if v > schemaVersion {
-			return fmt.Errorf("schema version %d is newer than this lokerwatch understands (%d); upgrade lokerwatch", v, schemaVersion)
+		latest := latestVersion()
+		if v > latest {
+			return fmt.Errorf("schema version %d is newer than this lokerwatch understands (%d); upgrade lokerwatch", v, latest)
 		}
-		if v == schemaVersion {
+		if v == latest {
 			return nil
 		}
-		if v == 0 {
+		if v < schemaVersion {
 			if _, err := tx.Tx.ExecContext(ctx, schema); err != nil {
-				return fmt.Errorf("version 1: %w", err)
-			}
-			v = 1
-		}
-		// Each later version is one numbered file (migrations/NNN_*.sql),
-		// applied in order in this one transaction: a failed step leaves
-		// the store as it was.
-		for v < schemaVersion {
-			v++
-			q, err := migration(v)
-			if err != nil {
 				return err
 			}
-			if _, err := tx.Tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("migrate to version %d: %w", v, err)
-			}
 		}
-		_, err := tx.Tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
+		if err := applyMigrations(ctx, tx, v); err != nil {
+			return err
+		}
+		_, err := tx.Tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", latest))
 		return err
 	})
-}
-
-//go:embed migrations/*.sql
-var migrations embed.FS
-
-// migration is the SQL that brings a store from version v-1 to v.
-func migration(v int) (string, error) {
-	names, err := fs.Glob(migrations, fmt.Sprintf("migrations/%03d_*.sql", v))
-	if err != nil || len(names) != 1 {
-		return "", fmt.Errorf("migration to version %d: want one migrations/%03d_*.sql, found %v", v, v, names)
-	}
-	b, err := migrations.ReadFile(names[0])
-	if err != nil {
-		return "", fmt.Errorf("migration to version %d: %w", v, err)
-	}
-	return string(b), nil
 }
 
 // Path is the database file (or ":memory:").

@@ -102,6 +102,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Audit", auditTests},
 		{"Evidence", evidenceTests},
 		{"Users", usersTests},
+		{"Personas", personaTests},
+		{"Cases", caseTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
