@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,17 +124,21 @@ func secretID(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// throttle slows down password guessing: after a few failures for one user
-// name or one client address, further attempts are refused for a while,
-// doubling with each failure. It lives in the process; each replica of the
-// server keeps its own.
+// throttle slows down password guessing per (user name, client address)
+// pair: after a few failures of one pair, each further attempt of that
+// pair must wait a delay that doubles with each failure (backoff, capped),
+// while other pairs go on. So an attacker cannot lock out a user who has
+// the right password from another address, nor everyone behind one proxy
+// address by trying made-up names. It lives in the process; each replica
+// of the server keeps its own.
 type throttle struct {
 	mu      sync.Mutex
 	entries map[string]*throttleEntry
-	free    int           // failures allowed before locking
-	base    time.Duration // first lock
-	max     time.Duration // longest lock
+	free    int           // failures allowed before backing off
+	base    time.Duration // first delay
+	max     time.Duration // longest delay
 	forget  time.Duration // failures older than this are forgotten
+	limit   int           // entries kept before stale ones are pruned
 }
 
 type throttleEntry struct {
@@ -142,56 +148,86 @@ type throttleEntry struct {
 }
 
 func newThrottle() *throttle {
-	return &throttle{entries: map[string]*throttleEntry{}, free: 5, base: 30 * time.Second, max: 15 * time.Minute, forget: time.Hour}
+	return &throttle{entries: map[string]*throttleEntry{}, free: 5, base: time.Second, max: 15 * time.Minute,
+		forget: time.Hour, limit: 100_000}
 }
 
-// wait returns how long the keys are still locked at now (0: go ahead).
-func (t *throttle) wait(now time.Time, keys ...string) time.Duration {
+// pairKey is the throttle key of one user name tried from one address.
+func pairKey(name, addr string) string { return strings.ToLower(name) + "\x00" + addr }
+
+// begin checks key and, when it may go ahead, counts the attempt as a
+// failure at once, in one step under the lock: concurrent attempts cannot
+// all pass the check before any of them is counted. ok forgets the count
+// when the password was right. It returns how long to wait (0: go ahead).
+func (t *throttle) begin(now time.Time, key string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var d time.Duration
-	for _, k := range keys {
-		if e := t.entries[k]; e != nil && e.until.After(now) {
-			d = max(d, e.until.Sub(now))
-		}
+	e := t.entries[key]
+	if e != nil && e.until.After(now) {
+		return e.until.Sub(now)
 	}
-	return d
+	if e == nil || now.Sub(e.last) > t.forget {
+		if len(t.entries) >= t.limit {
+			t.prune(now)
+		}
+		e = &throttleEntry{}
+		t.entries[key] = e
+	}
+	e.fails++
+	e.last = now
+	if e.fails >= t.free {
+		e.until = now.Add(min(t.base<<min(e.fails-t.free, 20), t.max))
+	}
+	return 0
 }
 
-// fail records a failed attempt for each key.
-func (t *throttle) fail(now time.Time, keys ...string) {
+// undo takes back the failure begin counted, for an attempt that was
+// never checked (server busy, store error).
+func (t *throttle) undo(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.entries) > 100_000 {
-		t.prune(now)
-	}
-	for _, k := range keys {
-		e := t.entries[k]
-		if e == nil || now.Sub(e.last) > t.forget {
-			e = &throttleEntry{}
-			t.entries[k] = e
-		}
-		e.fails++
-		e.last = now
-		if e.fails >= t.free {
-			lock := t.base << min(e.fails-t.free, 10)
-			e.until = now.Add(min(lock, t.max))
-		}
+	if e := t.entries[key]; e != nil && e.fails > 0 {
+		e.fails--
 	}
 }
 
-// ok forgets the failures of keys after a successful login.
-func (t *throttle) ok(keys ...string) {
+// wait returns how long key is still held back at now (0: go ahead).
+func (t *throttle) wait(now time.Time, key string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, k := range keys {
-		delete(t.entries, k)
+	if e := t.entries[key]; e != nil && e.until.After(now) {
+		return e.until.Sub(now)
 	}
+	return 0
 }
 
+// ok forgets the failures of key after a successful login.
+func (t *throttle) ok(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.entries, key)
+}
+
+// prune drops entries that are neither recent nor holding back; when that
+// is not enough (a flood of fresh pairs), the oldest half goes, so memory
+// stays bounded.
 func (t *throttle) prune(now time.Time) {
 	for k, e := range t.entries {
 		if now.Sub(e.last) > t.forget && !e.until.After(now) {
+			delete(t.entries, k)
+		}
+	}
+	if len(t.entries) < t.limit {
+		return
+	}
+	lasts := make([]time.Time, 0, len(t.entries))
+	for _, e := range t.entries {
+		lasts = append(lasts, e.last)
+	}
+	slices.SortFunc(lasts, func(a, b time.Time) int { return a.Compare(b) })
+	cut := lasts[len(lasts)/2]
+	for k, e := range t.entries {
+		if e.last.Before(cut) {
 			delete(t.entries, k)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -47,6 +49,14 @@ type Options struct {
 	SecureCookies bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For header is believed (config review.trusted_proxies).
+	// Without any, the client address is the TCP peer and the header is
+	// ignored.
+	TrustedProxies []string
+	// HashConcurrency bounds the password hashes computed at once (default
+	// the number of CPUs, at least 2); each takes 19 MiB.
+	HashConcurrency int
 }
 
 // Server is the review desk.
@@ -60,6 +70,9 @@ type Server struct {
 	now      func() time.Time
 	pages    *pageSet
 	throttle *throttle
+	hashes   hashSlots
+	logins   *loginAudit
+	proxies  []netip.Prefix
 	metrics  *metrics
 	reads    *queueReads
 	rows     *rowCache
@@ -74,6 +87,7 @@ func New(opt Options) (*Server, error) {
 	if opt.Store == nil {
 		return nil, errors.New("review server: no store")
 	}
+	var err error
 	s := &Server{
 		st:       newGatedStore(opt.Store),
 		log:      opt.Logger,
@@ -97,11 +111,18 @@ func New(opt Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.proxies, err = ParseTrustedProxies(opt.TrustedProxies); err != nil {
+		return nil, err
+	}
+	if opt.HashConcurrency <= 0 {
+		opt.HashConcurrency = max(2, runtime.NumCPU())
+	}
+	s.hashes = newHashSlots(opt.HashConcurrency)
+	s.logins = newLoginAudit(func(ev lokerwatch.AuditEvent) { s.audit(context.Background(), ev) }, s.now)
 	s.sessionCookie, s.loginCookie = "lw_session", "lw_login"
 	if s.secure {
 		s.sessionCookie, s.loginCookie = "__Host-lw_session", "__Host-lw_login"
 	}
-	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -187,7 +208,7 @@ func (s *Server) routes() http.Handler {
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		s.refuse(w, r, http.StatusForbidden, "Cross-site request refused.")
 	}))
-	return s.recoverer(s.securityHeaders(s.instrument(mux, cop.Handler(mux))))
+	return s.recoverer(s.clientAddress(s.securityHeaders(s.instrument(mux, cop.Handler(mux)))))
 }
 
 // instrument records request metrics by route pattern (never by URL).
@@ -292,6 +313,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 // remoteAddr is the client address without port. The console does not
 // trust X-Forwarded-For: a proxy in front should be the only client.
 func remoteAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientAddrKey{}).(string); ok {
+		return a
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -285,12 +285,17 @@ type AuditFilter struct {
 	Actor  string
 	Since  time.Time
 	Limit  int
+	// Newest returns the Limit newest matching events, newest first
+	// (without it, the Limit oldest, oldest first). The store reads no
+	// more than it returns, so a huge log costs a bounded page.
+	Newest bool
 }
 
 // Audit is the append-only log of who did what.
 type Audit interface {
 	AppendAudit(ctx context.Context, ev lokerwatch.AuditEvent) error
-	// ListAudit returns matching events oldest first.
+	// ListAudit returns matching events oldest first (newest first with
+	// f.Newest).
 	ListAudit(ctx context.Context, f AuditFilter) ([]lokerwatch.AuditEvent, error)
 }
 

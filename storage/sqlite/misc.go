@@ -54,7 +54,8 @@ func (s *Store) AppendAudit(ctx context.Context, ev lokerwatch.AuditEvent) error
 	})
 }
 
-// ListAudit returns matching events oldest first (append order).
+// ListAudit returns matching events oldest first (append order), or
+// newest first with f.Newest; rows are read one at a time up to f.Limit.
 func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]lokerwatch.AuditEvent, error) {
 	var where []string
 	var args []any
@@ -75,6 +76,9 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]lokerwa
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY id"
+	if f.Newest {
+		q += " DESC"
+	}
 	if f.Limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
