@@ -148,7 +148,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", noListing(static, cacheStatic(http.FileServerFS(static)))))
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -351,6 +351,8 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string,
 		code, msg = http.StatusNotFound, "Nothing to claim: the queue is empty."
 	case errors.Is(err, lokerwatch.ErrLeaseLost):
 		code, msg = http.StatusConflict, what+": lease lost."
+	case errors.Is(err, ErrForbidden):
+		code, msg = http.StatusForbidden, "Forbidden: "+err.Error()
 	case errors.Is(err, errBadInput):
 		code, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, context.Canceled):
