@@ -359,4 +359,8 @@ type Users interface {
 	// GetSession returns ErrNotFound for unknown or expired sessions.
 	GetSession(ctx context.Context, id string) (*Session, error)
 	DeleteSession(ctx context.Context, id string) error
+	// ListSessions returns the live sessions and API tokens of a user (to
+	// list and revoke tokens, and to end them all when the password changes
+	// or the account is disabled).
+	ListSessions(ctx context.Context, user string) ([]Session, error)
 }

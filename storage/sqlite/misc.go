@@ -320,3 +320,27 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return err
 	})
 }
+
+// ListSessions returns a user's live sessions and tokens, oldest first.
+func (s *Store) ListSessions(ctx context.Context, user string) ([]storage.Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, user, csrf, created_at, expires, token FROM sessions
+		WHERE user = ? AND (expires = 0 OR expires > ?) ORDER BY created_at, id`, user, ns(s.now()))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %s: %w", user, err)
+	}
+	defer rows.Close()
+	var out []storage.Session
+	for rows.Next() {
+		var ss storage.Session
+		var created, expires int64
+		if err := rows.Scan(&ss.ID, &ss.User, &ss.CSRF, &created, &expires, &ss.Token); err != nil {
+			return nil, fmt.Errorf("list sessions of %s: %w", user, err)
+		}
+		ss.CreatedAt, ss.Expires = tm(created), tm(expires)
+		out = append(out, ss)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sessions of %s: %w", user, err)
+	}
+	return out, nil
+}
