@@ -52,7 +52,7 @@ func (s *Server) usersAddForm(w http.ResponseWriter, r *http.Request, p *princip
 
 func (s *Server) userTokenForm(w http.ResponseWriter, r *http.Request, p *principal) {
 	name := r.PathValue("name")
-	tok, err := NewToken(r.Context(), s.st, name)
+	tok, _, err := NewTokenTTL(r.Context(), s.st, name, s.tokenTTL)
 	if err != nil {
 		if errors.Is(err, lokerwatch.ErrNotFound) {
 			s.renderUsers(w, r, p, http.StatusNotFound, usersData{Error: "No such user."})
@@ -87,8 +87,9 @@ func (s *Server) userDisableForm(w http.ResponseWriter, r *http.Request, p *prin
 	s.renderUsers(w, r, p, http.StatusOK, usersData{Done: fmt.Sprintf("User %s %s.", name, word)})
 }
 
-// setDisabled disables or enables an account. A disabled user's sessions
-// and tokens stop working at once (identify checks the flag).
+// setDisabled disables or enables an account. Disabling ends the user's
+// sessions and tokens (and identify checks the flag too), so enabling the
+// account again revives none of them.
 func (s *Server) setDisabled(r *http.Request, p *principal, name string, disable bool) error {
 	if name == p.name() && disable {
 		return fmt.Errorf("%w: you cannot disable yourself", errBadInput)
@@ -100,6 +101,11 @@ func (s *Server) setDisabled(r *http.Request, p *principal, name string, disable
 	u.Disabled = disable
 	if err := s.st.PutUser(r.Context(), u); err != nil {
 		return err
+	}
+	if disable {
+		if _, err := EndSessions(r.Context(), s.st, name); err != nil {
+			return err
+		}
 	}
 	action := "user.disable"
 	if !disable {

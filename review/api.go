@@ -269,7 +269,7 @@ func (s *Server) apiAddUser(w http.ResponseWriter, r *http.Request, p *principal
 
 func (s *Server) apiUserToken(w http.ResponseWriter, r *http.Request, p *principal) {
 	name := r.PathValue("name")
-	tok, err := NewToken(r.Context(), s.st, name)
+	tok, _, err := NewTokenTTL(r.Context(), s.st, name, s.tokenTTL)
 	if err != nil {
 		if errors.Is(err, lokerwatch.ErrNotFound) {
 			writeJSONError(w, http.StatusNotFound, "no such user")

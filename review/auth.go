@@ -51,7 +51,7 @@ var userNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 const MinPasswordLen = 10
 
 // AddUser creates a user or, when the name exists, sets its role and
-// password (and enables it again). The password is stored as an argon2id hash.
+// password (and enables it again) and ends its sessions and API tokens. The password is stored as an argon2id hash.
 func AddUser(ctx context.Context, st Store, name string, role storage.Role, password string) error {
 	if !userNameRE.MatchString(name) {
 		return fmt.Errorf("add user %q: name must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit", name)
@@ -70,13 +70,20 @@ func AddUser(ctx context.Context, st Store, name string, role storage.Role, pass
 		return fmt.Errorf("add user %s: %w", name, err)
 	}
 	u := &storage.User{Name: name, Role: role, PasswordHash: h, CreatedAt: time.Now().UTC()}
+	existed := false
 	if old, err := st.GetUser(ctx, name); err == nil {
-		u.CreatedAt = old.CreatedAt
+		u.CreatedAt, existed = old.CreatedAt, true
 	} else if !errors.Is(err, lokerwatch.ErrNotFound) {
 		return fmt.Errorf("add user %s: %w", name, err)
 	}
 	if err := st.PutUser(ctx, u); err != nil {
 		return fmt.Errorf("add user %s: %w", name, err)
+	}
+	if existed {
+		// A new password (or role) ends what the old one opened.
+		if _, err := EndSessions(ctx, st, name); err != nil {
+			return fmt.Errorf("add user %s: saved, but %w", name, err)
+		}
 	}
 	return nil
 }
@@ -85,27 +92,113 @@ func AddUser(ctx context.Context, st Store, name string, role storage.Role, pass
 // secret scanners.
 const tokenPrefix = "lwt_"
 
-// NewToken creates an API token for scripts, used as
-// "Authorization: Bearer <token>". Only a hash of it is stored; the token
-// is shown once.
+// DefaultTokenTTL is how long an API token lives unless told otherwise
+// (config review.token_ttl).
+const DefaultTokenTTL = 90 * 24 * time.Hour
+
+// NewToken creates an API token for scripts that lives DefaultTokenTTL.
 func NewToken(ctx context.Context, st Store, name string) (string, error) {
+	tok, _, err := NewTokenTTL(ctx, st, name, DefaultTokenTTL)
+	return tok, err
+}
+
+// NewTokenTTL creates an API token for scripts, used as
+// "Authorization: Bearer <token>", that expires after ttl (at most ten
+// years). Only a hash of it is stored; the token is shown once. The
+// session returned names it: TokenID(sess) is what `user token revoke`
+// takes.
+func NewTokenTTL(ctx context.Context, st Store, name string, ttl time.Duration) (string, *storage.Session, error) {
+	if ttl <= 0 || ttl > 10*365*24*time.Hour {
+		return "", nil, fmt.Errorf("new token for %s: lifetime %v out of range (want more than 0, at most 10 years)", name, ttl)
+	}
 	u, err := st.GetUser(ctx, name)
 	if err != nil {
-		return "", fmt.Errorf("new token for %s: %w", name, err)
+		return "", nil, fmt.Errorf("new token for %s: %w", name, err)
 	}
 	if u.Disabled {
-		return "", fmt.Errorf("new token for %s: user is disabled", name)
+		return "", nil, fmt.Errorf("new token for %s: user is disabled", name)
 	}
 	secret, err := randomString(32)
 	if err != nil {
-		return "", fmt.Errorf("new token for %s: %w", name, err)
+		return "", nil, fmt.Errorf("new token for %s: %w", name, err)
 	}
 	tok := tokenPrefix + secret
-	sess := &storage.Session{ID: secretID(tok), User: name, CreatedAt: time.Now().UTC(), Token: true}
+	now := time.Now().UTC()
+	sess := &storage.Session{ID: secretID(tok), User: name, CreatedAt: now, Expires: now.Add(ttl), Token: true}
 	if err := st.PutSession(ctx, sess); err != nil {
-		return "", fmt.Errorf("new token for %s: %w", name, err)
+		return "", nil, fmt.Errorf("new token for %s: %w", name, err)
 	}
-	return tok, nil
+	return tok, sess, nil
+}
+
+// TokenID is the public name of an API token: the start of the hash it is
+// stored under. It identifies the token without granting anything.
+func TokenID(sess *storage.Session) string { return sess.ID[:min(len(sess.ID), 12)] }
+
+// Tokens lists a user's live API tokens.
+func Tokens(ctx context.Context, st Store, name string) ([]storage.Session, error) {
+	all, err := st.ListSessions(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("tokens of %s: %w", name, err)
+	}
+	var out []storage.Session
+	for _, s := range all {
+		if s.Token {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// RevokeToken ends one API token of user name, given as the token itself
+// or as its TokenID (or a longer prefix of its hash).
+func RevokeToken(ctx context.Context, st Store, name, which string) (*storage.Session, error) {
+	id := strings.ToLower(strings.TrimSpace(which))
+	if strings.HasPrefix(which, tokenPrefix) {
+		id = secretID(strings.TrimSpace(which))
+	}
+	if len(id) < 12 {
+		return nil, fmt.Errorf("revoke token of %s: %w: give the token or its ID (12 or more hex digits)", name, errBadInput)
+	}
+	toks, err := Tokens(ctx, st, name)
+	if err != nil {
+		return nil, err
+	}
+	var hit []storage.Session
+	for _, t := range toks {
+		if strings.HasPrefix(t.ID, id) {
+			hit = append(hit, t)
+		}
+	}
+	switch len(hit) {
+	case 0:
+		return nil, fmt.Errorf("revoke token %s of %s: %w", which[:min(len(which), 12)], name, lokerwatch.ErrNotFound)
+	case 1:
+	default:
+		return nil, fmt.Errorf("revoke token %s of %s: %w: the ID names %d tokens; give more of it", id, name, errBadInput, len(hit))
+	}
+	if err := st.DeleteSession(ctx, hit[0].ID); err != nil {
+		return nil, fmt.Errorf("revoke token %s of %s: %w", TokenID(&hit[0]), name, err)
+	}
+	return &hit[0], nil
+}
+
+// EndSessions ends every session and API token of a user: after a
+// password change, a role change or disabling, nothing issued before
+// works (and enabling the account again revives nothing).
+func EndSessions(ctx context.Context, st Store, name string) (int, error) {
+	all, err := st.ListSessions(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of %s: %w", name, err)
+	}
+	n := 0
+	for _, s := range all {
+		if err := st.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, lokerwatch.ErrNotFound) {
+			return n, fmt.Errorf("end sessions of %s: %w", name, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // randomString returns n random bytes, base64url without padding.

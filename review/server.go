@@ -44,6 +44,9 @@ type Options struct {
 	Lease time.Duration
 	// SessionTTL is the lifetime of a browser session (default 12h).
 	SessionTTL time.Duration
+	// TokenTTL is the lifetime of API tokens made on the desk (default
+	// DefaultTokenTTL, config review.token_ttl).
+	TokenTTL time.Duration
 	// SecureCookies marks cookies Secure (set when served over TLS, also
 	// behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -66,6 +69,7 @@ type Server struct {
 	gatherer prometheus.Gatherer
 	lease    time.Duration
 	ttl      time.Duration
+	tokenTTL time.Duration
 	secure   bool
 	now      func() time.Time
 	pages    *pageSet
@@ -107,6 +111,9 @@ func New(opt Options) (*Server, error) {
 	}
 	if s.ttl <= 0 {
 		s.ttl = 12 * time.Hour
+	}
+	if s.tokenTTL = opt.TokenTTL; s.tokenTTL <= 0 {
+		s.tokenTTL = DefaultTokenTTL
 	}
 	if s.now == nil {
 		s.now = time.Now
