@@ -45,6 +45,16 @@ type Report struct {
 	Created        string    `json:"created,omitempty"`
 	Problems       []Problem `json:"problems"`
 	Notes          []string  `json:"notes,omitempty"`
+
+	// responses are the WARC-Record-IDs of the response records found,
+	// with no problem, in the bundle's WARC files (for ReleaseVerified).
+	responses map[string]bool
+}
+
+// Trusted reports whether the bundle is intact and signed by the public
+// key given to Verify.
+func (r *Report) Trusted() bool {
+	return r.Intact() && r.Signed && r.SignatureValid && r.KeyTrusted
 }
 
 // Intact reports whether nothing is wrong.
@@ -87,7 +97,7 @@ func (r *Report) WriteText(w io.Writer) error {
 // signature (against pub when given). Everything wrong is listed in the
 // report; the error is only for a reader that fails.
 func Verify(r io.ReaderAt, size int64, pub crypto.PublicKey) (*Report, error) {
-	rep := &Report{Problems: []Problem{}}
+	rep := &Report{Problems: []Problem{}, responses: map[string]bool{}}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		rep.problem("bundle", "not a readable zip file: %v", err)
@@ -397,6 +407,9 @@ func (v *verifier) checkWARC(name string) error {
 		v.rep.Records++
 		for _, p := range ri.Problems {
 			v.rep.problem(name, "record %s (%s) at offset %d: %s", ri.ID, ri.Type, ri.Offset, p)
+		}
+		if ri.Type == typeResponse && len(ri.Problems) == 0 {
+			v.rep.responses[ri.ID] = true
 		}
 		return nil
 	})
