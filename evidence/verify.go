@@ -104,6 +104,7 @@ func Verify(r io.ReaderAt, size int64, pub crypto.PublicKey) (*Report, error) {
 		return rep, nil
 	}
 	v := &verifier{r: r, zr: zr, rep: rep, files: map[string]*zip.File{}}
+	v.checkFraming(size)
 	if err := v.run(pub); err != nil {
 		return rep, err
 	}
@@ -122,6 +123,11 @@ func (v *verifier) run(pub crypto.PublicKey) error {
 	var names []string
 	for _, f := range v.zr.File {
 		if strings.HasSuffix(f.Name, "/") {
+			// A directory entry is not listed in datapackage.json, so the
+			// signature does not cover what it may hold.
+			if f.UncompressedSize64 > 0 || f.CompressedSize64 > 0 {
+				rep.problem(f.Name, "directory entry holding %d bytes (not covered by datapackage.json)", f.UncompressedSize64)
+			}
 			continue
 		}
 		if _, dup := v.files[f.Name]; dup {
@@ -184,6 +190,29 @@ func (v *verifier) run(pub crypto.PublicKey) error {
 	}
 	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].File < rep.Problems[j].File })
 	return nil
+}
+
+// checkFraming refuses bytes no hash covers around the zip: anything
+// before the first entry (zip readers skip it), a zip comment, or anything
+// after the end-of-central-directory record. Export writes none of them.
+func (v *verifier) checkFraming(size int64) {
+	head := make([]byte, 4)
+	if _, err := v.r.ReadAt(head, 0); err != nil || string(head) != "PK\x03\x04" {
+		v.rep.problem("bundle", "does not start with a zip entry: bytes before the zip are not covered by any hash")
+	}
+	if v.zr.Comment != "" {
+		v.rep.problem("bundle", "has a zip comment of %d bytes, not covered by any hash", len(v.zr.Comment))
+	}
+	const eocdLen = 22
+	tail := make([]byte, eocdLen)
+	if size < eocdLen {
+		return
+	}
+	if _, err := v.r.ReadAt(tail, size-eocdLen); err != nil || string(tail[:4]) != "PK\x05\x06" || tail[20] != 0 || tail[21] != 0 {
+		if v.zr.Comment == "" {
+			v.rep.problem("bundle", "bytes after the end of the zip are not covered by any hash")
+		}
+	}
 }
 
 // readSmall reads a JSON file of the bundle (capped: these files are

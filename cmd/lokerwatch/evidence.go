@@ -155,6 +155,9 @@ func runVerify(_ context.Context, e *env, args []string) error {
 	if !rep.Intact() {
 		return fmt.Errorf("%s is not intact", fs.Arg(0))
 	}
+	if !rep.Trusted() {
+		return untrustedError{fmt.Errorf("%s is intact, but its signature was not checked against a trusted key (unsigned, or no --public FILE): it shows the bundle is unchanged since someone made it, not who", fs.Arg(0))}
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -88,5 +89,52 @@ func TestUserTokenRevoke(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "", "user", "token", "a", "b", "--store", store); code != 2 {
 		t.Errorf("bad form: exit %d, want 2", code)
+	}
+}
+
+// verify exits 0 only for a bundle intact and signed by the given key; 3
+// when intact but not checked against a trusted key; 1 when not intact
+// (issue 20, finding 8).
+func TestVerifyExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	other := filepath.Join(dir, "other.pub.pem")
+	if code, _, errs := runCLI(t, "", "keys", "generate", "--private", filepath.Join(dir, "other.pem"), "--public", other); code != 0 {
+		t.Fatal(errs)
+	}
+	signed, err := os.ReadFile("testdata/signed.wacz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := filepath.Join(dir, "junk.wacz")
+	os.WriteFile(junk, append([]byte("JUNK"), signed...), 0o644)
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--public", "testdata/verify-key.pub.pem", "testdata/signed.wacz"}, 0},
+		{[]string{"testdata/signed.wacz"}, 3},
+		{[]string{"testdata/unsigned.wacz"}, 3},
+		{[]string{"--public", other, "testdata/signed.wacz"}, 1},
+		{[]string{"--public", "testdata/verify-key.pub.pem", "testdata/unsigned.wacz"}, 1},
+		{[]string{"--public", "testdata/verify-key.pub.pem", junk}, 1},
+		{[]string{"testdata/none.wacz"}, 2},
+	} {
+		code, out, errs := runCLI(t, "", append([]string{"verify"}, c.args...)...)
+		if code != c.want {
+			t.Errorf("verify %v: exit %d, want %d\n%s%s", c.args, code, c.want, out, errs)
+		}
+	}
+}
+
+// purge --release refuses without a trusted key (issue 20, finding 2).
+func TestPurgeReleaseNeedsKey(t *testing.T) {
+	store := "sqlite:" + filepath.Join(t.TempDir(), "p.db")
+	code, _, errs := runCLI(t, "", "purge", "--release", "testdata/signed.wacz", "--store", store)
+	if code != 2 || !strings.Contains(errs, "trusted public key") {
+		t.Errorf("release without a key: exit %d, %q", code, errs)
+	}
+	code, out, errs := runCLI(t, "", "purge", "--release", "testdata/unsigned.wacz", "--public", "testdata/verify-key.pub.pem", "--store", store)
+	if code != 1 || !strings.Contains(errs, "nothing released") || !strings.Contains(out, "released 0") {
+		t.Errorf("release of an unsigned bundle: exit %d, %q %q", code, out, errs)
 	}
 }
