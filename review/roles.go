@@ -82,6 +82,10 @@ func Decide(ctx context.Context, st DecideStore, u *storage.User, d lokerwatch.D
 }
 
 func decideItem(ctx context.Context, st DecideStore, u *storage.User, it *lokerwatch.ReviewItem, d lokerwatch.Decision) (*lokerwatch.ReviewItem, error) {
+	if it.Status == lokerwatch.StatusDecided && !d.Amend {
+		// Said before the role check: whoever asks, it needs amend first.
+		return nil, fmt.Errorf("decide review item %s: %w", it.ID, lokerwatch.ErrAlreadyDecided)
+	}
 	var prev storage.Role
 	if it.Status == lokerwatch.StatusDecided && it.Reviewer != u.Name {
 		pu, err := st.GetUser(ctx, it.Reviewer)

@@ -240,7 +240,7 @@ func TestLoginCookiesThrottleAudit(t *testing.T) {
 	}
 
 	// Throttling: plain cookies again.
-	e2 := newEnv(t, testStore(t))
+	e2 := newEnv(t, testStore(t), frozenClock)
 	m := e2.client(t)
 	for i := 0; i < 5; i++ {
 		if code := m.login("alice", "wrong password"); code != http.StatusUnauthorized {
