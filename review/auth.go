@@ -245,8 +245,12 @@ func newThrottle() *throttle {
 		forget: time.Hour, limit: 100_000}
 }
 
-// pairKey is the throttle key of one user name tried from one address.
-func pairKey(name, addr string) string { return strings.ToLower(name) + "\x00" + addr }
+// pairKey is the throttle key of one user name tried from one address:
+// a hash, so that a 60 KB name costs the table 32 bytes like any other.
+func pairKey(name, addr string) string {
+	h := sha256.Sum256([]byte(strings.ToLower(name) + "\x00" + addr))
+	return string(h[:])
+}
 
 // begin checks key and, when it may go ahead, counts the attempt as a
 // failure at once, in one step under the lock: concurrent attempts cannot

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ func main() {
 	same := flag.Bool("same", false, "burst: one user name for all (else one name each)")
 	nameLen := flag.Int("name", 60<<10, "flood: bytes of user name")
 	token := flag.String("token", "", "audit: an investigator's API token")
+	show := flag.Bool("show", false, "audit: print the login events and sum up the attempts they account for")
 	flag.Parse()
 	u, err := url.Parse(*base)
 	if err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && u.Hostname() != "::1") {
@@ -50,9 +52,32 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		b, _ := io.Copy(io.Discard, resp.Body)
+		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		fmt.Printf("GET /api/audit?days=3650: %d, %d bytes in %v\n", resp.StatusCode, b, time.Since(start).Round(time.Millisecond))
+		fmt.Printf("GET /api/audit?days=3650: %d, %d bytes in %v\n", resp.StatusCode, len(b), time.Since(start).Round(time.Millisecond))
+		if *show {
+			var out struct {
+				Events []struct{ Action, Actor, Detail string }
+			}
+			if err := json.Unmarshal(b, &out); err != nil {
+				log.Fatal(err)
+			}
+			own, summed := 0, 0
+			for _, ev := range out.Events {
+				switch ev.Action {
+				case "user.login":
+					if strings.HasPrefix(ev.Detail, "failed") {
+						own++
+					}
+				case "user.login.failures":
+					var k int
+					fmt.Sscanf(ev.Detail, "%d more", &k)
+					summed += k
+					fmt.Printf("  summary: %.200s\n", ev.Detail)
+				}
+			}
+			fmt.Printf("failed logins in the audit log: %d events of their own + %d in summaries = %d\n", own, summed, own+summed)
+		}
 		return
 	case "flood", "burst":
 	default:
@@ -125,6 +150,6 @@ func main() {
 		close(gate)
 	}
 	wg.Wait()
-	fmt.Printf("%s: %d requests in %v; answers %v (401 = password checked, 429 = throttled, 503 = busy)\n",
+	fmt.Printf("%s: %d requests in %v; answers %v (401 = refused as wrong, 429 = throttled, 503 = busy, try later)\n",
 		*mode, *n, time.Since(start).Round(time.Millisecond), codes)
 }

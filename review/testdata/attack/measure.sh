@@ -39,6 +39,10 @@ echo "store after: $(store_kb) KB; server peak RSS $(hwm)"
 echo "== GET /api/audit?days=3650 after the flood"
 "$work/attack" -base "$base" -mode audit -token "$token"
 echo "server peak RSS $(hwm), now $(rss)"
+echo "== after the one-minute summary window closes"
+sleep 65
+"$work/attack" -base "$base" -mode audit -token "$token" -show
+echo "store: $(store_kb) KB"
 
 for same in true false; do
 	start
