@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage"
@@ -340,5 +341,21 @@ func TestDecisionRemoteHidden(t *testing.T) {
 				t.Errorf("%s %s: remote %q shown=%v, want %v", who.name, path, got.Decisions[0].Remote, seen, who.see)
 			}
 		}
+	}
+}
+
+func TestClampEvent(t *testing.T) {
+	long := strings.Repeat("é", 40<<10) // 80 KB, two bytes a rune
+	ev := clampEvent(lokerwatch.AuditEvent{Actor: long, Object: long, Remote: long, Action: long, Detail: long})
+	for what, v := range map[string]string{"actor": ev.Actor, "object": ev.Object, "remote": ev.Remote, "action": ev.Action} {
+		if len(v) > maxAuditField+32 || !strings.HasSuffix(v, "[81920 bytes]") || !utf8.ValidString(v) {
+			t.Errorf("%s cut to %d bytes: %q", what, len(v), v[max(0, len(v)-40):])
+		}
+	}
+	if len(ev.Detail) > maxAuditDetail+32 || !utf8.ValidString(ev.Detail) {
+		t.Errorf("detail cut to %d bytes", len(ev.Detail))
+	}
+	if got := clampText("short", 10); got != "short" {
+		t.Errorf("short text changed: %q", got)
 	}
 }
