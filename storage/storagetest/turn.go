@@ -279,7 +279,7 @@ func testTurnReap(t *testing.T, s storage.Store) {
 	addSpaced(t, s, "http://b.example/1")
 	kept := claim(t, s, "w2", time.Minute)
 	reaped := 0
-	eventually(t, time.Minute, "the expired turn to be reaped", func() bool {
+	eventually(t, 5*time.Second, "the expired turn to be reaped", func() bool {
 		n, err := s.ReapRequests(ctx)
 		must(t, err, "reap")
 		reaped += n
