@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
@@ -87,6 +88,7 @@ func Default() *Config {
 			Listen:     "127.0.0.1:8080",
 			Lease:      Duration(10 * time.Minute),
 			SessionTTL: Duration(12 * time.Hour),
+			TokenTTL:   Duration(90 * 24 * time.Hour),
 		},
 		Evidence: Evidence{Retention: Retention{BenignDays: 30}},
 	}
@@ -540,6 +542,16 @@ func (c *Config) validate(file string, lines lineMap) Errors {
 	for cur, r := range c.Classify.Rates {
 		if r <= 0 {
 			bad("classify.rates."+cur, "rate must be positive")
+		}
+	}
+	if t := c.Review.TokenTTL; t < Duration(time.Minute) || t > Duration(10*365*24*time.Hour) {
+		bad("review.token_ttl", "must be between 1m and 87600h (10 years)")
+	}
+	for i, p := range c.Review.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad(fmt.Sprintf("review.trusted_proxies[%d]", i), "%q is neither an IP address nor a CIDR", p)
+			}
 		}
 	}
 	if c.Review.Listen != "" {

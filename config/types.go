@@ -103,6 +103,11 @@ type Review struct {
 	Listen     string   `yaml:"listen"`
 	Lease      Duration `yaml:"lease"`       // how long a claim holds without renewal
 	SessionTTL Duration `yaml:"session_ttl"` // browser session lifetime
+	// TokenTTL is the lifetime of new API tokens (default 90 days).
+	TokenTTL Duration `yaml:"token_ttl"`
+	// TrustedProxies are addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For is believed; empty: the TCP peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Evidence holds capture and export settings.

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,10 +217,87 @@ func Release(ctx context.Context, store PurgeStore, captureIDs []string, actor, 
 	return n, nil
 }
 
+// ReleaseVerified releases the captures that an exported bundle really
+// holds: the bundle must verify intact and signed by pub (a trusted public
+// key, required), and a capture is released only when case/ads.jsonl
+// lists it, its response record is in the bundle's WARC files with
+// matching digests, and the digest the bundle recorded for it is the
+// digest of the capture the store holds now. Anything else is refused and
+// named in the error; an unverified bundle releases nothing. It returns
+// how many captures were released.
+func ReleaseVerified(ctx context.Context, store PurgeStore, r io.ReaderAt, size int64, pub crypto.PublicKey,
+	actor, reason string, now time.Time) (int, error) {
+	if pub == nil {
+		return 0, errors.New("release: no trusted public key: only a bundle verified with one releases captures")
+	}
+	rep, err := Verify(r, size, pub)
+	if err != nil {
+		return 0, fmt.Errorf("release: verify bundle: %w", err)
+	}
+	if !rep.Trusted() {
+		why := "not signed by the given key"
+		if !rep.Intact() {
+			why = fmt.Sprintf("not intact (%d problems, first: %s)", len(rep.Problems), rep.Problems[0])
+		}
+		return 0, fmt.Errorf("release: the bundle is %s; nothing released", why)
+	}
+	refs, err := bundleRefs(r, size)
+	if err != nil {
+		return 0, fmt.Errorf("release: %w", err)
+	}
+	var ids, refused []string
+	for _, ref := range refs {
+		if !rep.responses[ref.ID] {
+			refused = append(refused, ref.ID+" (listed, but its record is not in the bundle)")
+			continue
+		}
+		rec, err := store.GetEvidence(ctx, ref.ID)
+		if errors.Is(err, lokerwatch.ErrNotFound) {
+			refused = append(refused, ref.ID+" (no such capture)")
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("release %s: %w", ref.ID, err)
+		}
+		if rec.Digest != ref.Digest {
+			refused = append(refused, fmt.Sprintf("%s (the store holds %s, the bundle %s)", ref.ID, rec.Digest, ref.Digest))
+			continue
+		}
+		ids = append(ids, ref.ID)
+	}
+	detail := "bundle signed by " + rep.KeyFingerprint
+	if reason != "" {
+		detail += ": " + reason
+	}
+	n, err := Release(ctx, store, ids, actor, detail, now)
+	if len(refused) > 0 {
+		msg := "not released: " + strings.Join(refused, ", ")
+		if err != nil {
+			return n, fmt.Errorf("%w; %s", err, msg)
+		}
+		return n, errors.New(msg)
+	}
+	return n, err
+}
+
 // BundleCaptures lists the capture IDs held by a WACZ bundle made by
 // Export (from case/ads.jsonl), for releasing them after checking the
 // bundle with Verify.
 func BundleCaptures(r io.ReaderAt, size int64) ([]string, error) {
+	refs, err := bundleRefs(r, size)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(refs))
+	for i, ref := range refs {
+		ids[i] = ref.ID
+	}
+	return ids, nil
+}
+
+// bundleRefs reads the references of the captures included in a bundle
+// (each once) from its case/ads.jsonl.
+func bundleRefs(r io.ReaderAt, size int64) ([]CaptureRef, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
@@ -231,20 +309,20 @@ func BundleCaptures(r io.ReaderAt, size int64) ([]string, error) {
 	defer f.Close()
 	dec := json.NewDecoder(bufio.NewReader(f))
 	seen := map[string]bool{}
-	var ids []string
+	var refs []CaptureRef
 	for {
 		var cr struct {
 			Captures []CaptureRef `json:"captures"`
 		}
 		if err := dec.Decode(&cr); err == io.EOF {
-			return ids, nil
+			return refs, nil
 		} else if err != nil {
 			return nil, fmt.Errorf("bundle case/ads.jsonl: %w", err)
 		}
 		for _, c := range cr.Captures {
 			if c.Excluded == "" && c.WARCFile != "" && !seen[c.ID] {
 				seen[c.ID] = true
-				ids = append(ids, c.ID)
+				refs = append(refs, c)
 			}
 		}
 	}

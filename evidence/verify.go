@@ -45,6 +45,16 @@ type Report struct {
 	Created        string    `json:"created,omitempty"`
 	Problems       []Problem `json:"problems"`
 	Notes          []string  `json:"notes,omitempty"`
+
+	// responses are the WARC-Record-IDs of the response records found,
+	// with no problem, in the bundle's WARC files (for ReleaseVerified).
+	responses map[string]bool
+}
+
+// Trusted reports whether the bundle is intact and signed by the public
+// key given to Verify.
+func (r *Report) Trusted() bool {
+	return r.Intact() && r.Signed && r.SignatureValid && r.KeyTrusted
 }
 
 // Intact reports whether nothing is wrong.
@@ -87,13 +97,14 @@ func (r *Report) WriteText(w io.Writer) error {
 // signature (against pub when given). Everything wrong is listed in the
 // report; the error is only for a reader that fails.
 func Verify(r io.ReaderAt, size int64, pub crypto.PublicKey) (*Report, error) {
-	rep := &Report{Problems: []Problem{}}
+	rep := &Report{Problems: []Problem{}, responses: map[string]bool{}}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		rep.problem("bundle", "not a readable zip file: %v", err)
 		return rep, nil
 	}
 	v := &verifier{r: r, zr: zr, rep: rep, files: map[string]*zip.File{}}
+	v.checkFraming(size)
 	if err := v.run(pub); err != nil {
 		return rep, err
 	}
@@ -112,6 +123,11 @@ func (v *verifier) run(pub crypto.PublicKey) error {
 	var names []string
 	for _, f := range v.zr.File {
 		if strings.HasSuffix(f.Name, "/") {
+			// A directory entry is not listed in datapackage.json, so the
+			// signature does not cover what it may hold.
+			if f.UncompressedSize64 > 0 || f.CompressedSize64 > 0 {
+				rep.problem(f.Name, "directory entry holding %d bytes (not covered by datapackage.json)", f.UncompressedSize64)
+			}
 			continue
 		}
 		if _, dup := v.files[f.Name]; dup {
@@ -174,6 +190,29 @@ func (v *verifier) run(pub crypto.PublicKey) error {
 	}
 	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].File < rep.Problems[j].File })
 	return nil
+}
+
+// checkFraming refuses bytes no hash covers around the zip: anything
+// before the first entry (zip readers skip it), a zip comment, or anything
+// after the end-of-central-directory record. Export writes none of them.
+func (v *verifier) checkFraming(size int64) {
+	head := make([]byte, 4)
+	if _, err := v.r.ReadAt(head, 0); err != nil || string(head) != "PK\x03\x04" {
+		v.rep.problem("bundle", "does not start with a zip entry: bytes before the zip are not covered by any hash")
+	}
+	if v.zr.Comment != "" {
+		v.rep.problem("bundle", "has a zip comment of %d bytes, not covered by any hash", len(v.zr.Comment))
+	}
+	const eocdLen = 22
+	tail := make([]byte, eocdLen)
+	if size < eocdLen {
+		return
+	}
+	if _, err := v.r.ReadAt(tail, size-eocdLen); err != nil || string(tail[:4]) != "PK\x05\x06" || tail[20] != 0 || tail[21] != 0 {
+		if v.zr.Comment == "" {
+			v.rep.problem("bundle", "bytes after the end of the zip are not covered by any hash")
+		}
+	}
 }
 
 // readSmall reads a JSON file of the bundle (capped: these files are
@@ -397,6 +436,9 @@ func (v *verifier) checkWARC(name string) error {
 		v.rep.Records++
 		for _, p := range ri.Problems {
 			v.rep.problem(name, "record %s (%s) at offset %d: %s", ri.ID, ri.Type, ri.Offset, p)
+		}
+		if ri.Type == typeResponse && len(ri.Problems) == 0 {
+			v.rep.responses[ri.ID] = true
 		}
 		return nil
 	})

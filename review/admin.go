@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -53,7 +52,7 @@ func (s *Server) usersAddForm(w http.ResponseWriter, r *http.Request, p *princip
 
 func (s *Server) userTokenForm(w http.ResponseWriter, r *http.Request, p *principal) {
 	name := r.PathValue("name")
-	tok, err := NewToken(r.Context(), s.st, name)
+	tok, _, err := NewTokenTTL(r.Context(), s.st, name, s.tokenTTL)
 	if err != nil {
 		if errors.Is(err, lokerwatch.ErrNotFound) {
 			s.renderUsers(w, r, p, http.StatusNotFound, usersData{Error: "No such user."})
@@ -88,8 +87,9 @@ func (s *Server) userDisableForm(w http.ResponseWriter, r *http.Request, p *prin
 	s.renderUsers(w, r, p, http.StatusOK, usersData{Done: fmt.Sprintf("User %s %s.", name, word)})
 }
 
-// setDisabled disables or enables an account. A disabled user's sessions
-// and tokens stop working at once (identify checks the flag).
+// setDisabled disables or enables an account. Disabling ends the user's
+// sessions and tokens (and identify checks the flag too), so enabling the
+// account again revives none of them.
 func (s *Server) setDisabled(r *http.Request, p *principal, name string, disable bool) error {
 	if name == p.name() && disable {
 		return fmt.Errorf("%w: you cannot disable yourself", errBadInput)
@@ -101,6 +101,11 @@ func (s *Server) setDisabled(r *http.Request, p *principal, name string, disable
 	u.Disabled = disable
 	if err := s.st.PutUser(r.Context(), u); err != nil {
 		return err
+	}
+	if disable {
+		if _, err := EndSessions(r.Context(), s.st, name); err != nil {
+			return err
+		}
 	}
 	action := "user.disable"
 	if !disable {
@@ -124,14 +129,18 @@ const maxAuditRows = 1000
 func (s *Server) auditEvents(r *http.Request) (auditData, error) {
 	q := r.URL.Query()
 	d := auditData{Actor: strings.TrimSpace(q.Get("actor")), Object: strings.TrimSpace(q.Get("object")), Days: atoiDefault(q.Get("days"), 7, 1, 3650)}
-	f := storage.AuditFilter{Actor: d.Actor, Object: d.Object, Since: s.now().Add(-time.Duration(d.Days) * 24 * time.Hour), Limit: 0}
+	// The store returns only the page shown, newest first: the log may
+	// be large, and loading all of it to show 1,000 rows let one request
+	// cost hundreds of megabytes.
+	f := storage.AuditFilter{Actor: d.Actor, Object: d.Object, Since: s.now().Add(-time.Duration(d.Days) * 24 * time.Hour),
+		Limit: maxAuditRows, Newest: true}
 	evs, err := s.st.ListAudit(r.Context(), f)
 	if err != nil {
 		return d, err
 	}
-	slices.Reverse(evs)
-	if len(evs) > maxAuditRows {
-		evs = evs[:maxAuditRows]
+	// Events written before fields were bounded may be huge: show them cut.
+	for i := range evs {
+		evs[i] = clampEvent(evs[i])
 	}
 	d.Events = evs
 	return d, nil

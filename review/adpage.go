@@ -137,8 +137,8 @@ func (s *Server) loadAd(ctx context.Context, p *principal, id string) (*adData, 
 			d.HeldBy = item.Claimant
 		}
 		d.Decided = item.Status == lokerwatch.StatusDecided
-		d.CanDecide = !d.Decided && d.HeldBy == ""
-		if d.Decisions, err = s.st.Decisions(ctx, item.ID); err != nil {
+		d.CanDecide = !d.Decided && d.HeldBy == "" && MayClaim(p.user.Role, item) == nil
+		if d.Decisions, err = s.decisionsFor(ctx, p, item.ID); err != nil {
 			return nil, fmt.Errorf("decisions of %s: %w", item.ID, err)
 		}
 	case errors.Is(err, lokerwatch.ErrNotFound):
@@ -201,7 +201,7 @@ func (s *Server) decideForm(w http.ResponseWriter, r *http.Request, p *principal
 	if wantNext {
 		// Hold the item first, so that claimNext cannot return it.
 		if item.Status == lokerwatch.StatusPending {
-			if _, err := s.st.ClaimItem(ctx, id, p.name(), s.lease); err != nil {
+			if _, err := Claim(ctx, s.st, p.user, id, s.lease); err != nil {
 				s.storeError(w, r, "claim item "+id, err)
 				return
 			}
@@ -253,7 +253,7 @@ func (s *Server) decide(ctx context.Context, r *http.Request, p *principal, item
 		ItemID: item.ID, AdID: item.AdID, Verdict: v, Reviewer: p.name(), Note: note,
 		DecidedAt: s.now().UTC(), Amend: amend, Remote: remoteAddr(r),
 	}
-	out, err := s.st.Decide(ctx, d)
+	out, err := decideItem(ctx, s.st, p.user, item, d)
 	s.reads.changed()
 	if err != nil {
 		return nil, err

@@ -100,7 +100,7 @@ func (s *Server) apiItem(w http.ResponseWriter, r *http.Request, p *principal) {
 		s.storeError(w, r, "ad", err)
 		return
 	}
-	if out.Decisions, err = s.st.Decisions(ctx, it.ID); err != nil {
+	if out.Decisions, err = s.decisionsFor(ctx, p, it.ID); err != nil {
 		s.storeError(w, r, "decisions", err)
 		return
 	}
@@ -120,7 +120,7 @@ func (s *Server) apiClaim(w http.ResponseWriter, r *http.Request, p *principal) 
 // written the error response.
 func (s *Server) claimPathItem(w http.ResponseWriter, r *http.Request, p *principal) (*lokerwatch.ReviewItem, bool) {
 	id := r.PathValue("id")
-	it, err := s.st.ClaimItem(r.Context(), id, p.name(), s.lease)
+	it, err := Claim(r.Context(), s.st, p.user, id, s.lease)
 	s.reads.changed()
 	if err != nil {
 		s.storeError(w, r, "claim item "+id, err)
@@ -269,7 +269,7 @@ func (s *Server) apiAddUser(w http.ResponseWriter, r *http.Request, p *principal
 
 func (s *Server) apiUserToken(w http.ResponseWriter, r *http.Request, p *principal) {
 	name := r.PathValue("name")
-	tok, err := NewToken(r.Context(), s.st, name)
+	tok, _, err := NewTokenTTL(r.Context(), s.st, name, s.tokenTTL)
 	if err != nil {
 		if errors.Is(err, lokerwatch.ErrNotFound) {
 			writeJSONError(w, http.StatusNotFound, "no such user")

@@ -1,7 +1,10 @@
 package review
 
 import (
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -46,46 +49,119 @@ func TestPasswordHash(t *testing.T) {
 func TestThrottle(t *testing.T) {
 	th := newThrottle()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, other := pairKey("Alice", "10.0.0.1"), pairKey("alice", "10.0.0.2")
+	if a != pairKey("alice", "10.0.0.1") {
+		t.Fatal("pair key is case-sensitive in the name")
+	}
 	for i := 0; i < th.free-1; i++ {
-		th.fail(now, "user:a", "ip:1")
+		if w := th.begin(now, a); w != 0 {
+			t.Fatalf("attempt %d held back: %v", i+1, w)
+		}
 	}
-	if w := th.wait(now, "user:a", "ip:1"); w != 0 {
-		t.Fatalf("locked after %d failures: %v", th.free-1, w)
+	if w := th.wait(now, a); w != 0 {
+		t.Fatalf("held back after %d failures: %v", th.free-1, w)
 	}
-	th.fail(now, "user:a", "ip:1")
-	if w := th.wait(now, "user:a"); w != th.base {
+	th.begin(now, a)
+	if w := th.wait(now, a); w != th.base {
 		t.Fatalf("wait after %d failures = %v, want %v", th.free, w, th.base)
 	}
-	if w := th.wait(now, "user:b", "ip:2"); w != 0 {
-		t.Fatalf("other keys locked: %v", w)
+	if w := th.begin(now, a); w != th.base {
+		t.Fatalf("attempt while held back: %v, want %v", w, th.base)
 	}
-	th.fail(now, "user:a")
-	if w := th.wait(now, "user:a"); w != 2*th.base {
-		t.Fatalf("lock does not double: %v", w)
+	// The same name from another address, and other names from this
+	// one, are not held back: no lock-out of the owner or of neighbours.
+	if w := th.begin(now, other); w != 0 {
+		t.Fatalf("same name, other address held back: %v", w)
 	}
-	for i := 0; i < 20; i++ {
-		th.fail(now, "user:a")
+	if w := th.begin(now, pairKey("bob", "10.0.0.1")); w != 0 {
+		t.Fatalf("other name, same address held back: %v", w)
 	}
-	if w := th.wait(now, "user:a"); w != th.max {
-		t.Fatalf("lock not capped: %v", w)
+	// Backoff doubles with each failure that gets through, up to max.
+	at := now.Add(th.base)
+	th.begin(at, a)
+	if w := th.wait(at, a); w != 2*th.base {
+		t.Fatalf("delay does not double: %v", w)
 	}
-	if w := th.wait(now.Add(th.max), "user:a"); w != 0 {
-		t.Fatalf("still locked after the lock ran out: %v", w)
+	for i := 0; i < 40; i++ {
+		at = at.Add(th.wait(at, a))
+		th.begin(at, a)
 	}
-	th.ok("user:a")
-	th.fail(now, "user:a")
-	if w := th.wait(now, "user:a"); w != 0 {
+	if w := th.wait(at, a); w != th.max {
+		t.Fatalf("delay not capped: %v", w)
+	}
+	th.ok(a)
+	if w := th.begin(at, a); w != 0 {
 		t.Fatalf("success did not reset the count: %v", w)
 	}
 }
 
+// TestThrottleAtomic: concurrent attempts of one pair are counted as they
+// are let through, so no more than the free ones are checked (issue 20:
+// 40 concurrent wrong passwords had 39 checked).
+func TestThrottleAtomic(t *testing.T) {
+	th := newThrottle()
+	now := time.Now()
+	var passed atomic.Int32
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			if th.begin(now, pairKey("alice", "10.0.0.1")) == 0 {
+				passed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := passed.Load(); n != int32(th.free) {
+		t.Fatalf("%d of 40 concurrent attempts let through, want %d", n, th.free)
+	}
+}
+
+func TestThrottleBoundedMemory(t *testing.T) {
+	th := newThrottle()
+	th.limit = 1000
+	now := time.Now()
+	for i := range 10_000 {
+		th.begin(now.Add(time.Duration(i)*time.Millisecond), pairKey(fmt.Sprint("n", i), "10.0.0.1"))
+	}
+	if n := len(th.entries); n > th.limit {
+		t.Fatalf("%d entries kept, limit %d", n, th.limit)
+	}
+}
+
 func TestSafeNext(t *testing.T) {
-	for in, want := range map[string]string{
-		"": "/", "/ad/x?y=1": "/ad/x?y=1", "//evil.example/": "/", "https://evil.example/": "/",
-		"/\\evil.example": "/", "javascript:alert(1)": "/", "/ok\r\nSet-Cookie: x": "/",
+	for _, c := range []struct{ in, want string }{
+		{"", "/"},
+		{"/ad/x?y=1", "/ad/x?y=1"},
+		{"/search?q=a%20b#top", "/search?q=a%20b#top"},
+		{"/", "/"},
+		{"//evil.example/", "/"},
+		{"https://evil.example/", "/"},
+		{"/\\evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"/ok\r\nSet-Cookie: x", "/"},
+		// Browsers strip tab, LF, CR from URLs and treat \ as /; the rest
+		// of the control characters and spaces are refused too.
+		{"/\t/evil.example/", "/"},
+		{"/\v/evil.example/", "/"},
+		{"/\f/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"/\r/evil.example/", "/"},
+		{"/\x00/evil.example/", "/"},
+		{"/ /evil.example/", "/"},
+		{"/\u00a0/evil.example/", "/"},
+		{"/\u2028/evil.example/", "/"},
+		{"/\u200b/evil.example/", "/"},
+		{"/\ufeff/evil.example/", "/"},
+		{"/\x7f/evil.example/", "/"},
+		{"/\u0085/evil.example/", "/"},
+		{"/\xff/evil.example/", "/"},
+		{"/%2F/evil.example/", "/"},
+		{"/\\/evil.example/", "/"},
+		{"\t//evil.example/", "/"},
+		{"/" + strings.Repeat("a", 3000), "/"},
 	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		if got := safeNext(c.in); got != c.want {
+			t.Errorf("safeNext(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -77,6 +77,9 @@ func newEnv(t testing.TB, st storage.Store, mod ...func(*Options)) *testEnv {
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
+	// Close writes pending login summaries and stops their timer while the
+	// store is still open (cleanups run last first).
+	t.Cleanup(func() { srv.Close(context.Background()) })
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	ctx := context.Background()

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -27,6 +29,35 @@ const (
 )
 
 var b64 = base64.RawStdEncoding
+
+// hashSlots bounds how many argon2 hashes a server computes at once: each
+// takes argonMemory (19 MiB), so without a bound a burst of logins costs
+// memory in proportion to the burst (150 at once peaked at 2.2 GB).
+// Logins beyond it wait for a slot, or give up (errBusy) after
+// maxHashWait.
+type hashSlots chan struct{}
+
+var errBusy = errors.New("too many logins at once")
+
+// maxHashWait is how long a login waits for a hashing slot.
+const maxHashWait = 10 * time.Second
+
+func newHashSlots(n int) hashSlots { return make(hashSlots, max(n, 1)) }
+
+// check runs checkPassword in a slot.
+func (h hashSlots) check(ctx context.Context, phc, password string) (bool, error) {
+	t := time.NewTimer(maxHashWait)
+	defer t.Stop()
+	select {
+	case h <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case <-t.C:
+		return false, errBusy
+	}
+	defer func() { <-h }()
+	return checkPassword(phc, password)
+}
 
 // hashPassword returns the PHC string of an argon2id hash of password:
 // $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>.

@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -43,6 +45,9 @@ type Options struct {
 	Lease time.Duration
 	// SessionTTL is the lifetime of a browser session (default 12h).
 	SessionTTL time.Duration
+	// TokenTTL is the lifetime of API tokens made on the desk (default
+	// DefaultTokenTTL, config review.token_ttl).
+	TokenTTL time.Duration
 	// SecureCookies marks cookies Secure (set when served over TLS, also
 	// behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -53,6 +58,14 @@ type Options struct {
 	// registry's licensed hotlines: classifiers.Engine.LicensedContact).
 	SigningKey *ecdsa.PrivateKey
 	Weak       func(lokerwatch.IndexKey) bool
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For header is believed (config review.trusted_proxies).
+	// Without any, the client address is the TCP peer and the header is
+	// ignored.
+	TrustedProxies []string
+	// HashConcurrency bounds the password hashes computed at once (default
+	// the number of CPUs, at least 2); each takes 19 MiB.
+	HashConcurrency int
 }
 
 // Server is the review desk.
@@ -62,10 +75,14 @@ type Server struct {
 	gatherer prometheus.Gatherer
 	lease    time.Duration
 	ttl      time.Duration
+	tokenTTL time.Duration
 	secure   bool
 	now      func() time.Time
 	pages    *pageSet
 	throttle *throttle
+	hashes   hashSlots
+	logins   *loginAudit
+	proxies  []netip.Prefix
 	metrics  *metrics
 	reads    *queueReads
 	rows     *rowCache
@@ -81,6 +98,7 @@ func New(opt Options) (*Server, error) {
 	if opt.Store == nil {
 		return nil, errors.New("review server: no store")
 	}
+	var err error
 	s := &Server{
 		st:       newGatedStore(opt.Store),
 		log:      opt.Logger,
@@ -101,14 +119,24 @@ func New(opt Options) (*Server, error) {
 	if s.ttl <= 0 {
 		s.ttl = 12 * time.Hour
 	}
+	if s.tokenTTL = opt.TokenTTL; s.tokenTTL <= 0 {
+		s.tokenTTL = DefaultTokenTTL
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.proxies, err = ParseTrustedProxies(opt.TrustedProxies); err != nil {
+		return nil, err
+	}
+	if opt.HashConcurrency <= 0 {
+		opt.HashConcurrency = max(2, runtime.NumCPU())
+	}
+	s.hashes = newHashSlots(opt.HashConcurrency)
+	s.logins = newLoginAudit(func(ev lokerwatch.AuditEvent) { s.audit(context.Background(), ev) }, s.now)
 	s.sessionCookie, s.loginCookie = "lw_session", "lw_login"
 	if s.secure {
 		s.sessionCookie, s.loginCookie = "__Host-lw_session", "__Host-lw_login"
 	}
-	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -135,7 +163,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", noListing(static, cacheStatic(http.FileServerFS(static)))))
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -197,7 +225,7 @@ func (s *Server) routes() http.Handler {
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		s.refuse(w, r, http.StatusForbidden, "Cross-site request refused.")
 	}))
-	return s.recoverer(s.securityHeaders(s.instrument(mux, cop.Handler(mux))))
+	return s.recoverer(s.clientAddress(s.securityHeaders(s.instrument(mux, cop.Handler(mux)))))
 }
 
 // instrument records request metrics by route pattern (never by URL).
@@ -303,6 +331,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 // remoteAddr is the client address without port. The console does not
 // trust X-Forwarded-For: a proxy in front should be the only client.
 func remoteAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientAddrKey{}).(string); ok {
+		return a
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -338,6 +369,8 @@ func (s *Server) storeError(w http.ResponseWriter, r *http.Request, what string,
 		code, msg = http.StatusNotFound, "Nothing to claim: the queue is empty."
 	case errors.Is(err, lokerwatch.ErrLeaseLost):
 		code, msg = http.StatusConflict, what+": lease lost."
+	case errors.Is(err, ErrForbidden):
+		code, msg = http.StatusForbidden, "Forbidden: "+err.Error()
 	case errors.Is(err, errBadInput):
 		code, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, context.Canceled):

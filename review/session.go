@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage"
@@ -170,14 +172,32 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, d
 	s.render(w, r, code, "login", &pageData{Title: "Log in", Body: d})
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps post-login redirects on this site: only a path that
+// starts with one "/" followed by something other than "/" or "\\", with no
+// control character, space or backslash anywhere. Browsers drop tab,
+// newline and other control characters from URLs and read "\\" as "/", so
+// "/\t/evil.example" becomes "//evil.example", another site; anything
+// unusual is refused rather than cleaned.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for _, c := range next {
+		if c <= 0x20 || c == 0x7f || c == '\\' || (c >= 0x80 && c <= 0x9f) || c == utf8.RuneError ||
+			unicode.Is(unicode.White_Space, c) || unicode.Is(unicode.Cf, c) {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
 }
+
+// maxPasswordLen is the longest password a login hashes (AddUser accepts
+// no longer ones); a longer one is a failed attempt without hashing.
+const maxPasswordLen = 1024
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -187,51 +207,76 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	remote := remoteAddr(r)
 	now := s.now()
+	// Shown back in the form: a hostile name is not echoed in full.
+	shown := name
+	if len(shown) > maxAuditName {
+		shown = ""
+	}
 
 	c, err := r.Cookie(s.loginCookie)
 	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("login_token"))) != 1 {
 		s.metrics.refused("csrf")
-		s.renderLogin(w, r, http.StatusForbidden, loginData{Next: next, Name: name, Error: "The login form expired. Please try again."})
+		s.renderLogin(w, r, http.StatusForbidden, loginData{Next: next, Name: shown, Error: "The login form expired. Please try again."})
 		return
 	}
-	keys := []string{"user:" + strings.ToLower(name), "ip:" + remote}
-	if wait := s.throttle.wait(now, keys...); wait > 0 {
+	key := pairKey(name, remote)
+	if wait := s.throttle.begin(now, key); wait > 0 {
 		s.metrics.login("throttled")
-		s.audit(r.Context(), lokerwatch.AuditEvent{Actor: name, Action: "user.login", Object: name, Remote: remote, Detail: "throttled"})
+		s.logins.failed(name, remote, "throttled", true)
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
-		s.renderLogin(w, r, http.StatusTooManyRequests, loginData{Next: next, Name: name,
+		s.renderLogin(w, r, http.StatusTooManyRequests, loginData{Next: next, Name: shown,
 			Error: fmt.Sprintf("Too many failed attempts. Try again in %s.", wait.Round(time.Second))})
 		return
 	}
 
-	u, err := s.st.GetUser(r.Context(), name)
-	if err != nil && !errors.Is(err, lokerwatch.ErrNotFound) {
-		s.storeError(w, r, "login", err)
-		return
+	// A name that no account can have (AddUser checks the same pattern)
+	// or an overlong password fails without a store read or a hash.
+	plausible := userNameRE.MatchString(name) && len(password) <= maxPasswordLen
+	var u *storage.User
+	if plausible {
+		u, err = s.st.GetUser(r.Context(), name)
+		if err != nil && !errors.Is(err, lokerwatch.ErrNotFound) {
+			s.throttle.undo(key)
+			s.storeError(w, r, "login", err)
+			return
+		}
 	}
-	hash := dummyHash()
-	if u != nil {
-		hash = u.PasswordHash
+	ok := false
+	if plausible {
+		hash := dummyHash()
+		if u != nil {
+			hash = u.PasswordHash
+		}
+		var herr error
+		ok, herr = s.hashes.check(r.Context(), hash, password)
+		if errors.Is(herr, errBusy) || errors.Is(herr, context.Canceled) || errors.Is(herr, context.DeadlineExceeded) {
+			// Not checked: not counted against the pair either.
+			s.throttle.undo(key)
+			s.metrics.login("throttled") // refused for now, as throttled ones are
+			w.Header().Set("Retry-After", "5")
+			s.renderLogin(w, r, http.StatusServiceUnavailable, loginData{Next: next, Name: shown, Error: "The server is busy. Please try again in a few seconds."})
+			return
+		}
+		if herr != nil {
+			s.log.Error("stored password hash unusable", "user", name, "err", herr)
+		}
 	}
-	ok, herr := checkPassword(hash, password)
-	if herr != nil {
-		s.log.Error("stored password hash unusable", "user", name, "err", herr)
-	}
-	if u == nil || !ok || u.Disabled || len(name) == 0 {
+	if u == nil || !ok || u.Disabled {
 		reason := "bad password"
 		switch {
+		case !plausible:
+			reason = "impossible user name or password"
 		case u == nil:
 			reason = "unknown user"
 		case u.Disabled && ok:
 			reason = "user disabled"
 		}
-		s.throttle.fail(now, keys...)
 		s.metrics.login("failed")
-		s.audit(r.Context(), lokerwatch.AuditEvent{Actor: name, Action: "user.login", Object: name, Remote: remote, Detail: "failed: " + reason})
-		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Next: next, Name: name, Error: "Wrong user name or password."})
+		s.logins.failed(name, remote, "failed: "+reason, false)
+		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Next: next, Name: shown, Error: "Wrong user name or password."})
 		return
 	}
-	s.throttle.ok(keys...)
+	s.throttle.ok(key)
 
 	secret, err := randomString(32)
 	if err != nil {
@@ -274,6 +319,7 @@ func (s *Server) audit(ctx context.Context, ev lokerwatch.AuditEvent) {
 	if ev.Time.IsZero() {
 		ev.Time = s.now().UTC()
 	}
+	ev = clampEvent(ev)
 	if err := s.st.AppendAudit(context.WithoutCancel(ctx), ev); err != nil {
 		s.log.Error("append audit event", "action", ev.Action, "actor", ev.Actor, "err", err)
 	}

@@ -361,12 +361,17 @@ type AuditFilter struct {
 	Actor  string
 	Since  time.Time
 	Limit  int
+	// Newest returns the Limit newest matching events, newest first
+	// (without it, the Limit oldest, oldest first). The store reads no
+	// more than it returns, so a huge log costs a bounded page.
+	Newest bool
 }
 
 // Audit is the append-only log of who did what.
 type Audit interface {
 	AppendAudit(ctx context.Context, ev lokerwatch.AuditEvent) error
-	// ListAudit returns matching events oldest first.
+	// ListAudit returns matching events oldest first (newest first with
+	// f.Newest).
 	ListAudit(ctx context.Context, f AuditFilter) ([]lokerwatch.AuditEvent, error)
 }
 
@@ -430,4 +435,8 @@ type Users interface {
 	// GetSession returns ErrNotFound for unknown or expired sessions.
 	GetSession(ctx context.Context, id string) (*Session, error)
 	DeleteSession(ctx context.Context, id string) error
+	// ListSessions returns the live sessions and API tokens of a user (to
+	// list and revoke tokens, and to end them all when the password changes
+	// or the account is disabled).
+	ListSessions(ctx context.Context, user string) ([]Session, error)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
@@ -310,7 +311,13 @@ func reviewClaim(ctx context.Context, e *env, args []string) error {
 		var it *lokerwatch.ReviewItem
 		var err error
 		if fs.NArg() == 1 {
-			it, err = st.ClaimItem(ctx, fs.Arg(0), reviewer, lease)
+			// The decision matrix applies here as on the desk: the
+			// reviewer is an account, and its role counts.
+			u, uerr := reviewerAccount(ctx, st, reviewer)
+			if uerr != nil {
+				return uerr
+			}
+			it, err = review.Claim(ctx, st, u, fs.Arg(0), lease)
 		} else {
 			it, err = st.ClaimNext(ctx, reviewer, lease, storage.ReviewFilter{})
 		}
@@ -349,7 +356,11 @@ func reviewDecide(ctx context.Context, e *env, args []string) error {
 		return usagef("--reviewer is required")
 	}
 	return withStore(ctx, e, &c, func(st storage.Store) error {
-		it, err := st.Decide(ctx, lokerwatch.Decision{ItemID: fs.Arg(0), Verdict: v, Reviewer: reviewer,
+		u, err := reviewerAccount(ctx, st, reviewer)
+		if err != nil {
+			return err
+		}
+		it, err := review.Decide(ctx, st, u, lokerwatch.Decision{ItemID: fs.Arg(0), Verdict: v, Reviewer: reviewer,
 			Note: note, DecidedAt: time.Now().UTC(), Amend: amend})
 		if err != nil {
 			return fmt.Errorf("decide review item %s: %w", fs.Arg(0), err)
@@ -357,6 +368,22 @@ func reviewDecide(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s: %s by %s\n", it.ID, it.Verdict, it.Reviewer)
 		return nil
 	})
+}
+
+// reviewerAccount is the enabled account that --reviewer names: the CLI
+// decides as that user, with its role (see review.MayDecide).
+func reviewerAccount(ctx context.Context, st storage.Store, name string) (*storage.User, error) {
+	u, err := st.GetUser(ctx, name)
+	if errors.Is(err, lokerwatch.ErrNotFound) {
+		return nil, usagef("--reviewer %s: no such account (create it with  lokerwatch user add %s --role analyst)", name, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reviewer %s: %w", name, err)
+	}
+	if u.Disabled {
+		return nil, usagef("--reviewer %s: the account is disabled", name)
+	}
+	return u, nil
 }
 
 // reorder moves positional arguments after flags so that both

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
@@ -170,6 +171,9 @@ func runVerify(_ context.Context, e *env, args []string) error {
 	if !rep.Intact() {
 		return fmt.Errorf("%s is not intact", fs.Arg(0))
 	}
+	if !rep.Trusted() {
+		return untrustedError{fmt.Errorf("%s is intact, but its signature was not checked against a trusted key (unsigned, or no --public FILE): it shows the bundle is unchanged since someone made it, not who", fs.Arg(0))}
+	}
 	return nil
 }
 
@@ -199,30 +203,19 @@ func runKeys(_ context.Context, e *env, args []string) error {
 func runPurge(ctx context.Context, e *env, args []string) error {
 	var c common
 	var dry bool
-	var actor, release, reason string
-	fs := flags(e, "purge", "[--dry-run] [--release BUNDLE [--reason TEXT]] [--config FILE] [--store URL]")
+	var actor, release, reason, pubPath string
+	fs := flags(e, "purge", "[--dry-run] [--release BUNDLE [--public FILE] [--reason TEXT]] [--config FILE] [--store URL]")
 	c.register(fs)
 	fs.BoolVar(&dry, "dry-run", false, "count what would be deleted, delete nothing")
 	fs.StringVar(&actor, "actor", "", "who purges, for the audit trail (default: $USER)")
-	fs.StringVar(&release, "release", "", "first mark the captures in this exported `BUNDLE` as released (held safely elsewhere), so this purge deletes them")
+	fs.StringVar(&release, "release", "", "first mark the captures in this exported `BUNDLE` as released (held safely elsewhere), so this purge deletes them; the bundle must verify intact and signed by a trusted key")
+	fs.StringVar(&pubPath, "public", "", "trusted public key `FILE` (PEM) the --release bundle must be signed with (default: the public half of evidence.signing_key)")
 	fs.StringVar(&reason, "reason", "", "why the bundle's captures are released (kept in the audit trail)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	var releaseIDs []string
-	if release != "" {
-		f, err := os.Open(release)
-		if err != nil {
-			return usageError{err}
-		}
-		fi, err := f.Stat()
-		if err == nil {
-			releaseIDs, err = evidence.BundleCaptures(f, fi.Size())
-		}
-		f.Close()
-		if err != nil {
-			return usagef("--release %s: %v", release, err)
-		}
+	if pubPath != "" && release == "" {
+		return usagef("--public goes with --release")
 	}
 	if actor == "" {
 		actor = os.Getenv("USER")
@@ -232,11 +225,41 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if len(releaseIDs) > 0 && !dry {
-		n, err := evidence.Release(ctx, st, releaseIDs, actor, reason, time.Now())
-		fmt.Fprintf(e.stdout, "released %d captures of %s\n", n, release)
+	if release != "" {
+		// Only what a bundle verified with a trusted key holds is released:
+		// an unchecked or truncated bundle could list any capture.
+		var pub crypto.PublicKey
+		switch {
+		case pubPath != "":
+			k, err := evidence.LoadPublicKey(pubPath)
+			if err != nil {
+				return usagef("--public: %v", err)
+			}
+			pub = k
+		case cfg.Evidence.SigningKey != "":
+			k, err := evidence.LoadPrivateKey(cfg.Evidence.SigningKey)
+			if err != nil {
+				return usagef("evidence.signing_key: %v", err)
+			}
+			pub = k.Public()
+		default:
+			return usagef("--release needs a trusted public key: --public FILE, or evidence.signing_key in the config")
+		}
+		f, err := os.Open(release)
+		if err != nil {
+			return usageError{err}
+		}
+		defer f.Close()
+		fi, err := f.Stat()
 		if err != nil {
 			return fmt.Errorf("release: %w", err)
+		}
+		if !dry {
+			n, err := evidence.ReleaseVerified(ctx, st, f, fi.Size(), pub, actor, reason, time.Now())
+			fmt.Fprintf(e.stdout, "released %d captures of %s\n", n, release)
+			if err != nil {
+				return fmt.Errorf("release: %w", err)
+			}
 		}
 	}
 	n, err := evidence.Purge(ctx, st, evidence.Policy{BenignDays: cfg.Evidence.Retention.BenignDays, DryRun: dry, Actor: actor}, time.Now())

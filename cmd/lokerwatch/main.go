@@ -2,7 +2,8 @@
 // workers into scam compounds, non-procedural placement or trafficking.
 //
 // This package only parses flags, builds the parts and maps errors to exit
-// codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.
+// codes: 0 ok, 1 runtime failure, 2 bad usage or bad config, 3 (verify) a
+// bundle intact but not checked against a trusted key.
 package main
 
 import (
@@ -44,6 +45,13 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// untrustedError is a bundle that verify found intact but could not tie
+// to a trusted key: exit code 3.
+type untrustedError struct{ err error }
+
+func (e untrustedError) Error() string { return e.err.Error() }
+func (e untrustedError) Unwrap() error { return e.err }
 
 func commands() []command {
 	return []command{
@@ -106,6 +114,9 @@ func exitCode(w io.Writer, name string, err error) int {
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(w, "lokerwatch %s: %v\n", name, err)
 		return 2
+	case errors.As(err, new(untrustedError)):
+		fmt.Fprintf(w, "lokerwatch %s: %v\n", name, err)
+		return 3
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(w, "lokerwatch %s: interrupted\n", name)
 		return 1
@@ -122,7 +133,7 @@ func printUsage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.")
+	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config, 3 verify: intact but not signed by a trusted key.")
 }
 
 // flags makes a FlagSet whose errors are usage errors and whose help

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/review"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
@@ -49,9 +50,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv, err := review.New(review.Options{
 		Store: st, Logger: log, Gatherer: reg, Registerer: reg,
-		Lease: cfg.Review.Lease.D(), SessionTTL: cfg.Review.SessionTTL.D(),
-		SecureCookies: secure || tlsCert != "",
-		SigningKey:    inv.SigningKey, Weak: inv.Weak,
+		Lease: cfg.Review.Lease.D(), SessionTTL: cfg.Review.SessionTTL.D(), TokenTTL: cfg.Review.TokenTTL.D(),
+		TrustedProxies: cfg.Review.TrustedProxies,
+		SecureCookies:  secure || tlsCert != "",
+		SigningKey:     inv.SigningKey, Weak: inv.Weak,
 	})
 	if err != nil {
 		return fmt.Errorf("review server: %w", err)
@@ -95,6 +97,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	// Summaries of failed logins still held in memory go to the audit log.
+	if err := srv.Close(sctx); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -173,25 +179,82 @@ func readPassword(e *env, fromStdin bool) (string, error) {
 	return string(a), nil
 }
 
+// userToken is "user token NAME" (make one), "user token list NAME" and
+// "user token revoke NAME ID|TOKEN". A user may be called "list" or
+// "revoke": the number of arguments tells the forms apart.
 func userToken(ctx context.Context, e *env, args []string) error {
 	var c common
-	fs := flags(e, "user token", "NAME")
+	var ttl time.Duration
+	fs := flags(e, "user token", "NAME [--ttl 2160h] | list NAME | revoke NAME ID|TOKEN")
 	c.register(fs)
+	fs.DurationVar(&ttl, "ttl", 0, "lifetime of the new token (default review.token_ttl, 90 days)")
 	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want one user NAME")
+	a := fs.Args()
+	switch {
+	case len(a) == 1:
+	case len(a) == 2 && a[0] == "list":
+		return withStore(ctx, e, &c, func(st storage.Store) error {
+			toks, err := review.Tokens(ctx, st, a[1])
+			if err != nil {
+				return err
+			}
+			for _, t := range toks {
+				fmt.Fprintf(e.stdout, "%s  created %s  expires %s\n", review.TokenID(&t), t.CreatedAt.UTC().Format(time.RFC3339), expiry(t.Expires))
+			}
+			return nil
+		})
+	case len(a) == 3 && a[0] == "revoke":
+		return withStore(ctx, e, &c, func(st storage.Store) error {
+			t, err := review.RevokeToken(ctx, st, a[1], a[2])
+			if err != nil {
+				return err
+			}
+			if err := st.AppendAudit(ctx, lokerwatch.AuditEvent{Time: time.Now().UTC(), Actor: cliActor(), Action: "user.token.revoke",
+				Object: a[1], Detail: "token " + review.TokenID(t) + " (command line)"}); err != nil {
+				return fmt.Errorf("token revoked, but not logged: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "token %s of %s revoked\n", review.TokenID(t), a[1])
+			return nil
+		})
+	default:
+		return usagef("want: user token NAME | user token list NAME | user token revoke NAME ID")
 	}
-	return withStore(ctx, e, &c, func(st storage.Store) error {
-		tok, err := review.NewToken(ctx, st, fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(e.stdout, tok)
-		fmt.Fprintln(e.stderr, "shown once: send it as  Authorization: Bearer TOKEN")
-		return nil
-	})
+	if ttl < 0 {
+		return usagef("--ttl must be positive")
+	}
+	cfg, _, st, err := c.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if ttl == 0 {
+		ttl = cfg.Review.TokenTTL.D()
+	}
+	tok, sess, err := review.NewTokenTTL(ctx, st, a[0], ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, tok)
+	fmt.Fprintf(e.stderr, "shown once: send it as  Authorization: Bearer TOKEN\ntoken id %s, expires %s; revoke with  lokerwatch user token revoke %s %s\n",
+		review.TokenID(sess), expiry(sess.Expires), a[0], review.TokenID(sess))
+	return nil
+}
+
+func expiry(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// cliActor names who runs a command, for the audit trail.
+func cliActor() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u + " (cli)"
+	}
+	return "cli"
 }
 
 func userList(ctx context.Context, e *env, args []string) error {

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ func (s *Store) listObjectAudit(ctx context.Context, f storage.AuditFilter) ([]l
 	ids, err := s.rdb.LRange(ctx, s.k("audit:obj:", f.Object), 0, -1).Result()
 	if err != nil {
 		return nil, s.wrap("list audit events of "+f.Object, err)
+	}
+	if f.Newest {
+		slices.Reverse(ids)
 	}
 	cmds := make([]*goredis.XMessageSliceCmd, len(ids))
 	if len(ids) > 0 {
@@ -88,6 +92,9 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]lokerwa
 	if f.Object != "" {
 		return s.listObjectAudit(ctx, f)
 	}
+	if f.Newest {
+		return s.listNewestAudit(ctx, f)
+	}
 	start := "-"
 	if !f.Since.IsZero() {
 		// Stream IDs carry Redis' clock; allow a minute of skew against
@@ -115,5 +122,36 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]lokerwa
 			return out, nil
 		}
 		start = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+// listNewestAudit reads the stream backwards in pages from the newest
+// event, down to Since, stopping at Limit.
+func (s *Store) listNewestAudit(ctx context.Context, f storage.AuditFilter) ([]lokerwatch.AuditEvent, error) {
+	stop := "-"
+	if !f.Since.IsZero() {
+		stop = strconv.FormatInt(max(0, ms(f.Since)-60_000), 10)
+	}
+	end := "+"
+	var out []lokerwatch.AuditEvent
+	for {
+		msgs, err := s.rdb.XRevRangeN(ctx, s.k("audit"), end, stop, 500).Result()
+		if err != nil {
+			return nil, s.wrap("list audit events", err)
+		}
+		for _, m := range msgs {
+			ev := auditFromMsg(m)
+			if (f.Actor != "" && ev.Actor != f.Actor) || (!f.Since.IsZero() && ev.Time.Before(f.Since)) {
+				continue
+			}
+			out = append(out, ev)
+			if f.Limit > 0 && len(out) >= f.Limit {
+				return out, nil
+			}
+		}
+		if len(msgs) < 500 {
+			return out, nil
+		}
+		end = "(" + msgs[len(msgs)-1].ID
 	}
 }

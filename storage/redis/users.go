@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -122,4 +123,49 @@ func (s *Store) GetSession(ctx context.Context, id string) (*storage.Session, er
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return s.wrap("delete session", s.rdb.Del(ctx, s.k("sess:", id)).Err())
+}
+
+// ListSessions returns a user's live sessions and tokens, oldest first.
+// Sessions are keyed by the hash of their secret alone, so this scans the
+// session keys: it runs on rare admin actions (token list and revoke,
+// password change, disable), never per request.
+func (s *Store) ListSessions(ctx context.Context, user string) ([]storage.Session, error) {
+	var out []storage.Session
+	iter := s.rdb.Scan(ctx, 0, s.k("sess:")+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return nil, s.wrap("list sessions of "+user, err)
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		vals, err := s.rdb.MGet(ctx, keys[:n]...).Result()
+		if err != nil {
+			return nil, s.wrap("list sessions of "+user, err)
+		}
+		keys = keys[n:]
+		for _, v := range vals {
+			raw, ok := v.(string)
+			if !ok {
+				continue // expired meanwhile
+			}
+			var sess storage.Session
+			if err := json.Unmarshal([]byte(raw), &sess); err != nil {
+				return nil, fmt.Errorf("list sessions of %s: stored record: %w", user, err)
+			}
+			if sess.User != user || (!sess.Expires.IsZero() && !time.Now().Before(sess.Expires)) {
+				continue
+			}
+			out = append(out, sess)
+		}
+	}
+	slices.SortFunc(out, func(a, b storage.Session) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
 }

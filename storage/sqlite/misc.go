@@ -54,7 +54,8 @@ func (s *Store) AppendAudit(ctx context.Context, ev lokerwatch.AuditEvent) error
 	})
 }
 
-// ListAudit returns matching events oldest first (append order).
+// ListAudit returns matching events oldest first (append order), or
+// newest first with f.Newest; rows are read one at a time up to f.Limit.
 func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]lokerwatch.AuditEvent, error) {
 	var where []string
 	var args []any
@@ -75,6 +76,9 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]lokerwa
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY id"
+	if f.Newest {
+		q += " DESC"
+	}
 	if f.Limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
@@ -315,4 +319,28 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
 		return err
 	})
+}
+
+// ListSessions returns a user's live sessions and tokens, oldest first.
+func (s *Store) ListSessions(ctx context.Context, user string) ([]storage.Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, user, csrf, created_at, expires, token FROM sessions
+		WHERE user = ? AND (expires = 0 OR expires > ?) ORDER BY created_at, id`, user, ns(s.now()))
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %s: %w", user, err)
+	}
+	defer rows.Close()
+	var out []storage.Session
+	for rows.Next() {
+		var ss storage.Session
+		var created, expires int64
+		if err := rows.Scan(&ss.ID, &ss.User, &ss.CSRF, &created, &expires, &ss.Token); err != nil {
+			return nil, fmt.Errorf("list sessions of %s: %w", user, err)
+		}
+		ss.CreatedAt, ss.Expires = tm(created), tm(expires)
+		out = append(out, ss)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sessions of %s: %w", user, err)
+	}
+	return out, nil
 }

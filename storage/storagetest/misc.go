@@ -19,6 +19,7 @@ var robotsTests = []test{
 var auditTests = []test{
 	{"AppendList", testAuditAppendList},
 	{"ConcurrentAppend", testAuditConcurrent},
+	{"NewestPage", testAuditNewest},
 }
 
 var evidenceTests = []test{
@@ -28,6 +29,7 @@ var evidenceTests = []test{
 var usersTests = []test{
 	{"Users", testUsers},
 	{"SessionsExpire", testSessions},
+	{"ListSessions", testListSessions},
 }
 
 func testRobotsTTL(t *testing.T, s storage.Store) {
@@ -290,4 +292,63 @@ func testSessions(t *testing.T, s storage.Store) {
 	must(t, s.DeleteSession(ctx, "h-long"), "delete")
 	_, err = s.GetSession(ctx, "h-long")
 	wantErr(t, err, lokerwatch.ErrNotFound, "get deleted session")
+}
+
+func testListSessions(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	now := time.Now().Truncate(time.Millisecond)
+	for i, ss := range []*storage.Session{
+		{ID: "l-1", User: "siti", CreatedAt: now, Expires: now.Add(time.Hour)},
+		{ID: "l-2", User: "siti", CreatedAt: now.Add(time.Second), Expires: now.Add(24 * time.Hour), Token: true},
+		{ID: "l-3", User: "budi", CreatedAt: now, Token: true},
+		{ID: "l-4", User: "siti", CreatedAt: now, Expires: now.Add(-time.Minute)},
+	} {
+		must(t, s.PutSession(ctx, ss), fmt.Sprint("put session ", i))
+	}
+	got, err := s.ListSessions(ctx, "siti")
+	must(t, err, "list sessions")
+	if len(got) != 2 || got[0].ID != "l-1" || got[1].ID != "l-2" || !got[1].Token || !got[1].Expires.Equal(now.Add(24*time.Hour)) {
+		t.Fatalf("sessions of siti = %+v, want l-1 then the token l-2 (not budi's, not the expired one)", got)
+	}
+	must(t, s.DeleteSession(ctx, "l-2"), "delete")
+	if got, _ := s.ListSessions(ctx, "siti"); len(got) != 1 {
+		t.Fatalf("after delete: %+v", got)
+	}
+	if got, err := s.ListSessions(ctx, "nobody"); err != nil || len(got) != 0 {
+		t.Fatalf("sessions of nobody = %+v, %v", got, err)
+	}
+}
+
+func testAuditNewest(t *testing.T, s storage.Store) {
+	ctx := testCtx(t)
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	for i := range 1200 {
+		actor := "a"
+		if i%2 == 1 {
+			actor = "b"
+		}
+		must(t, s.AppendAudit(ctx, lokerwatch.AuditEvent{Time: base.Add(time.Duration(i) * time.Millisecond), Actor: actor,
+			Action: "test", Object: fmt.Sprint("n", i%3)}), "append")
+	}
+	got, err := s.ListAudit(ctx, storage.AuditFilter{Limit: 10, Newest: true})
+	must(t, err, "newest")
+	if len(got) != 10 || got[0].Object != fmt.Sprint("n", 1199%3) || !got[0].Time.Equal(base.Add(1199*time.Millisecond)) ||
+		!got[9].Time.Equal(base.Add(1190*time.Millisecond)) {
+		t.Fatalf("newest 10 = %+v", got)
+	}
+	got, err = s.ListAudit(ctx, storage.AuditFilter{Limit: 3, Newest: true, Actor: "a", Since: base.Add(1100 * time.Millisecond)})
+	must(t, err, "newest by actor")
+	if len(got) != 3 || !got[0].Time.Equal(base.Add(1198*time.Millisecond)) || got[2].Actor != "a" {
+		t.Fatalf("newest 3 of a = %+v", got)
+	}
+	got, err = s.ListAudit(ctx, storage.AuditFilter{Limit: 2, Newest: true, Object: "n0"})
+	must(t, err, "newest of object")
+	if len(got) != 2 || !got[0].Time.Equal(base.Add(1197*time.Millisecond)) || !got[1].Time.Equal(base.Add(1194*time.Millisecond)) {
+		t.Fatalf("newest 2 of n0 = %+v", got)
+	}
+	got, err = s.ListAudit(ctx, storage.AuditFilter{Newest: true, Since: base.Add(1195 * time.Millisecond)})
+	must(t, err, "newest since")
+	if len(got) != 5 {
+		t.Fatalf("newest since: %d events, want 5", len(got))
+	}
 }
