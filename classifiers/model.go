@@ -289,8 +289,10 @@ type textEntry struct {
 }
 
 func newTextTable(n int) textTable {
+	// load at most 2/3: short probes, and a table of ~20,000 buckets
+	// stays at 32,768 entries (768 KB)
 	size := 1
-	for size < 2*n {
+	for size < n+n/2 {
 		size <<= 1
 	}
 	return textTable{mask: uint32(size - 1), ent: make([]textEntry, size)}

@@ -337,7 +337,7 @@ func roundAll(w []float64) []float64 {
 }
 
 // textFit is a fitted text model: per head, weights over the buckets seen
-// in at least two training ads (a bucket seen once only memorises its ad).
+// in at least minDF training ads.
 type textFit struct {
 	buckets []uint32 // sorted
 	pos     map[uint32]int
@@ -354,7 +354,7 @@ func fitText(obs []observation, ys [][numHeads]float64, idx []int, l2 float64) *
 	}
 	tf := &textFit{pos: map[uint32]int{}}
 	for h, n := range df {
-		if n >= 2 {
+		if n >= minDF {
 			tf.buckets = append(tf.buckets, h)
 		}
 	}
@@ -498,3 +498,9 @@ func assignFolds(groups []int, k int) []int {
 	}
 	return fold
 }
+
+// minDF is how many training ads an n-gram must occur in to get a weight:
+// rarer ones mostly memorise their ads. 3 was better than 2 in 5-fold
+// cross-validation (precision 0.986 against 0.984, warnings flagged 4
+// against 5) and leaves a third fewer buckets to look up.
+const minDF = 3
