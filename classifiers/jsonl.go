@@ -163,6 +163,9 @@ func (e *Engine) Explain(w io.Writer, ad *lokerwatch.Ad) {
 		orDash(ad.ID), a.Score, verdict, a.Categories[lokerwatch.CategoryScam], a.Categories[lokerwatch.CategoryNonprocedural],
 		a.Categories[lokerwatch.CategoryTrafficking], orDash(ad.Lang))
 	fmt.Fprintf(w, "   %s\n", oneLine(ad.Title, 100))
+	if e.model != nil {
+		fmt.Fprintf(w, "   points each signal added (base score %d with no evidence; model %s)\n", e.BaseScore(), e.model.m.Version)
+	}
 	for _, s := range a.Signals {
 		cat := string(s.Category)
 		if cat == "" {

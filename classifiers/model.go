@@ -389,3 +389,12 @@ func (e *Engine) Model() *Model {
 func DataLabel(path string, n int) string {
 	return fmt.Sprintf("%s (%d ads)", filepath.Base(path), n)
 }
+
+// BaseScore is the score of an ad with no evidence at all: the signals'
+// weights of an assessment add up to its score minus this (rounded).
+func (e *Engine) BaseScore() int {
+	if e.model == nil {
+		return 0
+	}
+	return int(math.Round(100 * sigmoid(e.model.bias[hRisk])))
+}

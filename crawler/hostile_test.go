@@ -196,8 +196,7 @@ func TestCrawlHostileWeb(t *testing.T) {
 		"\"description\":\"Lowongan operator gudang \xfe\x00 di Bekasi,\n gaji UMK.\"}</script>")
 	broken.WriteString(strings.Repeat("</td></tr>", 2500) + "<div><span><p>")
 
-	var main *hostileServer
-	main = newHostile(t, func(hs *hostileServer, w http.ResponseWriter, r *http.Request) {
+	main := newHostile(t, func(hs *hostileServer, w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/start":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"time"
 
+	prommodel "github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
@@ -149,7 +150,7 @@ func MetricNames(expr string) ([]string, error) {
 		name := vs.Name
 		if name == "" {
 			for _, m := range vs.LabelMatchers {
-				if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+				if m.Name == prommodel.MetricNameLabel && m.Type == labels.MatchEqual {
 					name = m.Value
 				}
 			}

@@ -26,8 +26,6 @@ import (
 // An ad and its indexes change together in one Lua script (PutAd, see
 // adwrite.go) or, to delete, a WATCH/MULTI transaction.
 
-type redisPipe = goredis.Pipeliner
-
 func (s *Store) idxKey(k lokerwatch.IndexKey) string {
 	return s.k("idx:", string(k.Kind), ":", k.Value)
 }
