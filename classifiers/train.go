@@ -27,6 +27,9 @@ type TrainOptions struct {
 	TextL2 float64 // L2 strength of the text model; default 1
 	MetaL2 float64 // L2 strength (towards the YAML priors) of the heads; default 2
 	Data   []string
+	// NoText leaves the text model out (an ablation: eval --cv --no-text
+	// shows what it adds).
+	NoText bool
 }
 
 func (o *TrainOptions) defaults() {
@@ -140,6 +143,9 @@ func (e *Engine) Train(exs []Example, opt TrainOptions) (*Model, error) {
 				tr = append(tr, i)
 			}
 		}
+		if opt.NoText {
+			break
+		}
 		tm := fitText(obs, ys, tr, opt.TextL2)
 		for i := range fit {
 			if folds[i] == k {
@@ -151,7 +157,10 @@ func (e *Engine) Train(exs []Example, opt TrainOptions) (*Model, error) {
 	for i := range all {
 		all[i] = i
 	}
-	tm := fitText(obs, ys, all, opt.TextL2)
+	var tm *textFit
+	if !opt.NoText {
+		tm = fitText(obs, ys, all, opt.TextL2)
+	}
 
 	// Heads.
 	nr := len(e.rules)
@@ -221,7 +230,9 @@ func (e *Engine) Train(exs []Example, opt TrainOptions) (*Model, error) {
 		}
 		m.Heads[headOrder[h]] = &Head{Bias: round6(b), Weights: roundAll(w)}
 	}
-	m.Text = tm.export()
+	if tm != nil {
+		m.Text = tm.export()
+	}
 	return m, nil
 }
 

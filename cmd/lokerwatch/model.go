@@ -73,7 +73,7 @@ func classifierOptions(cfg *config.Config) classifiers.Options {
 func runEval(ctx context.Context, e *env, args []string) error {
 	var c common
 	var labels, evalOnly fileList
-	var showErrors, byRule, table, rulesOnly bool
+	var showErrors, byRule, table, rulesOnly, noText bool
 	var cv int
 	fs := flags(e, "eval", "--labels FILE… [--eval-only FILE…] [--cv K] [--by-rule] [--thresholds] [--errors] [--rules-only] [--config FILE]")
 	c.register(fs)
@@ -84,6 +84,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&table, "thresholds", true, "print precision and recall by threshold")
 	fs.BoolVar(&showErrors, "errors", false, "list each miss and false alarm with its signals")
 	fs.BoolVar(&rulesOnly, "rules-only", false, "score with the rules' YAML weights, no model (the earlier scoring, a baseline)")
+	fs.BoolVar(&noText, "no-text", false, "with --cv: train without the text model (what does it add?)")
 	if err := parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		if rulesOnly {
 			return usagef("--cv trains a model; --rules-only has none")
 		}
-		rep, err = classifiers.CrossValidate(ctx, opt, exs, cv, classifiers.TrainOptions{})
+		rep, err = classifiers.CrossValidate(ctx, opt, exs, cv, classifiers.TrainOptions{NoText: noText})
 		if err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
@@ -207,8 +208,12 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if err := os.WriteFile(out, body, 0o644); err != nil {
 		return fmt.Errorf("write model: %w", err)
 	}
+	buckets := 0
+	if m.Text != nil {
+		buckets = len(m.Text.Buckets)
+	}
 	fmt.Fprintf(e.stdout, "trained model %s on %d ads in %s: %d features, %d text n-gram buckets; wrote %s\n",
-		m.Version, len(exs), time.Since(t0).Round(time.Millisecond), len(m.Features), len(m.Text.Buckets), out)
+		m.Version, len(exs), time.Since(t0).Round(time.Millisecond), len(m.Features), buckets, out)
 	return nil
 }
 
