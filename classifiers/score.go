@@ -1,9 +1,9 @@
 package classifiers
 
 import (
-	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/lokerwatch/lokerwatch"
 )
@@ -99,7 +99,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 		for t := 0; t < numHeads; t++ {
 			c += bm.text[hRisk][t] * tz[t]
 		}
-		desc := fmt.Sprintf("Text model, the learned \"Bayes\" rule (words, word pairs and letter groups of the whole text, weighed from labelled ads and verdicts): %+.2f log-odds of risk; the n-grams that weighed most are shown", c)
+		const desc = "Text model, the learned \"Bayes\" rule: words, word pairs and letter groups of the whole text, weighed from labelled ads and analysts' verdicts; the n-grams that weighed most are shown"
 		first := true
 		for _, tc := range top {
 			if tc.abs == 0 {
@@ -114,7 +114,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 				}
 				first = false
 			} else {
-				sig.Description = fmt.Sprintf("n-gram weighing %+.2f", tc.c)
+				sig.Description = "n-gram weighing " + strconv.FormatFloat(tc.c, 'f', 2, 64)
 			}
 			sigs = append(sigs, sig)
 		}
@@ -125,7 +125,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 	// The not-offer demotion takes its own share: the points between the
 	// risk probability and the score.
 	if demote := int(math.Round(100*p)) - a.Score; demote > 0 || a.NotAnOffer {
-		desc := fmt.Sprintf("reads as a warning, news report, question or story rather than a job offer with probability %.2f: the score is the chance of a risky offer", pNo)
+		desc := "reads as a warning, news report, question or story rather than a job offer with probability " + strconv.FormatFloat(pNo, 'f', 2, 64) + ": the score is the chance of a risky offer"
 		if noJob {
 			desc = "names no job, work, salary or recruitment at all, so it is not a job offer: the score is the chance of a risky offer"
 		}

@@ -131,23 +131,21 @@ func textFeatures(text []byte, out []textFeat, seen *featSet) []textFeat {
 			add(fnvAdd(bh, 'b'), prevS, e, tfBigram)
 		}
 		prevH, prevS = wh, s
-		// character 4–5-grams of " word " (3-grams added cost and no measured gain)
+		// character 4–5-grams of " word " (3-grams added cost and no
+		// measured gain); the 5-gram's hash extends the 4-gram's.
 		if e-s >= 3 && e-s <= 40 {
-			for k := s - 1; k < e; k++ {
-				for l := charMin; l <= charMax; l++ {
-					if k+l > e+1 {
-						break
+			for k := s - 1; k+charMin <= e+1; k++ {
+				ch := uint32(fnvOffset)
+				ch = fnvAdd(ch, 'c')
+				for m := k; m < k+charMax && m <= e; m++ {
+					b := byte(' ')
+					if m >= s && m < e {
+						b = foldDigit(text[m])
 					}
-					ch := uint32(fnvOffset)
-					ch = fnvAdd(ch, 'c')
-					for m := k; m < k+l; m++ {
-						b := byte(' ')
-						if m >= s && m < e {
-							b = foldDigit(text[m])
-						}
-						ch = fnvAdd(ch, b)
+					ch = fnvAdd(ch, b)
+					if l := m - k + 1; l >= charMin {
+						add(ch, max(k, s), min(k+l, e), tfChars)
 					}
-					add(ch, max(k, s), min(k+l, e), tfChars)
 				}
 			}
 		}
@@ -173,4 +171,4 @@ func textValue(n int) float64 {
 const textFloor = 300
 
 // charMin and charMax bound the letter-group lengths the text model reads.
-var charMin, charMax = 4, 5
+const charMin, charMax = 4, 5
