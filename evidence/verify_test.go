@@ -281,8 +281,8 @@ func TestVerifyUnsignedBundle(t *testing.T) {
 func TestSignatureVerifiesInWebCrypto(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		if os.Getenv("LOKERWATCH_REQUIRE_NODE") != "" {
-			t.Fatal("node not found, and LOKERWATCH_REQUIRE_NODE is set (CI): install Node.js (apt-get install nodejs)")
+		if os.Getenv("LW_REQUIRE_NODE") != "" {
+			t.Fatal("node not found, and LW_REQUIRE_NODE is set (CI): install Node.js (apt-get install nodejs)")
 		}
 		t.Skip("node not found; install Node.js to check signatures with WebCrypto")
 	}
