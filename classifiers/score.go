@@ -14,11 +14,12 @@ const clipText = 8
 
 // assess scores an ad with the model: each head adds its bias, the
 // weights of the rules that fired and the text model's log-odds; the
-// score is the risk head's probability × 100. Each signal's weight is its
-// share of the score's distance from the model's base score, so the
-// weights of an ad's signals add up to (score − base), give or take
-// rounding: for a logistic model this is exact integrated-gradients
-// attribution along the straight path from "no evidence".
+// score is P(risky | offer) × P(offer) × 100. Each rule's signal weight is
+// its share of the risk probability's distance from the base score (for a
+// logistic model the exact integrated-gradients attribution along the
+// straight path from "no evidence"), and the not-offer demotion is a
+// signal of its own, so an ad's weights add up to (score − base), give or
+// take rounding.
 func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string) {
 	e := st.e
 	bm := e.model
