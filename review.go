@@ -27,6 +27,19 @@ func ParseVerdict(s string) (Verdict, error) {
 	return "", fmt.Errorf("unknown verdict %q (want scam, nonprocedural, trafficking, benign or escalate)", s)
 }
 
+// Label reads a verdict as a training and measuring label: risky for
+// scam, nonprocedural and trafficking, not risky for benign; ok is false
+// for escalate (no decision yet) and anything else.
+func (v Verdict) Label() (risky, ok bool) {
+	switch v {
+	case VerdictScam, VerdictNonprocedural, VerdictTrafficking:
+		return true, true
+	case VerdictBenign:
+		return false, true
+	}
+	return false, false
+}
+
 // ReviewStatus is where a review item stands.
 type ReviewStatus string
 

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
-
-	"github.com/lokerwatch/lokerwatch"
 )
 
 // ReadExamples reads labelled JSON lines (id, title, text, lang, flag,
@@ -66,14 +63,15 @@ func CrossValidate(ctx context.Context, opt Options, exs []Example, k int, topt 
 		if err != nil {
 			return nil, fmt.Errorf("fold %d: %w", f+1, err)
 		}
+		var test []Example
 		for i, ex := range exs {
 			if folds[i] == f {
-				cp := *ex.Ad
-				cp.Assessment = nil
-				ex.Ad = &cp
-				eng.Classify(ex.Ad)
-				rep.add(ex)
+				test = append(test, ex)
 			}
+		}
+		eng.ClassifyExamples(test)
+		for _, ex := range test {
+			rep.add(ex)
 		}
 	}
 	rep.finish()
@@ -162,6 +160,3 @@ func (e *Engine) Evaluate(exs []Example) *Report {
 	rep.finish()
 	return rep
 }
-
-var _ = slices.Contains[[]string]
-var _ lokerwatch.Category

@@ -451,9 +451,7 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 				return nil, fmt.Errorf("embedded model: %w", err)
 			}
 		}
-		if e.model, err = e.bind(m); err != nil {
-			return nil, err
-		}
+		e.model = e.bind(m)
 	}
 	e.fullVersion = e.version
 	if e.model != nil {

@@ -322,13 +322,7 @@ type scored struct {
 // evaluate classifies labelled ads and counts.
 func (e *Engine) evaluate(ctx context.Context, r io.Reader, errw io.Writer) (*Report, int, error) {
 	exs, bad, err := ReadExamples(ctx, r, errw, "")
-	rep := newReport()
-	for _, ex := range exs {
-		e.Classify(ex.Ad)
-		rep.add(ex)
-	}
-	rep.finish()
-	return rep, bad, err
+	return e.Evaluate(exs), bad, err
 }
 
 func newReport() *Report {

@@ -33,13 +33,10 @@ type Model struct {
 	// Rules is the version of the rule set the model was trained with.
 	Rules string `json:"rules"`
 	// Data says what it was trained on (files and counts).
-	Data []string `json:"data,omitempty"`
-	// Threshold is the score chosen from cross-validation (precision first),
-	// a suggestion: classify.threshold decides.
-	Threshold int              `json:"threshold,omitempty"`
-	Features  []string         `json:"features"`
-	Heads     map[string]*Head `json:"heads"`
-	Text      *TextModel       `json:"text,omitempty"`
+	Data     []string         `json:"data,omitempty"`
+	Features []string         `json:"features"`
+	Heads    map[string]*Head `json:"heads"`
+	Text     *TextModel       `json:"text,omitempty"`
 }
 
 // Head is one logistic regression over the model's features.
@@ -54,9 +51,8 @@ type TextModel struct {
 	Dim     int                  `json:"dim"`
 	Heads   []string             `json:"heads"`
 	Bias    []float64            `json:"bias"`
-	Buckets []uint32             `json:"buckets"`         // sorted
-	Weights map[string][]float32 `json:"weights"`         // head -> aligned with Buckets
-	Names   map[uint32]string    `json:"names,omitempty"` // readable n-gram of a bucket, for evidence
+	Buckets []uint32             `json:"buckets"` // sorted
+	Weights map[string][]float32 `json:"weights"` // head -> aligned with Buckets
 }
 
 // Head names.
@@ -148,16 +144,14 @@ func (m *Model) Encode() ([]byte, error) {
 // boundModel is a model resolved against a loaded engine: weights by rule
 // index, text weights in an open-addressing table.
 type boundModel struct {
-	m         *Model
-	bias      [5]float64   // per head
-	rule      [][5]float64 // rule index -> weight per head
-	text      [5][5]float64
-	hasText   bool
-	tb        textTable
-	textBias  [5]float64
-	textNames map[uint32]string
-	threshold int
-	offer     []int // fact ids: at least one must be set for a post to be a job offer
+	m        *Model
+	bias     [5]float64   // per head
+	rule     [][5]float64 // rule index -> weight per head
+	text     [5][5]float64
+	hasText  bool
+	tb       textTable
+	textBias [5]float64
+	offer    []int // fact ids: at least one must be set for a post to be a job offer
 }
 
 // offerFacts name what makes a post about a job at all; a post with none
@@ -179,8 +173,8 @@ var headOrder = [numHeads]string{headRisk, headNotOffer, riskHeads[0], riskHeads
 // bind resolves m against the engine's rules. A rule the model does not
 // know weighs its prior (the YAML weight, see priorOf) until the next
 // training; a model feature naming no loaded rule is ignored.
-func (e *Engine) bind(m *Model) (*boundModel, error) {
-	b := &boundModel{m: m, rule: make([][5]float64, len(e.rules)), threshold: m.Threshold}
+func (e *Engine) bind(m *Model) *boundModel {
+	b := &boundModel{m: m, rule: make([][5]float64, len(e.rules))}
 	for i := range e.rules {
 		for h := 0; h < numHeads; h++ {
 			b.rule[i][h] = priorOf(&e.rules[i], headOrder[h])
@@ -237,9 +231,8 @@ func (e *Engine) bind(m *Model) (*boundModel, error) {
 			}
 			b.tb.put(bk, w)
 		}
-		b.textNames = t.Names
 	}
-	return b, nil
+	return b
 }
 
 // priorOf is a rule's starting weight for a head, from its YAML weight

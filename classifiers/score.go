@@ -12,6 +12,8 @@ import (
 // post cannot outvote every rule.
 const clipText = 8
 
+func clipLogOdds(z float64) float64 { return math.Max(-clipText, math.Min(clipText, z)) }
+
 // assess scores an ad with the model: each head adds its bias, the
 // weights of the rules that fired and the text model's log-odds; the
 // score is P(risky | offer) × P(offer) × 100. Each rule's signal weight is
@@ -29,7 +31,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 	if bm.hasText {
 		tz = bm.textScores(st.tf, &top)
 		for t := range tz {
-			tz[t] = math.Max(-clipText, math.Min(clipText, tz[t]))
+			tz[t] = clipLogOdds(tz[t])
 		}
 		for h := 0; h < numHeads; h++ {
 			for t := 0; t < numHeads; t++ {

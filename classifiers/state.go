@@ -112,8 +112,6 @@ type state struct {
 	wantText bool       // compute tf even without a model (training)
 }
 
-func (st *state) textSeen() *featSet { return &st.seen }
-
 func (e *Engine) newState() *state {
 	st := &state{e: e, env: make(map[string]any, len(e.factKinds))}
 	for k, v := range e.factKinds {
@@ -571,7 +569,7 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		}
 	}
 	if e.model != nil || st.wantText {
-		st.tf = textFeatures(text, st.tf[:0], st.textSeen())
+		st.tf = textFeatures(text, st.tf[:0], &st.seen)
 	}
 	if e.model != nil {
 		st.assess(ad, a, body)

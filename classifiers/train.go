@@ -181,7 +181,7 @@ func (e *Engine) Train(exs []Example, opt TrainOptions) (*Model, error) {
 		}
 		for t := 0; t < numHeads; t++ {
 			r.idx = append(r.idx, uint32(nr+t))
-			r.val = append(r.val, math.Max(-clipText, math.Min(clipText, oof[i][t])))
+			r.val = append(r.val, clipLogOdds(oof[i][t]))
 		}
 		rows[i] = r
 	}
@@ -212,21 +212,18 @@ func (e *Engine) Train(exs []Example, opt TrainOptions) (*Model, error) {
 		default:
 			lo[nr+h] = 0
 		}
-		var hr []sparseRow
-		var hy []float64
-		for i := range fit {
-			if ys[i][h] >= 0 {
-				hr = append(hr, rows[i])
-				hy = append(hy, ys[i][h])
-			}
-		}
+		hr, hy, at := headRows(rows, ys, all, h)
 		if len(hr) == 0 {
 			continue
 		}
 		lo2 := lrOptions{l2: opt.MetaL2, epochs: 40, eta: 0.1, seed: uint64(h + 1), prior: prior, bias: logit(mean(hy)), lo: lo, hi: hi, biasMax: biasCap(h)}
 		w, b := fitLR(hr, hy, dim, lo2)
 		if h == hRisk {
-			w, b = calibrate(hr, hy, folds, ys, h, dim, lo2, w, b)
+			hf := make([]int, len(at))
+			for k, i := range at {
+				hf[k] = folds[i]
+			}
+			w, b = calibrate(hr, hy, hf, opt.Folds, h, dim, lo2, w, b)
 		}
 		m.Heads[headOrder[h]] = &Head{Bias: round6(b), Weights: roundAll(w)}
 	}
@@ -265,18 +262,8 @@ func (e *Engine) hitSign(rule int, obs []observation, ys [][numHeads]float64, h 
 // the head's weights. The heads see the training ads' rules exactly, so
 // their raw probabilities are over-confident; the scaled ones are the
 // probabilities the score promises.
-func calibrate(hr []sparseRow, hy []float64, folds []int, ys [][numHeads]float64, h, dim int, o lrOptions, w []float64, b float64) ([]float64, float64) {
-	// hr/hy hold the rows where the head has a target, in order.
-	var hf []int
-	for i := range ys {
-		if ys[i][h] >= 0 {
-			hf = append(hf, folds[i])
-		}
-	}
-	k := 0
-	for _, f := range hf {
-		k = max(k, f+1)
-	}
+func calibrate(hr []sparseRow, hy []float64, hf []int, k, h, dim int, o lrOptions, w []float64, b float64) ([]float64, float64) {
+	// hr, hy and hf: the head's rows, targets and folds.
 	oofZ := make([]float64, len(hr))
 	for f := 0; f < k; f++ {
 		var tr []sparseRow
@@ -312,6 +299,22 @@ func calibrate(hr []sparseRow, hy []float64, folds []int, ys [][numHeads]float64
 		b = *cap
 	}
 	return w, b
+}
+
+// headRows picks, among the examples idx, the rows with a target for head
+// h, their targets, and which examples they are.
+func headRows(rows []sparseRow, ys [][numHeads]float64, idx []int, h int) ([]sparseRow, []float64, []int) {
+	var hr []sparseRow
+	var hy []float64
+	var at []int
+	for _, i := range idx {
+		if ys[i][h] >= 0 {
+			hr = append(hr, rows[i])
+			hy = append(hy, ys[i][h])
+			at = append(at, i)
+		}
+	}
+	return hr, hy, at
 }
 
 // noEvidenceLogit is the most an ad with no evidence may score on the risk
@@ -373,7 +376,7 @@ func fitText(obs []observation, ys [][numHeads]float64, idx []int, l2 float64) *
 	for k, h := range tf.buckets {
 		tf.pos[h] = k
 	}
-	rows := make(map[int]sparseRow, len(idx))
+	rows := make([]sparseRow, len(obs))
 	for _, i := range idx {
 		r := sparseRow{}
 		v := textValue(len(obs[i].text))
@@ -386,14 +389,7 @@ func fitText(obs []observation, ys [][numHeads]float64, idx []int, l2 float64) *
 		rows[i] = r
 	}
 	for h := 0; h < numHeads; h++ {
-		var hr []sparseRow
-		var hy []float64
-		for _, i := range idx {
-			if ys[i][h] >= 0 {
-				hr = append(hr, rows[i])
-				hy = append(hy, ys[i][h])
-			}
-		}
+		hr, hy, _ := headRows(rows, ys, idx, h)
 		if len(hr) == 0 {
 			tf.w[h] = make([]float64, len(tf.buckets))
 			continue

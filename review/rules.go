@@ -61,12 +61,8 @@ func (s *Server) ruleStats(r *http.Request) (*rulesData, error) {
 	points := map[string]int{}
 	versions := map[string]bool{}
 	for _, it := range items {
-		var risky bool
-		switch it.Verdict {
-		case lokerwatch.VerdictScam, lokerwatch.VerdictNonprocedural, lokerwatch.VerdictTrafficking:
-			risky = true
-		case lokerwatch.VerdictBenign:
-		default:
+		risky, ok := it.Verdict.Label()
+		if !ok {
 			continue
 		}
 		ad, err := s.st.GetAd(ctx, it.AdID)

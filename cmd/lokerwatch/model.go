@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -227,12 +226,8 @@ func verdictExamples(ctx context.Context, st storage.Store) ([]classifiers.Examp
 	}
 	var out []classifiers.Example
 	for _, it := range items {
-		var flag bool
-		switch it.Verdict {
-		case lokerwatch.VerdictScam, lokerwatch.VerdictNonprocedural, lokerwatch.VerdictTrafficking:
-			flag = true
-		case lokerwatch.VerdictBenign:
-		default:
+		flag, ok := it.Verdict.Label()
+		if !ok {
 			continue
 		}
 		ad, err := st.GetAd(ctx, it.AdID)
@@ -333,5 +328,3 @@ func runRescore(ctx context.Context, e *env, args []string) error {
 		n, eng.Version(), changed, newlyFlagged, requeued, map[bool]string{true: " (dry run: nothing written)"}[dry])
 	return nil
 }
-
-var _ = flag.ErrHelp
