@@ -68,6 +68,22 @@ type ReviewItem struct {
 	Reviewer   string       `json:"reviewer,omitempty"`
 	DecidedAt  time.Time    `json:"decided_at,omitzero"`
 	Note       string       `json:"note,omitempty"`
+	// Cluster is the repost cluster the item's ad belongs to (ads whose
+	// SimHash fingerprints are within a few bits), set when it is queued;
+	// "" for an ad without a fingerprint, alone in its cluster.
+	Cluster string `json:"cluster,omitempty"`
+	// ClusterSize is how many items of the cluster matched a grouped
+	// listing (storage.ReviewFilter.Group); 0 otherwise.
+	ClusterSize int `json:"cluster_size,omitempty"`
+}
+
+// ClusterKey is the key items are grouped under: the cluster, or the
+// item's own ID when it has none.
+func (it *ReviewItem) ClusterKey() string {
+	if it.Cluster != "" {
+		return it.Cluster
+	}
+	return "item:" + it.ID
 }
 
 // Decision is one analyst decision. Decisions are appended, never

@@ -317,8 +317,18 @@ type ReviewFilter struct {
 	Lang     string
 	Since    time.Time // CreatedAt at or after
 	Until    time.Time
-	Limit    int
-	Offset   int
+	// Claimant selects the live claims of one reviewer ("my claims").
+	Claimant string
+	// Cluster selects the members of one repost cluster (a ClusterKey).
+	Cluster string
+	// Sort orders the selection (default: priority, SortScore); Reverse
+	// turns it around. Group returns one item per cluster, its first in
+	// that order, with ClusterSize set. See ArrangeItems.
+	Sort    ReviewSort
+	Reverse bool
+	Group   bool
+	Limit   int
+	Offset  int
 }
 
 // ReviewQueue is the analysts' queue: highest score first, ties oldest
@@ -346,7 +356,8 @@ type ReviewQueue interface {
 	Decide(ctx context.Context, d lokerwatch.Decision) (*lokerwatch.ReviewItem, error)
 	GetItem(ctx context.Context, id string) (*lokerwatch.ReviewItem, error)
 	ItemForAd(ctx context.Context, adID string) (*lokerwatch.ReviewItem, error)
-	// ListItems returns items by priority (score desc, then oldest first).
+	// ListItems returns items by priority (score desc, then oldest first),
+	// or as f's Sort, Group, Claimant and Cluster ask (see ArrangeItems).
 	ListItems(ctx context.Context, f ReviewFilter) ([]lokerwatch.ReviewItem, error)
 	CountItems(ctx context.Context) (map[lokerwatch.ReviewStatus]int64, error)
 	// Decisions returns an item's decision history, oldest first.

@@ -63,13 +63,15 @@ local function claim(id, reviewer, now, ttl)
 end
 `
 
-// ARGV: P, id, url, title, source, lang, score, category
+// ARGV: P, id, url, title, source, lang, score, category, cluster
 var enqueueScript = newScript(luaHeader + luaReview + `
 local id = ARGV[2]
 local score = tonumber(ARGV[7])
 local key = item(id)
 local now = now_ms()
 if redis.call('EXISTS', key) == 1 then
+  local cl = redis.call('HGET', key, 'cluster')
+  if not cl or cl == '' then redis.call('HSET', key, 'cluster', ARGV[9]) end
   if redis.call('HGET', key, 'status') == 'pending' then
     local created = tonumber(redis.call('HGET', key, 'created'))
     local prio = fmt(score * 1e13 + (1e13 - created))
@@ -82,7 +84,8 @@ end
 local prio = fmt(score * 1e13 + (1e13 - now))
 redis.call('HSET', key, 'id', id, 'ad', id, 'url', ARGV[3], 'title', ARGV[4], 'source', ARGV[5],
   'lang', ARGV[6], 'score', ARGV[7], 'category', ARGV[8], 'status', 'pending', 'created', fmt(now),
-  'claimant', '', 'lease', '0', 'verdict', '', 'reviewer', '', 'decided', '0', 'note', '', 'prio', prio)
+  'claimant', '', 'lease', '0', 'verdict', '', 'reviewer', '', 'decided', '0', 'note', '', 'prio', prio,
+  'cluster', ARGV[9])
 redis.call('ZADD', P..'rv:ready', prio, id)
 redis.call('ZADD', P..'rv:all', prio, id)
 audit(now, 'system', 'review.enqueue', id, '', 'score '..ARGV[7]..' '..ARGV[8])
@@ -209,7 +212,7 @@ func itemFromFields(m map[string]string) *lokerwatch.ReviewItem {
 		Status: lokerwatch.ReviewStatus(m["status"]), CreatedAt: fromMS(num("created")),
 		Claimant: m["claimant"], LeaseUntil: fromMS(num("lease")),
 		Verdict: lokerwatch.Verdict(m["verdict"]), Reviewer: m["reviewer"],
-		DecidedAt: fromMS(num("decided")), Note: m["note"],
+		DecidedAt: fromMS(num("decided")), Note: m["note"], Cluster: m["cluster"],
 	}
 }
 
@@ -231,8 +234,12 @@ func (s *Store) Enqueue(ctx context.Context, ad *lokerwatch.Ad) (*lokerwatch.Rev
 		return nil, false, fmt.Errorf("enqueue review item: ad without ID")
 	}
 	score, cat := clampScore(ad.Assessment)
+	cluster, err := storage.ReviewCluster(ctx, s, ad)
+	if err != nil {
+		return nil, false, fmt.Errorf("enqueue review item for ad %s: %w", ad.ID, err)
+	}
 	res, err := enqueueScript.Run(ctx, s.rdb, nil, s.prefix, ad.ID, ad.URL, ad.Title, ad.Source, ad.Lang,
-		score, string(cat)).Slice()
+		score, string(cat), cluster).Slice()
 	if err != nil {
 		return nil, false, s.wrap("enqueue review item for ad "+ad.ID, err)
 	}
@@ -381,6 +388,13 @@ return {pos, skip, out}`)
 // ListItems returns items by priority, paging through the priority index
 // inside Redis: only the rows of the page come back.
 func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
+	if f.Arranged() {
+		all, err := s.ListItems(ctx, f.Selection())
+		if err != nil {
+			return nil, err
+		}
+		return storage.ArrangeItems(all, f), nil
+	}
 	key := "rv:all"
 	switch f.Status {
 	case lokerwatch.StatusPending:

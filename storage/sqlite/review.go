@@ -16,7 +16,7 @@ import (
 // touches it, but is pending in every answer (see statusArms).
 
 const itemCols = `id, ad_id, url, title, source, lang, score, category, status, created_at,
-	claimant, lease_until, verdict, reviewer, decided_at, note`
+	claimant, lease_until, verdict, reviewer, decided_at, note, cluster`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -24,7 +24,7 @@ func scanItem(row scanner, now time.Time) (*lokerwatch.ReviewItem, error) {
 	var it lokerwatch.ReviewItem
 	var created, lease, decided int64
 	if err := row.Scan(&it.ID, &it.AdID, &it.URL, &it.Title, &it.Source, &it.Lang, &it.Score, &it.Category, &it.Status,
-		&created, &it.Claimant, &lease, &it.Verdict, &it.Reviewer, &decided, &it.Note); err != nil {
+		&created, &it.Claimant, &lease, &it.Verdict, &it.Reviewer, &decided, &it.Note, &it.Cluster); err != nil {
 		return nil, err
 	}
 	it.CreatedAt, it.LeaseUntil, it.DecidedAt = tm(created), tm(lease), tm(decided)
@@ -85,14 +85,18 @@ func (s *Store) Enqueue(ctx context.Context, ad *lokerwatch.Ad) (*lokerwatch.Rev
 	if ad.Assessment != nil {
 		score, cat = ad.Assessment.Score, ad.Assessment.Category
 	}
+	cluster, err := storage.ReviewCluster(ctx, s, ad)
+	if err != nil {
+		return nil, false, fmt.Errorf("enqueue ad %s: %w", ad.ID, err)
+	}
 	var it *lokerwatch.ReviewItem
 	created := false
-	err := s.write(ctx, "enqueue ad "+ad.ID, func(tx *txn) error {
+	err = s.write(ctx, "enqueue ad "+ad.ID, func(tx *txn) error {
 		created = false
 		now := s.now()
-		res, err := tx.ExecContext(ctx, `INSERT INTO review_items (id, ad_id, url, title, source, lang, score, category, status, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING`,
-			ad.ID, ad.ID, ad.URL, ad.Title, ad.Source, ad.Lang, score, cat, ns(now))
+		res, err := tx.ExecContext(ctx, `INSERT INTO review_items (id, ad_id, url, title, source, lang, score, category, status, created_at, cluster)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
+			ad.ID, ad.ID, ad.URL, ad.Title, ad.Source, ad.Lang, score, cat, ns(now), cluster)
 		if err != nil {
 			return err
 		}
@@ -104,6 +108,12 @@ func (s *Store) Enqueue(ctx context.Context, ad *lokerwatch.Ad) (*lokerwatch.Rev
 			}
 		} else if _, err := tx.ExecContext(ctx, `UPDATE review_items SET score = ?, category = ?
 			WHERE ad_id = ? AND status != 'decided'`, score, cat, ad.ID); err != nil {
+			return err
+		}
+		// Items queued before clusters existed get theirs now; a cluster,
+		// once given, stays.
+		if _, err := tx.ExecContext(ctx, `UPDATE review_items SET cluster = ? WHERE ad_id = ? AND cluster = ''`,
+			cluster, ad.ID); err != nil {
 			return err
 		}
 		it, err = scanItem(tx.QueryRowContext(ctx, `SELECT `+itemCols+` FROM review_items WHERE ad_id = ?`, ad.ID), now)
@@ -426,6 +436,13 @@ func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // ListItems returns items by priority (score desc, then oldest first).
 func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
+	if f.Arranged() {
+		all, err := s.ListItems(ctx, f.Selection())
+		if err != nil {
+			return nil, err
+		}
+		return storage.ArrangeItems(all, f), nil
+	}
 	now := s.now()
 	q, args := listQuery(f, ns(now))
 	st, err := s.readStmt(ctx, q)

@@ -99,6 +99,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Ads", adsTests},
 		{"AdIdentity", identityTests},
 		{"Review", reviewTests},
+		{"ReviewQueue", reviewQueueTests},
 		{"Audit", auditTests},
 		{"Evidence", evidenceTests},
 		{"Users", usersTests},
