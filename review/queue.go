@@ -47,6 +47,10 @@ func parseFilter(q url.Values) (storage.ReviewFilter, error) {
 	if f.Until, err = parseDate(q.Get("until"), true); err != nil {
 		return f, fmt.Errorf("until: %w", err)
 	}
+	if f.Sort, err = storage.ParseReviewSort(q.Get("sort")); err != nil {
+		return f, err
+	}
+	f.Reverse = q.Get("rev") == "1"
 	f.Limit = atoiDefault(q.Get("limit"), queuePageSize, 1, maxPageSize)
 	f.Offset = atoiDefault(q.Get("offset"), 0, 0, 1_000_000)
 	return f, nil
@@ -92,6 +96,12 @@ func filterQuery(f storage.ReviewFilter) string {
 	if !f.Until.IsZero() {
 		v.Set("until", f.Until.UTC().AddDate(0, 0, -1).Format("2006-01-02"))
 	}
+	if f.Sort != "" && f.Sort != storage.SortScore {
+		v.Set("sort", string(f.Sort))
+	}
+	if f.Reverse {
+		v.Set("rev", "1")
+	}
 	return v.Encode()
 }
 
@@ -100,6 +110,9 @@ func filterQuery(f storage.ReviewFilter) string {
 func (s *Server) claimNext(ctx context.Context, p *principal, f storage.ReviewFilter) (*lokerwatch.ReviewItem, error) {
 	defer s.reads.changed()
 	f.Status, f.Limit, f.Offset = "", 0, 0
+	// "Next" is always the top of the queue by priority, whatever order
+	// the analyst is looking at.
+	f.Sort, f.Reverse, f.Group, f.Claimant, f.Cluster = "", false, false, "", ""
 	it, err := s.st.ClaimNext(ctx, p.name(), s.lease, f)
 	if err != nil {
 		return nil, err
@@ -153,6 +166,12 @@ type queueRow struct {
 	// State is mine, held, decided, escalated or waiting; Badge and
 	// BadgeNote say it in words.
 	State, Badge, BadgeClass, BadgeNote string
+	// Reason (the top risk signal and its Phrase), Snippet of the text and
+	// Linked ads (queuereason.go); Size of the repost cluster the row
+	// stands for, whose page is ClusterHref when it has more than one.
+	Reason, Phrase, Snippet string
+	Linked, Size            int
+	ClusterHref             string
 }
 
 type queueData struct {
@@ -169,6 +188,19 @@ type queueData struct {
 	NextURL   string // "" on the last page
 	Languages []string
 	Error     string
+	// Mine shows the viewer's live claims ("my claims"), one row each;
+	// other views show a repost cluster as one row.
+	Mine    bool
+	MineURL string
+	Sort    string
+	Reverse bool
+	Sorts   []sortLink // the sortable column headers
+}
+
+// sortLink is a sortable column header: a plain link, so sorting works
+// without the script; the current column's link turns the order around.
+type sortLink struct {
+	Key, Label, Href, Arrow string
 }
 
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -181,6 +213,13 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 	if r.URL.Query().Get("status") == "" {
 		f.Status = lokerwatch.StatusPending
 	}
+	d.Mine = r.URL.Query().Get("mine") == "1"
+	if d.Mine {
+		f.Status, f.Claimant = lokerwatch.StatusClaimed, p.name()
+	} else {
+		f.Group = true
+	}
+	d.Sort, d.Reverse = string(f.Sort), f.Reverse
 	d.Status = string(f.Status)
 	if d.Status == "" {
 		d.Status = "all"
@@ -209,6 +248,11 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 	if d.Status == "all" {
 		d.Query = strings.TrimSuffix("status=all&"+d.Query, "&")
 	}
+	if d.Mine {
+		d.Query = strings.TrimSuffix("mine=1&"+d.Query, "&")
+	}
+	d.MineURL = "/?mine=1"
+	d.Sorts = sortLinks(f, d.Status == "all", d.Mine)
 	rows := make([]queueRow, 0, len(items))
 	for _, it := range items {
 		title := it.Title
@@ -221,6 +265,15 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 			ClaimHref: "/item/" + url.PathEscape(it.ID) + "/claim", State: "waiting", Badge: "waiting", BadgeClass: "plain"}
 		if d.Query != "" {
 			row.ClaimHref += "?" + d.Query
+		}
+		info := s.queueRowInfo(ctx, &it)
+		row.Reason, row.Phrase, row.Snippet, row.Linked = info.Reason, info.Phrase, info.Snippet, info.Linked
+		row.Size = max(it.ClusterSize, 1)
+		if row.Size > 1 {
+			row.ClusterHref = "/cluster/" + url.PathEscape(it.ClusterKey())
+			if d.Query != "" {
+				row.ClusterHref += "?" + d.Query
+			}
 		}
 		switch {
 		case it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now) && it.Claimant == p.name():
@@ -256,6 +309,44 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 	s.render(w, r, http.StatusOK, "queue", pd)
 }
 
+// sortLinks builds the column headers' links: each keeps the filters and
+// the view, sorts by its column and, when it is the current one, turns the
+// order around.
+func sortLinks(f storage.ReviewFilter, all, mine bool) []sortLink {
+	cur := f.Sort
+	if cur == "" {
+		cur = storage.SortScore
+	}
+	cols := []struct {
+		key   storage.ReviewSort
+		label string
+	}{{storage.SortScore, "Score"}, {storage.SortSize, "Reposts"}, {storage.SortSource, "Source"}, {storage.SortAge, "Queued"}}
+	out := make([]sortLink, 0, len(cols))
+	for _, c := range cols {
+		g := f
+		g.Sort, g.Reverse = c.key, c.key == cur && !f.Reverse
+		q := filterQuery(g) // score, the default, is left out
+		if all {
+			q = strings.TrimSuffix("status=all&"+q, "&")
+		}
+		if mine {
+			q = strings.TrimSuffix("mine=1&"+q, "&")
+		}
+		l := sortLink{Key: string(c.key), Label: c.label, Href: "/"}
+		if q != "" {
+			l.Href = "/?" + q
+		}
+		if c.key == cur {
+			l.Arrow = "▼"
+			if f.Reverse {
+				l.Arrow = "▲"
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
 func formValueDate(t time.Time, until bool) string {
 	if t.IsZero() {
 		return ""
@@ -280,6 +371,8 @@ func flash(r *http.Request) string {
 		return "That item is claimed by someone else or your lease expired; it was not changed."
 	case "decided-empty":
 		return "Decision recorded. Nothing left to claim with these filters."
+	case "cluster":
+		return clusterFlash(r.URL.Query())
 	}
 	return ""
 }

@@ -86,6 +86,7 @@ type Server struct {
 	metrics  *metrics
 	reads    *queueReads
 	rows     *rowCache
+	rowInfos rowInfoCache // queue rows' reason, snippet, linked count (queuereason.go)
 	inv      investigation
 	handler  http.Handler
 	// Cookie names; the __Host- prefix (Secure only) pins the session
@@ -179,6 +180,8 @@ func (s *Server) routes() http.Handler {
 	s.page(mux, "POST /item/{id}/claim", analyst, s.claimForm)
 	s.page(mux, "POST /item/{id}/decide", analyst, s.decideForm)
 	s.page(mux, "POST /item/{id}/release", analyst, s.releaseForm)
+	s.page(mux, "GET /cluster/{key}", analyst, s.clusterPage)
+	s.page(mux, "POST /cluster/{key}/decide", analyst, s.clusterDecideForm)
 	s.page(mux, "GET /search", investigator, s.searchPage)
 	s.page(mux, "GET /export", investigator, s.exportPage)
 	s.page(mux, "GET /export/download", investigator, s.exportDownload)

@@ -70,8 +70,19 @@
       });
     });
   }
-  if (decideForm) {
-    decideForm.addEventListener('submit', function () { busy = true; });
+  // Any form submitted (decide, skip, a cluster decision) settles the
+  // page: no more keys, and no release beacon when it goes.
+  document.addEventListener('submit', function () { busy = true; }, true);
+
+  // Repost cluster: tick all members, or none.
+  var allMembers = document.getElementById('all-members');
+  function tickAll(on) {
+    Array.prototype.forEach.call(document.querySelectorAll('input[name="member"]'), function (c) {
+      if (!c.disabled) c.checked = on;
+    });
+  }
+  if (allMembers) {
+    allMembers.addEventListener('change', function () { tickAll(allMembers.checked); });
   }
 
   function move(d) {
@@ -106,6 +117,12 @@
       case 'Enter':
         if (t && (t.tagName === 'A' || t.tagName === 'BUTTON')) return; // native
         if (page !== 'queue' || !rows.length) return;
+        var open = rows[sel].getAttribute('data-open');
+        if (open) { // a repost cluster: its page, nothing claimed
+          busy = true;
+          window.location.assign(open);
+          break;
+        }
         var cf = document.getElementById('claim-form');
         cf.setAttribute('action', rows[sel].getAttribute('data-claim'));
         submit(cf);
@@ -129,7 +146,19 @@
         break;
       case 'q':
         if (page === 'queue') return;
+        leave(); // give the item back now, not when the lease runs out
+        busy = true;
         window.location.assign('/');
+        break;
+      case 'm':
+        if (page !== 'queue') return;
+        var mine = document.getElementById('my-claims');
+        if (mine) window.location.assign(mine.getAttribute('href'));
+        break;
+      case 'a':
+        if (!allMembers || allMembers.disabled) return;
+        allMembers.checked = !allMembers.checked;
+        tickAll(allMembers.checked);
         break;
       case '/':
         if (!document.querySelector('a[href="/search"]')) return;
@@ -156,6 +185,18 @@
 
   // Keep the claim alive while the item is open.
   var art = document.querySelector('article.ad[data-mine]');
+  // Leaving the item (q, closing the tab, going elsewhere) gives it back at
+  // once: a beacon survives the page. A submitted form (decide, skip)
+  // settles the claim itself, so it sends none.
+  var left = false;
+  function leave() {
+    if (!art || left || busy || !navigator.sendBeacon) return;
+    left = true;
+    var body = new URLSearchParams();
+    body.set('csrf', csrf);
+    navigator.sendBeacon('/api/items/' + encodeURIComponent(art.getAttribute('data-item')) + '/release', body);
+  }
+  window.addEventListener('pagehide', leave);
   if (art && window.fetch) {
     var every = Math.max(5000, (parseInt(art.getAttribute('data-lease-ms'), 10) || 600000) / 3);
     var id = art.getAttribute('data-item');
