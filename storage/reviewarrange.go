@@ -47,8 +47,9 @@ func (f ReviewFilter) Selection() ReviewFilter {
 // and Limit to items, the whole of f.Selection(). Both stores call it, so
 // their orders are the same to the last tie: every order ends in the
 // priority (score desc, oldest first, then ID). Cluster sizes count the
-// members in the selection; a grouped row is its cluster's first member in
-// the order asked for. Reverse turns the whole order around.
+// members in the selection; a grouped row is its cluster's first member by
+// priority, placed in the order asked for. Reverse turns the whole order
+// around.
 func ArrangeItems(items []lokerwatch.ReviewItem, f ReviewFilter) []lokerwatch.ReviewItem {
 	out := make([]lokerwatch.ReviewItem, 0, len(items))
 	for _, it := range items {
@@ -104,26 +105,26 @@ func ArrangeItems(items []lokerwatch.ReviewItem, f ReviewFilter) []lokerwatch.Re
 		}
 		return prio(a, b)
 	}
+	if f.Group {
+		// One row per cluster: its best member by priority, whatever the
+		// order of the rows.
+		grouped := make([]lokerwatch.ReviewItem, 0, len(head))
+		for _, it := range out {
+			k := it.ClusterKey()
+			if head[k].ID != it.ID {
+				continue
+			}
+			it.ClusterSize = size[k]
+			grouped = append(grouped, it)
+		}
+		out = grouped
+	}
 	slices.SortStableFunc(out, func(a, b lokerwatch.ReviewItem) int {
 		if f.Reverse {
 			return order(&b, &a)
 		}
 		return order(&a, &b)
 	})
-	if f.Group {
-		seen := make(map[string]bool, len(size))
-		grouped := out[:0]
-		for _, it := range out {
-			k := it.ClusterKey()
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			it.ClusterSize = size[k]
-			grouped = append(grouped, it)
-		}
-		out = grouped
-	}
 	out = out[min(max(f.Offset, 0), len(out)):]
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit]

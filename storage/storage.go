@@ -322,8 +322,8 @@ type ReviewFilter struct {
 	// Cluster selects the members of one repost cluster (a ClusterKey).
 	Cluster string
 	// Sort orders the selection (default: priority, SortScore); Reverse
-	// turns it around. Group returns one item per cluster, its first in
-	// that order, with ClusterSize set. See ArrangeItems.
+	// turns it around. Group returns one item per cluster, its first by
+	// priority, with ClusterSize set. See ArrangeItems.
 	Sort    ReviewSort
 	Reverse bool
 	Group   bool
