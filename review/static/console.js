@@ -17,6 +17,7 @@
   });
 
   function typing(t) {
+    if (t && t.tagName === 'INPUT' && /^(checkbox|radio)$/.test(t.type)) return false; // a ticked box takes no text
     return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
   }
 
