@@ -101,19 +101,20 @@ func (s *Server) queueRowInfo(ctx context.Context, it *lokerwatch.ReviewItem) ro
 	}
 	var info rowInfo
 	ad, err := s.st.GetAd(ctx, it.AdID)
-	if err != nil {
-		// The row still shows what the item knows; the page must not fail
-		// for one ad (deleted since it was queued, or a read that failed).
-		if !errors.Is(err, lokerwatch.ErrNotFound) {
-			s.log.Warn("queue row: read ad", "ad", it.AdID, "err", err)
+	switch {
+	case errors.Is(err, lokerwatch.ErrNotFound):
+		// Deleted since it was queued: the row shows what the item knows.
+	case err != nil:
+		// The page must not fail for one ad; the next load tries again.
+		s.log.Warn("queue row: read ad", "ad", it.AdID, "err", err)
+		return info
+	default:
+		info.Reason, info.Phrase = queueTopReason(ad.Assessment)
+		info.Snippet = cutRunes(oneLine(ad.Text), snippetMaxRunes)
+		if info.Linked, err = s.linkedCount(ctx, ad); err != nil {
+			s.log.Warn("queue row: count linked ads", "ad", it.AdID, "err", err)
+			return info
 		}
-		return info
-	}
-	info.Reason, info.Phrase = queueTopReason(ad.Assessment)
-	info.Snippet = cutRunes(oneLine(ad.Text), snippetMaxRunes)
-	if info.Linked, err = s.linkedCount(ctx, ad); err != nil {
-		s.log.Warn("queue row: count linked ads", "ad", it.AdID, "err", err)
-		return info
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= rowInfoMax {

@@ -32,15 +32,72 @@ func ParseReviewSort(s string) (ReviewSort, error) {
 	return "", fmt.Errorf("sort %q: want score, age, source or size", s)
 }
 
-// Arranged reports whether f asks for more than a page in priority order:
-// then a store reads f.Selection() whole and hands it to ArrangeItems.
+// Arranged reports whether f asks for an order other than the priority
+// (or "my claims"): then a store reads f.Selection() whole and hands it to
+// ArrangeItems. Grouping in priority order does not need the whole
+// selection (see GroupInPriority).
 func (f ReviewFilter) Arranged() bool {
-	return f.Group || f.Reverse || f.Claimant != "" || f.Cluster != "" || (f.Sort != "" && f.Sort != SortScore)
+	return f.Reverse || f.Claimant != "" || (f.Sort != "" && f.Sort != SortScore)
 }
 
-// Selection is f without its arrangement and paging.
+// Selection is f without its arrangement and paging (Cluster is kept: the
+// stores read one cluster from an index of its own).
 func (f ReviewFilter) Selection() ReviewFilter {
-	return ReviewFilter{Status: f.Status, Category: f.Category, Source: f.Source, Lang: f.Lang, Since: f.Since, Until: f.Until}
+	return ReviewFilter{Status: f.Status, Category: f.Category, Source: f.Source, Lang: f.Lang, Since: f.Since, Until: f.Until,
+		Cluster: f.Cluster}
+}
+
+// groupChunk is how many items GroupInPriority reads at a time.
+const groupChunk = 200
+
+// GroupInPriority answers a grouped listing in priority order (f.Group,
+// not Arranged) from list, a store's own ListItems for plain selections:
+// it reads the selection a chunk at a time until it has the page's
+// clusters, then counts each cluster's members in the selection. The
+// queue page, the one everybody loads, so reads a few hundred items and
+// the page's clusters, not the whole queue. The result is ArrangeItems'.
+func GroupInPriority(ctx context.Context, list func(context.Context, ReviewFilter) ([]lokerwatch.ReviewItem, error), f ReviewFilter) ([]lokerwatch.ReviewItem, error) {
+	sel := f.Selection()
+	want := -1
+	if f.Limit > 0 {
+		want = max(f.Offset, 0) + f.Limit
+	}
+	var heads []lokerwatch.ReviewItem
+	seen := map[string]bool{}
+	for off := 0; ; off += groupChunk {
+		sel.Offset, sel.Limit = off, groupChunk
+		items, err := list(ctx, sel)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if k := it.ClusterKey(); !seen[k] {
+				seen[k] = true
+				heads = append(heads, it)
+			}
+		}
+		if len(items) < groupChunk || (want >= 0 && len(heads) >= want) {
+			break
+		}
+	}
+	heads = heads[min(max(f.Offset, 0), len(heads)):]
+	if f.Limit > 0 && len(heads) > f.Limit {
+		heads = heads[:f.Limit]
+	}
+	for i := range heads {
+		heads[i].ClusterSize = 1
+		if heads[i].Cluster == "" {
+			continue
+		}
+		members := f.Selection()
+		members.Cluster = heads[i].Cluster
+		ms, err := list(ctx, members)
+		if err != nil {
+			return nil, fmt.Errorf("size of cluster %s: %w", heads[i].Cluster, err)
+		}
+		heads[i].ClusterSize = max(len(ms), 1)
+	}
+	return heads, nil
 }
 
 // ArrangeItems applies f's Claimant, Cluster, Sort, Reverse, Group, Offset

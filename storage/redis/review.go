@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -23,6 +24,7 @@ import (
 //	rv:decided     ZSET decided items by priority
 //	rv:all         ZSET every item by priority (ListItems)
 //	rv:dec:<id>    LIST decision history (JSON), oldest first
+//	rv:cl:<key>    SET the items of a repost cluster (ReviewItem.Cluster)
 //	audit          STREAM audit log, written in the same script as each change
 //
 // Priority is an integer below 2^53: score·1e13 + (1e13 − created ms), so
@@ -71,7 +73,10 @@ local key = item(id)
 local now = now_ms()
 if redis.call('EXISTS', key) == 1 then
   local cl = redis.call('HGET', key, 'cluster')
-  if not cl or cl == '' then redis.call('HSET', key, 'cluster', ARGV[9]) end
+  if (not cl or cl == '') and ARGV[9] ~= '' then
+    redis.call('HSET', key, 'cluster', ARGV[9])
+    redis.call('SADD', P..'rv:cl:'..ARGV[9], id)
+  end
   if redis.call('HGET', key, 'status') == 'pending' then
     local created = tonumber(redis.call('HGET', key, 'created'))
     local prio = fmt(score * 1e13 + (1e13 - created))
@@ -88,6 +93,7 @@ redis.call('HSET', key, 'id', id, 'ad', id, 'url', ARGV[3], 'title', ARGV[4], 's
   'cluster', ARGV[9])
 redis.call('ZADD', P..'rv:ready', prio, id)
 redis.call('ZADD', P..'rv:all', prio, id)
+if ARGV[9] ~= '' then redis.call('SADD', P..'rv:cl:'..ARGV[9], id) end
 audit(now, 'system', 'review.enqueue', id, '', 'score '..ARGV[7]..' '..ARGV[8])
 return {1, redis.call('HGETALL', key)}`)
 
@@ -388,12 +394,17 @@ return {pos, skip, out}`)
 // ListItems returns items by priority, paging through the priority index
 // inside Redis: only the rows of the page come back.
 func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
-	if f.Arranged() {
+	switch {
+	case f.Arranged():
 		all, err := s.ListItems(ctx, f.Selection())
 		if err != nil {
 			return nil, err
 		}
 		return storage.ArrangeItems(all, f), nil
+	case f.Group:
+		return storage.GroupInPriority(ctx, s.ListItems, f)
+	case f.Cluster != "":
+		return s.listCluster(ctx, f)
 	}
 	key := "rv:all"
 	switch f.Status {
@@ -433,6 +444,74 @@ func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerw
 		}
 		pos = next
 	}
+}
+
+// listCluster lists the members of one cluster (the set rv:cl:<cluster>,
+// or the one item of an "item:ID" key) matching f, in priority order.
+func (s *Store) listCluster(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
+	op := "list review items of cluster " + f.Cluster
+	if err := reapClaimsScript.Run(ctx, s.rdb, nil, s.prefix, 1000).Err(); err != nil {
+		return nil, s.wrap(op, err)
+	}
+	var ids []string
+	if id, ok := strings.CutPrefix(f.Cluster, "item:"); ok {
+		ids = []string{id}
+	} else {
+		var err error
+		if ids, err = s.rdb.SMembers(ctx, s.k("rv:cl:", f.Cluster)).Result(); err != nil {
+			return nil, s.wrap(op, err)
+		}
+	}
+	items, err := s.itemsByID(ctx, ids)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	out := items[:0]
+	for _, it := range items {
+		if it.ClusterKey() == f.Cluster && matchItem(&it, f) {
+			out = append(out, it)
+		}
+	}
+	return pagePriority(out, f), nil
+}
+
+// itemsByID reads items in one round trip, skipping those that are gone.
+func (s *Store) itemsByID(ctx context.Context, ids []string) ([]lokerwatch.ReviewItem, error) {
+	cmds := make([]*goredis.MapStringStringCmd, len(ids))
+	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, s.k("rv:item:", id))
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]lokerwatch.ReviewItem, 0, len(ids))
+	for _, c := range cmds {
+		if len(c.Val()) > 0 {
+			out = append(out, *itemFromFields(c.Val()))
+		}
+	}
+	return out, nil
+}
+
+// pagePriority puts items in the order of the priority index: score, then
+// oldest, then (as ZREVRANGE breaks ties) the larger ID; and pages them.
+func pagePriority(out []lokerwatch.ReviewItem, f storage.ReviewFilter) []lokerwatch.ReviewItem {
+	slices.SortFunc(out, func(a, b lokerwatch.ReviewItem) int {
+		if a.Score != b.Score {
+			return cmp.Compare(b.Score, a.Score)
+		}
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	out = out[min(max(f.Offset, 0), len(out)):]
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out
 }
 
 // listClaimed lists live claims: few (one or two per reviewer), so they are

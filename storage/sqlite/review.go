@@ -150,6 +150,16 @@ func filterWhere(f storage.ReviewFilter) (string, []any) {
 		b.WriteString(" AND created_at < ?")
 		args = append(args, ns(f.Until))
 	}
+	if f.Cluster != "" {
+		// A ClusterKey: the cluster, or "item:ID" for an item of none.
+		if id, ok := strings.CutPrefix(f.Cluster, "item:"); ok {
+			b.WriteString(" AND cluster = '' AND id = ?")
+			args = append(args, id)
+		} else {
+			b.WriteString(" AND cluster = ?")
+			args = append(args, f.Cluster)
+		}
+	}
 	return b.String(), args
 }
 
@@ -436,12 +446,15 @@ func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // ListItems returns items by priority (score desc, then oldest first).
 func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
-	if f.Arranged() {
+	switch {
+	case f.Arranged():
 		all, err := s.ListItems(ctx, f.Selection())
 		if err != nil {
 			return nil, err
 		}
 		return storage.ArrangeItems(all, f), nil
+	case f.Group:
+		return storage.GroupInPriority(ctx, s.ListItems, f)
 	}
 	now := s.now()
 	q, args := listQuery(f, ns(now))

@@ -105,6 +105,26 @@ func testQueueGrouped(t *testing.T, s storage.Store) {
 	if sizes := []int{rows[0].ClusterSize, rows[1].ClusterSize, rows[2].ClusterSize}; !slices.Equal(sizes, []int{1, 3, 1}) {
 		t.Errorf("cluster sizes = %v, want [1 3 1]", sizes)
 	}
+	// Paged in priority order (the queue page's read).
+	for _, pg := range []struct {
+		off, lim int
+		want     []string
+	}{{0, 1, []string{far.ID}}, {1, 1, []string{b.ID}}, {1, 5, []string{b.ID, bare.ID}}, {3, 5, nil}} {
+		g := f
+		g.Offset, g.Limit = pg.off, pg.lim
+		got := listF(t, s, g)
+		if !slices.Equal(ids(got), pg.want) {
+			t.Errorf("grouped pending, offset %d limit %d = %v, want %v", pg.off, pg.lim, ids(got), pg.want)
+		}
+		for _, it := range got {
+			if it.ID == b.ID && it.ClusterSize != 3 {
+				t.Errorf("grouped page offset %d: b's cluster size %d, want 3", pg.off, it.ClusterSize)
+			}
+		}
+	}
+	if got := ids(listF(t, s, storage.ReviewFilter{Group: true, Source: "forum"})); !slices.Equal(got, []string{c.ID}) {
+		t.Errorf("grouped, source forum = %v, want [c]", got)
+	}
 	f.Sort = storage.SortSize
 	if got, want := ids(listF(t, s, f)), []string{b.ID, far.ID, bare.ID}; !slices.Equal(got, want) {
 		t.Errorf("grouped by size = %v, want %v", got, want)
