@@ -50,6 +50,12 @@ func (s *Server) apiQueue(w http.ResponseWriter, r *http.Request, p *principal) 
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// As on the queue page: mine=1 for the caller's claims, group=1 for one
+	// item per repost cluster (with cluster_size).
+	if r.URL.Query().Get("mine") == "1" {
+		f.Status, f.Claimant = lokerwatch.StatusClaimed, p.name()
+	}
+	f.Group = r.URL.Query().Get("group") == "1"
 	items, err := s.reads.list(r.Context(), f)
 	if err != nil {
 		s.storeError(w, r, "list queue", err)

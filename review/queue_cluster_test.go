@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage"
@@ -252,4 +254,69 @@ func TestQueueTopReason(t *testing.T) {
 	if nearDupMaxBit != storage.ClusterMaxBits {
 		t.Errorf("linked ads call %d bits a near-duplicate, clusters %d", nearDupMaxBit, storage.ClusterMaxBits)
 	}
+}
+
+// meetingStore is the real store whose ListItems waits (up to a few
+// seconds) until two calls are in it at once, so that the shared reads of
+// queueReads overlap for sure.
+type meetingStore struct {
+	Store
+	arrived chan struct{}
+}
+
+func (m *meetingStore) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
+	m.arrived <- struct{}{}
+	deadline := time.After(3 * time.Second)
+	for len(m.arrived) < 2 {
+		select {
+		case <-deadline:
+			return m.Store.ListItems(ctx, f)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return m.Store.ListItems(ctx, f)
+}
+
+// TestQueueReadsKeepViewsApart: overlapping reads of the queue share one
+// store query only when they ask the same thing; one analyst's "my claims"
+// never answers another's.
+func TestQueueReadsKeepViewsApart(t *testing.T) {
+	st := testStore(t)
+	loadFixtures(t, st)
+	ctx := context.Background()
+	for id, who := range map[string]string{"ad-thai": "alice", "ad-jepang": "bob"} {
+		if _, err := st.ClaimItem(ctx, id, who, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &meetingStore{Store: st, arrived: make(chan struct{}, 2)}
+	q := newQueueReads(m)
+	var wg sync.WaitGroup
+	got := map[string][]string{}
+	var mu sync.Mutex
+	for _, who := range []string{"alice", "bob"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			items, err := q.list(ctx, storage.ReviewFilter{Status: lokerwatch.StatusClaimed, Claimant: who, Limit: 50})
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			got[who] = ids(items)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if !slices.Equal(got["alice"], []string{"ad-thai"}) || !slices.Equal(got["bob"], []string{"ad-jepang"}) {
+		t.Errorf("overlapping my-claims reads: %v", got)
+	}
+}
+
+func ids(items []lokerwatch.ReviewItem) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.ID
+	}
+	return out
 }

@@ -48,8 +48,9 @@ func sharedCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // list returns ListItems(f); the slice is shared and must not be changed.
 func (q *queueReads) list(ctx context.Context, f storage.ReviewFilter) ([]lokerwatch.ReviewItem, error) {
-	key := fmt.Sprintf("list %q %q %q %q %d %d %d %d", f.Status, f.Category, f.Source, f.Lang,
-		f.Since.UnixNano(), f.Until.UnixNano(), f.Limit, f.Offset)
+	// Every field of f: "my claims" of one analyst must never answer another's.
+	key := fmt.Sprintf("list %q %q %q %q %d %d %d %d %q %q %q %t %t", f.Status, f.Category, f.Source, f.Lang,
+		f.Since.UnixNano(), f.Until.UnixNano(), f.Limit, f.Offset, f.Claimant, f.Cluster, f.Sort, f.Reverse, f.Group)
 	ch := q.g.DoChan(key, func() (any, error) {
 		sctx, cancel := sharedCtx(ctx)
 		defer cancel()
