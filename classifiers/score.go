@@ -29,7 +29,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 	var top [3]textContrib
 	var tz [numHeads]float64
 	if bm.hasText {
-		tz = bm.textScores(st.tf, &top)
+		tz = bm.textScore(st.nt.Text, &st.seen, &st.words, &top)
 		for t := range tz {
 			tz[t] = clipLogOdds(tz[t])
 		}

@@ -108,7 +108,8 @@ type state struct {
 	stale    []int               // fact ids set in the previous run: zeroed unless set again
 
 	tf       []textFeat // hashed n-grams of the text (text model)
-	seen     featSet    // scratch for textFeatures
+	seen     featSet    // scratch for textFeatures and textScore
+	words    wordCache  // letter-group weights by word (textScore)
 	wantText bool       // compute tf even without a model (training)
 }
 
@@ -568,7 +569,7 @@ func (st *state) run(ad *lokerwatch.Ad) {
 			risk[r.cat] += r.weight
 		}
 	}
-	if e.model != nil || st.wantText {
+	if st.wantText {
 		st.tf = textFeatures(text, st.tf[:0], &st.seen)
 	}
 	if e.model != nil {
