@@ -359,19 +359,18 @@ func (b *boundModel) textScore(text []byte, seen *featSet, wc *wordCache, top *[
 			break
 		}
 		i = e
-		wh := wordHash(text, s, e)
+		wh, key := wordHashes(text, s, e)
 		if seen.add(wh % textDim) {
-			n++
-			b.addBucket(wh%textDim, textFeat{s: int32(s), e: int32(e), kind: tfWord}, &sum, top)
-			if hasGroups(e - s) {
-				g := wc.groups(b, text, s, e)
-				n += int(g.n)
-				for h := range sum {
-					sum[h] += int64(g.sum[h])
-				}
-				if g.best != 0 {
-					offerTop(top, textFeat{s: int32(s + int(g.bs)), e: int32(s + int(g.be)), kind: tfChars}, g.best)
-				}
+			g := wc.word(b, key, wh%textDim, text, s, e)
+			n += 1 + int(g.n)
+			for h := range sum {
+				sum[h] += int64(g.sum[h])
+			}
+			if g.known {
+				offerTop(top, textFeat{h: wh % textDim, s: int32(s), e: int32(e), kind: tfWord}, g.raw)
+			}
+			if g.best != 0 {
+				offerTop(top, textFeat{s: int32(s + int(g.bs)), e: int32(s + int(g.be)), kind: tfChars}, g.best)
 			}
 		}
 		if prevS >= 0 {
@@ -435,10 +434,13 @@ type textContrib struct {
 	c   float64 // log-odds it added to the risk head
 }
 
-// wordGrams is what the letter groups of one word weigh together.
+// wordGrams is what one word weighs: the word itself and its letter
+// groups, summed.
 type wordGrams struct {
 	sum    [numHeads]int32
 	n      int32 // letter groups in the word
+	raw    int16 // the word's own risk weight
+	known  bool  // the model knows the word itself
 	best   int16 // risk weight of the heaviest group
 	bs, be uint8 // its span in the word
 }
@@ -460,29 +462,48 @@ func (wc *wordCache) use(b *boundModel) {
 	}
 }
 
-func (wc *wordCache) groups(b *boundModel, text []byte, s, e int) wordGrams {
+// wordHashes are wordHash and a 64-bit hash of the same bytes (the cache
+// key: 32 bits would mistake one word for another now and then).
+func wordHashes(text []byte, s, e int) (uint32, uint64) {
+	h := fnvAdd(fnvOffset, 'w')
 	key := uint64(14695981039346656037)
 	for k := s; k < e; k++ {
-		key = (key ^ uint64(foldDigit(text[k]))) * 1099511628211
+		b := foldDigit(text[k])
+		h = fnvAdd(h, b)
+		key = (key ^ uint64(b)) * 1099511628211
 	}
+	return h, key
+}
+
+// word is what the word text[s:e] (bucket wb, cache key key) weighs.
+func (wc *wordCache) word(b *boundModel, key uint64, wb uint32, text []byte, s, e int) wordGrams {
 	if g, ok := wc.m[key]; ok {
 		return g
 	}
 	var g wordGrams
-	letterGroups(text, s, e, func(h uint32, gs, ge int) {
-		g.n++
-		i := b.tb.find(h)
-		if i < 0 {
-			return
-		}
+	if i := b.tb.find(wb); i >= 0 {
 		w := &b.tb.w[i]
 		for h := range g.sum {
 			g.sum[h] += int32(w[h])
 		}
-		if abs(int(w[hRisk])) > abs(int(g.best)) {
-			g.best, g.bs, g.be = w[hRisk], uint8(gs-s), uint8(ge-s)
-		}
-	})
+		g.raw, g.known = w[hRisk], true
+	}
+	if hasGroups(e - s) {
+		letterGroups(text, s, e, func(h uint32, gs, ge int) {
+			g.n++
+			i := b.tb.find(h)
+			if i < 0 {
+				return
+			}
+			w := &b.tb.w[i]
+			for h := range g.sum {
+				g.sum[h] += int32(w[h])
+			}
+			if abs(int(w[hRisk])) > abs(int(g.best)) {
+				g.best, g.bs, g.be = w[hRisk], uint8(gs-s), uint8(ge-s)
+			}
+		})
+	}
 	wc.m[key] = g
 	return g
 }
