@@ -147,8 +147,8 @@ func TestCrawlDoesNotStallWhileReceiversAreDown(t *testing.T) {
 			for _, d := range hook.deliveries() {
 				seen[d.Event.Item.ID]++
 			}
-			if len(seen) != ads || len(hook.bad) > 0 {
-				t.Errorf("webhook: %d items announced (%v), bad signatures %v", len(seen), seen, hook.bad)
+			if len(seen) != ads || len(hook.refused()) > 0 {
+				t.Errorf("webhook: %d items announced (%v), bad signatures %v", len(seen), seen, hook.refused())
 			}
 			for _, m := range tg.messages() {
 				if m.ChatID != testChat {

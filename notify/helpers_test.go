@@ -269,6 +269,12 @@ func checkSignature(header string, body []byte, now time.Time) string {
 	return ""
 }
 
+func (r *hookReceiver) refused() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.bad...)
+}
+
 func (r *hookReceiver) deliveries() []hookDelivery {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -80,6 +80,24 @@ func New(opt Options) (*Notifier, error) {
 		return nil, errors.New("notify: no store")
 	}
 	cfg := opt.Config
+	// A section that did not come through config.Load (a test, a library
+	// user) gets the defaults for what it leaves at zero.
+	def := config.Default().Notify
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = def.Timeout
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = def.Backoff
+	}
+	if cfg.MaxBackoff < cfg.Backoff {
+		cfg.MaxBackoff = max(def.MaxBackoff, cfg.Backoff)
+	}
+	if cfg.MaxAttempts < 1 {
+		cfg.MaxAttempts = def.MaxAttempts
+	}
+	if cfg.Telegram.API == "" {
+		cfg.Telegram.API = def.Telegram.API
+	}
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

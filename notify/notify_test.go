@@ -40,8 +40,8 @@ func TestAlertsReachWebhookAndTelegram(t *testing.T) {
 				t.Fatal(err)
 			}
 			eventually(t, "both alerts", func() bool { return len(hook.deliveries()) == 1 && len(tg.messages()) == 1 })
-			if len(hook.bad) > 0 {
-				t.Fatalf("receiver refused signatures: %v", hook.bad)
+			if len(hook.refused()) > 0 {
+				t.Fatalf("receiver refused signatures: %v", hook.refused())
 			}
 
 			d := hook.deliveries()[0]
