@@ -330,15 +330,16 @@ func (n *Notifier) backoff(attempts int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// Drain waits until nothing is left to send now: the queue empty, no
-// delivery under way and no alert due in the outbox (retries scheduled
-// later stay there for the next process). Run must be running. It returns
-// ctx's error when ctx ends first.
+// Drain waits until nothing is left to send: the queue empty, no
+// delivery under way and no alert pending in the outbox (retries
+// included, whichever process raised them). Run must be running. It
+// returns ctx's error when ctx ends first; what is left stays in the
+// outbox for the next process that runs the notifier.
 func (n *Notifier) Drain(ctx context.Context) error {
 	for {
 		if len(n.queue) == 0 && n.busy.Load() == 0 {
-			due, err := n.store.DueAlerts(ctx, 1)
-			if err == nil && len(due) == 0 && len(n.queue) == 0 && n.busy.Load() == 0 {
+			st, err := n.store.AlertStats(ctx)
+			if err == nil && st.Pending == 0 && len(n.queue) == 0 && n.busy.Load() == 0 {
 				return nil
 			}
 		}

@@ -17,7 +17,7 @@ import (
 // alertDrain is how long a one-shot crawl waits, after its last page, for
 // the alerts it raised to be sent; what is left stays in the store's
 // outbox for the next process that runs the notifier (crawl, worker, serve).
-const alertDrain = 30 * time.Second
+var alertDrain = 30 * time.Second
 
 // alerts is the notifier running beside a crawl or the console.
 type alerts struct {
