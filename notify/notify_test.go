@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -413,5 +414,51 @@ func TestMessageIsPlainAndBounded(t *testing.T) {
 	}
 	if !strings.Contains(m, "<b>Gaji</b> besar") {
 		t.Errorf("title not on one line as written:\n%.200s", m)
+	}
+}
+
+// Two processes on one store (two workers that both saw the same ads)
+// share the outbox: each item is announced once per channel.
+func TestTwoProcessesShareTheOutbox(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			st, reopen := b.open(t)
+			st2 := reopen()
+			hook := &hookReceiver{t: t}
+			hs := httptest.NewServer(hook)
+			defer hs.Close()
+			tg := &tgReceiver{}
+			ts := httptest.NewServer(tg)
+			defer ts.Close()
+			cfg := notifyConfig(hs.URL, ts.URL)
+			cfg.Workers = 4
+			h1, h2 := newNotifier(t, st, cfg), newNotifier(t, st2, cfg)
+			h1.run(t)
+			h2.run(t)
+			const items = 20
+			for i := range items {
+				ad, it := flagged(t, st, fmt.Sprintf("shared%02d", i), 75, lokerwatch.CategoryNonprocedural, "board")
+				errs := make(chan error, 2)
+				go func() { errs <- h1.n.Flagged(ctxT(t), ad, it) }()
+				go func() { errs <- h2.n.Flagged(ctxT(t), ad, it) }()
+				for range 2 {
+					if err := <-errs; err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			eventually(t, "every item announced", func() bool {
+				return len(hook.deliveries()) >= items && len(tg.messages()) >= items
+			})
+			if err := h1.n.Drain(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			if err := h2.n.Drain(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			if n, m := len(hook.deliveries()), len(tg.messages()); n != items || m != items {
+				t.Errorf("%d webhook deliveries and %d telegram messages for %d items", n, m, items)
+			}
+		})
 	}
 }
