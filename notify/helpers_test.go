@@ -40,14 +40,14 @@ const (
 // restarted process would.
 type backend struct {
 	name string
-	open func(t *testing.T) (st storage.Store, reopen func() storage.Store)
+	open func(t testing.TB) (st storage.Store, reopen func() storage.Store)
 }
 
 var prefixes atomic.Int64
 
 func backends() []backend {
 	return []backend{
-		{"sqlite", func(t *testing.T) (storage.Store, func() storage.Store) {
+		{"sqlite", func(t testing.TB) (storage.Store, func() storage.Store) {
 			path := filepath.Join(t.TempDir(), "lw.db")
 			open := func() storage.Store {
 				st, err := sqlite.Open(context.Background(), path)
@@ -59,7 +59,7 @@ func backends() []backend {
 			}
 			return open(), open
 		}},
-		{"redis", func(t *testing.T) (storage.Store, func() storage.Store) {
+		{"redis", func(t testing.TB) (storage.Store, func() storage.Store) {
 			srv := redistest.Start(t, redistest.Config{})
 			prefix := fmt.Sprintf("n%d:", prefixes.Add(1))
 			open := func() storage.Store {
@@ -75,7 +75,7 @@ func backends() []backend {
 	}
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
@@ -120,7 +120,7 @@ type harness struct {
 	log *logBuffer
 }
 
-func newNotifier(t *testing.T, st storage.Outbox, cfg config.Notify) *harness {
+func newNotifier(t testing.TB, st storage.Outbox, cfg config.Notify) *harness {
 	t.Helper()
 	h := &harness{reg: prometheus.NewRegistry(), log: &logBuffer{}}
 	n, err := notify.New(notify.Options{Config: cfg, Store: st, Registerer: h.reg, Poll: 50 * time.Millisecond,
@@ -170,7 +170,7 @@ func (h *harness) metric(t *testing.T, name, label, value string) float64 {
 
 // flagged stores a flagged ad and queues it for review, as the crawler
 // does, and returns the ad and its item.
-func flagged(t *testing.T, st storage.Store, id string, score int, cat lokerwatch.Category, source string) (*lokerwatch.Ad, *lokerwatch.ReviewItem) {
+func flagged(t testing.TB, st storage.Store, id string, score int, cat lokerwatch.Category, source string) (*lokerwatch.Ad, *lokerwatch.ReviewItem) {
 	t.Helper()
 	ad := &lokerwatch.Ad{
 		ID: id, Source: source, URL: "https://jobs.example/" + id, Title: "Admin Kamboja gaji 20 juta " + id,
