@@ -201,7 +201,6 @@ func TestBrowserQueueSortMine(t *testing.T) {
 			t.Errorf("key %q answered by console.js is not in the help (%v)", k, listed)
 		}
 	}
-	b.screenshot("help.png")
 }
 
 func TestBrowserQueueReleaseOnLeave(t *testing.T) {
