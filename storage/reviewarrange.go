@@ -50,13 +50,19 @@ func (f ReviewFilter) Selection() ReviewFilter {
 // groupChunk is how many items GroupInPriority reads at a time.
 const groupChunk = 200
 
+// CountClusters counts, for each cluster key, the items of the cluster
+// that match f's selection (f.Cluster is ignored). GroupInPriority takes
+// a store's own, which counts a page's clusters in a round trip or two.
+type CountClusters func(ctx context.Context, f ReviewFilter, keys []string) (map[string]int, error)
+
 // GroupInPriority answers a grouped listing in priority order (f.Group,
 // not Arranged) from list, a store's own ListItems for plain selections:
 // it reads the selection a chunk at a time until it has the page's
-// clusters, then counts each cluster's members in the selection. The
-// queue page, the one everybody loads, so reads a few hundred items and
-// the page's clusters, not the whole queue. The result is ArrangeItems'.
-func GroupInPriority(ctx context.Context, list func(context.Context, ReviewFilter) ([]lokerwatch.ReviewItem, error), f ReviewFilter) ([]lokerwatch.ReviewItem, error) {
+// clusters, then counts their members with count. The queue page, the one
+// everybody loads, so reads a few hundred items and the page's clusters,
+// not the whole queue. The result is ArrangeItems'.
+func GroupInPriority(ctx context.Context, list func(context.Context, ReviewFilter) ([]lokerwatch.ReviewItem, error),
+	count CountClusters, f ReviewFilter) ([]lokerwatch.ReviewItem, error) {
 	sel := f.Selection()
 	want := -1
 	if f.Limit > 0 {
@@ -84,18 +90,24 @@ func GroupInPriority(ctx context.Context, list func(context.Context, ReviewFilte
 	if f.Limit > 0 && len(heads) > f.Limit {
 		heads = heads[:f.Limit]
 	}
+	var keys []string
 	for i := range heads {
 		heads[i].ClusterSize = 1
-		if heads[i].Cluster == "" {
-			continue
+		if heads[i].Cluster != "" {
+			keys = append(keys, heads[i].Cluster)
 		}
-		members := f.Selection()
-		members.Cluster = heads[i].Cluster
-		ms, err := list(ctx, members)
-		if err != nil {
-			return nil, fmt.Errorf("size of cluster %s: %w", heads[i].Cluster, err)
+	}
+	if len(keys) == 0 {
+		return heads, nil
+	}
+	n, err := count(ctx, f.Selection(), keys)
+	if err != nil {
+		return nil, fmt.Errorf("count repost clusters: %w", err)
+	}
+	for i := range heads {
+		if c := n[heads[i].Cluster]; heads[i].Cluster != "" && c > 1 {
+			heads[i].ClusterSize = c
 		}
-		heads[i].ClusterSize = max(len(ms), 1)
 	}
 	return heads, nil
 }

@@ -402,7 +402,7 @@ func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerw
 		}
 		return storage.ArrangeItems(all, f), nil
 	case f.Group:
-		return storage.GroupInPriority(ctx, s.ListItems, f)
+		return storage.GroupInPriority(ctx, s.ListItems, s.countClusters, f)
 	case f.Cluster != "":
 		return s.listCluster(ctx, f)
 	}
@@ -473,6 +473,39 @@ func (s *Store) listCluster(ctx context.Context, f storage.ReviewFilter) ([]loke
 		}
 	}
 	return pagePriority(out, f), nil
+}
+
+// countClusters counts the members of each cluster in keys matching f's
+// selection: the sets in one round trip, their items in another.
+func (s *Store) countClusters(ctx context.Context, f storage.ReviewFilter, keys []string) (map[string]int, error) {
+	f.Cluster = ""
+	if err := reapClaimsScript.Run(ctx, s.rdb, nil, s.prefix, 1000).Err(); err != nil {
+		return nil, s.wrap("count clusters", err)
+	}
+	sets := make([]*goredis.StringSliceCmd, len(keys))
+	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, k := range keys {
+			sets[i] = p.SMembers(ctx, s.k("rv:cl:", k))
+		}
+		return nil
+	}); err != nil {
+		return nil, s.wrap("count clusters", err)
+	}
+	var ids []string
+	for _, c := range sets {
+		ids = append(ids, c.Val()...)
+	}
+	items, err := s.itemsByID(ctx, ids)
+	if err != nil {
+		return nil, s.wrap("count clusters", err)
+	}
+	out := make(map[string]int, len(keys))
+	for _, it := range items {
+		if matchItem(&it, f) {
+			out[it.Cluster]++
+		}
+	}
+	return out, nil
 }
 
 // itemsByID reads items in one round trip, skipping those that are gone.

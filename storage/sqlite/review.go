@@ -192,12 +192,28 @@ func listQuery(f storage.ReviewFilter, now int64) (string, []any) {
 	fw, fargs := filterWhere(f)
 	var b strings.Builder
 	var args []any
-	for i, a := range statusArms(f.Status, now) {
-		if i > 0 {
-			b.WriteString(" UNION ALL ")
+	if f.Cluster != "" {
+		// A few items: read through the cluster (or the ID) and sorted,
+		// instead of walking the priority index for them.
+		from := "review_items"
+		if !strings.HasPrefix(f.Cluster, "item:") {
+			from += " INDEXED BY review_cluster"
 		}
-		b.WriteString("SELECT " + itemCols + " FROM review_items WHERE " + a.cond + fw)
-		args = append(append(args, a.args...), fargs...)
+		var conds []string
+		for _, a := range statusArms(f.Status, now) {
+			conds = append(conds, "("+a.cond+")")
+			args = append(args, a.args...)
+		}
+		b.WriteString("SELECT " + itemCols + " FROM " + from + " WHERE (" + strings.Join(conds, " OR ") + ")" + fw)
+		args = append(args, fargs...)
+	} else {
+		for i, a := range statusArms(f.Status, now) {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			b.WriteString("SELECT " + itemCols + " FROM review_items WHERE " + a.cond + fw)
+			args = append(append(args, a.args...), fargs...)
+		}
 	}
 	b.WriteString(priorityOrder)
 	if f.Limit > 0 || f.Offset > 0 {
@@ -454,7 +470,7 @@ func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerw
 		}
 		return storage.ArrangeItems(all, f), nil
 	case f.Group:
-		return storage.GroupInPriority(ctx, s.ListItems, f)
+		return storage.GroupInPriority(ctx, s.ListItems, s.countClusters, f)
 	}
 	now := s.now()
 	q, args := listQuery(f, ns(now))
@@ -477,6 +493,43 @@ func (s *Store) ListItems(ctx context.Context, f storage.ReviewFilter) ([]lokerw
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list review items: %w", err)
+	}
+	return out, nil
+}
+
+// countClusters counts the members of each cluster in keys matching f's
+// selection, in one query through the cluster index.
+func (s *Store) countClusters(ctx context.Context, f storage.ReviewFilter, keys []string) (map[string]int, error) {
+	f.Cluster = ""
+	fw, fargs := filterWhere(f)
+	var args []any
+	var conds []string
+	for _, a := range statusArms(f.Status, ns(s.now())) {
+		conds = append(conds, "("+a.cond+")")
+		args = append(args, a.args...)
+	}
+	args = append(args, fargs...)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	q := `SELECT cluster, COUNT(*) FROM review_items INDEXED BY review_cluster WHERE (` + strings.Join(conds, " OR ") + `)` + fw +
+		` AND cluster IN (?` + strings.Repeat(", ?", len(keys)-1) + `) GROUP BY cluster`
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count clusters: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int, len(keys))
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("count clusters: %w", err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count clusters: %w", err)
 	}
 	return out, nil
 }

@@ -2,4 +2,6 @@
 -- of its ad, set when it is queued (storage.ReviewCluster). Items queued
 -- before have none until their ad is queued again.
 ALTER TABLE review_items ADD COLUMN cluster TEXT NOT NULL DEFAULT '';
-CREATE INDEX IF NOT EXISTS review_cluster ON review_items(cluster) WHERE cluster != '';
+-- Not partial: "cluster = ?" with a bound value cannot use an index
+-- WHERE cluster != '', and the queue page counts each of its clusters.
+CREATE INDEX IF NOT EXISTS review_cluster ON review_items(cluster, status);
