@@ -50,7 +50,7 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request, p *principal)
 		s.storeError(w, r, "Cases", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "cases", newPage(p, "Cases", "cases", casesData{Cases: cs}))
+	s.render(w, r, http.StatusOK, "cases", newPage(p, tr(r, "cases.title"), "cases", casesData{Cases: cs}))
 }
 
 func cleanTitle(t string) (string, error) {
@@ -221,7 +221,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, p *principal) 
 		s.storeError(w, r, "Case", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "case", newPage(p, "Case "+d.Case.ID+": "+d.Case.Title, "cases", d))
+	s.render(w, r, http.StatusOK, "case", newPage(p, tr(r, "case.title", "ID", d.Case.ID, "Title", d.Case.Title), "cases", d))
 }
 
 // caseExport streams the case's signed WACZ bundle. The bundle is built

@@ -90,7 +90,7 @@ func (s *Server) personaPage(w http.ResponseWriter, r *http.Request, p *principa
 		s.storeError(w, r, "Persona", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "persona", newPage(p, fmt.Sprintf("Persona %s (%d ads)", d.Persona.ID, d.Persona.Size), "persona", d))
+	s.render(w, r, http.StatusOK, "persona", newPage(p, tr(r, "persona.page_title", "ID", d.Persona.ID, "Count", d.Persona.Size), "persona", d))
 }
 
 // personaSVG serves the graph alone (for saving or embedding).

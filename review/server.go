@@ -166,6 +166,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", noListing(static, cacheStatic(http.FileServerFS(static)))))
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /lang", s.setLang)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
 	analyst, investigator, admin := storage.RoleAnalyst, storage.RoleInvestigator, storage.RoleAdmin
@@ -225,7 +226,7 @@ func (s *Server) routes() http.Handler {
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		s.refuse(w, r, http.StatusForbidden, "Cross-site request refused.")
 	}))
-	return s.recoverer(s.clientAddress(s.securityHeaders(s.instrument(mux, cop.Handler(mux)))))
+	return s.recoverer(s.clientAddress(s.securityHeaders(s.withLang(s.instrument(mux, cop.Handler(mux))))))
 }
 
 // instrument records request metrics by route pattern (never by URL).
