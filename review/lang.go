@@ -68,6 +68,18 @@ func T(lang i18n.Lang, key string, args ...any) string {
 	return c.T(lang, key, args...)
 }
 
+// ruleDescription is a rule's description in lang, from the rule files
+// (Options.Describe), else recorded: the description a signal carries
+// (English, written when the ad was scored). Pages that show signals use it.
+func (s *Server) ruleDescription(lang i18n.Lang, rule, recorded string) string {
+	if s.describe != nil {
+		if d := s.describe(rule, string(lang)); d != "" {
+			return d
+		}
+	}
+	return recorded
+}
+
 // tr is T in the request's language.
 func tr(r *http.Request, key string, args ...any) string { return T(langOf(r), key, args...) }
 

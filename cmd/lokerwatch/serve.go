@@ -54,6 +54,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		TrustedProxies: cfg.Review.TrustedProxies,
 		SecureCookies:  secure || tlsCert != "",
 		SigningKey:     inv.SigningKey, Weak: inv.Weak,
+		Describe: inv.Describe,
 	})
 	if err != nil {
 		return fmt.Errorf("review server: %w", err)
