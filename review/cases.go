@@ -181,10 +181,10 @@ func (s *Server) loadCase(ctx context.Context, id string) (*caseData, error) {
 			}
 		case "persona":
 			v.Href = "/personas/" + url.PathEscape(it.Ref)
-			v.Label = "persona " + it.Ref
+			v.Label = T(LangOf(ctx), "common.persona_n", "ID", it.Ref)
 		case "entity":
 			if k, err := cases.ParseEntityRef(it.Ref); err == nil {
-				v.Href, v.Label = entityHref(k.Kind, k.Value), keyLabel(k)
+				v.Href, v.Label = entityHref(k.Kind, k.Value), keyLabelIn(LangOf(ctx), k)
 			}
 		}
 		d.Items = append(d.Items, v)

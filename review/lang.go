@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/review/i18n"
 )
 
@@ -39,6 +40,9 @@ func (s *Server) withLang(h http.Handler) http.Handler {
 			pref = c.Value
 		}
 		l := i18n.Match(pref, r.Header.Get("Accept-Language"))
+		if isAPI(r) {
+			l = i18n.English // the API is for scripts: its words stay put
+		}
 		if !strings.HasPrefix(r.URL.Path, "/static/") {
 			w.Header().Add("Vary", "Accept-Language, Cookie")
 		}
@@ -70,14 +74,28 @@ func T(lang i18n.Lang, key string, args ...any) string {
 
 // ruleDescription is a rule's description in lang, from the rule files
 // (Options.Describe), else recorded: the description a signal carries
-// (English, written when the ad was scored). Pages that show signals use it.
+// (English, written when the ad was scored). Pages that show signals use
+// it: s.ruleDescription(langOf(r), sg.Rule, sg.Description).
 func (s *Server) ruleDescription(lang i18n.Lang, rule, recorded string) string {
 	if s.describe != nil {
 		if d := s.describe(rule, string(lang)); d != "" {
 			return d
 		}
 	}
+	// Signals made in code (the text model, the not-an-offer demotion)
+	// have a fixed description in the catalog.
+	if c, err := i18n.Load(); err == nil && lang != i18n.English && c.Has(lang, "signal."+rule) {
+		return c.T(lang, "signal."+rule)
+	}
 	return recorded
+}
+
+// keyLabelIn names an entity for people in lang ("telepon +62…").
+func keyLabelIn(lang i18n.Lang, k lokerwatch.IndexKey) string {
+	if k.Kind == lokerwatch.EntityTelegram {
+		return "Telegram @" + k.Value
+	}
+	return enumLabel(lang, "kind", string(k.Kind)) + " " + k.Value
 }
 
 // tr is T in the request's language.

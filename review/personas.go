@@ -64,7 +64,7 @@ func (s *Server) loadPersona(ctx context.Context, p *principal, id string) (*per
 		return nil, err
 	}
 	for _, k := range keys {
-		d.Keys = append(d.Keys, coEntity{Kind: k.Kind, Value: k.Value, Label: keyLabel(k), Href: persona.EntityHref(k)})
+		d.Keys = append(d.Keys, coEntity{Kind: k.Kind, Value: k.Value, Label: keyLabelIn(LangOf(ctx), k), Href: persona.EntityHref(k)})
 	}
 	cats := map[string]int{}
 	for c, n := range per.Categories {

@@ -71,6 +71,9 @@ func Match(preference, acceptLanguage string) Lang {
 	}
 	if len(acceptLanguage) > 1024 { // bound the parse of a hostile header
 		acceptLanguage = acceptLanguage[:1024]
+		if i := strings.LastIndexByte(acceptLanguage, ','); i > 0 {
+			acceptLanguage = acceptLanguage[:i]
+		}
 	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(tags) == 0 {
