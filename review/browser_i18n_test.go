@@ -31,7 +31,9 @@ func TestBrowserIndonesian(t *testing.T) {
 		Headers: network.Headers{"Accept-Language": "id-ID,id;q=0.9,en-US;q=0.8,en;q=0.7"}}); err != nil {
 		t.Fatal(err)
 	}
-	lang := func() string { return get(b, "page language", chromedp.Evaluate[string](`document.documentElement.lang`)) }
+	lang := func() string {
+		return get(b, "page language", chromedp.Evaluate[string](`document.documentElement.lang`))
+	}
 	text := func(sel string) string {
 		return get(b, "text of "+sel, chromedp.Evaluate[string](`document.querySelector(`+strconv.Quote(sel)+`).textContent`))
 	}

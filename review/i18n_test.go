@@ -431,6 +431,16 @@ func TestConsoleInIndonesian(t *testing.T) {
 	// The users page's messages made in Go.
 	r := id.postForm("/users/nobody/token", url.Values{"csrf": {id.csrf}})
 	check("POST /users/nobody/token", r, "Pengguna tidak ditemukan.")
+	// Refusals speak Indonesian on pages and stay English in the API.
+	alice := e.client(t).speaking("id-ID").mustLogin("alice")
+	r = alice.get("/users")
+	if r.code != http.StatusForbidden {
+		t.Fatalf("analyst on /users: %d", r.code)
+	}
+	check("/users as analyst", r, "403 Akses ditolak", "Ditolak: halaman ini memerlukan peran admin; peran Anda analis.")
+	if r := alice.get("/api/users"); r.code != http.StatusForbidden || !strings.Contains(r.body, "Forbidden: this needs the admin role; you are analyst.") {
+		t.Errorf("API refusal: %d %s", r.code, r.body)
+	}
 }
 
 // The switcher: POST /lang sets the preference cookie, which wins over

@@ -68,7 +68,7 @@ func (s *Server) authed(role storage.Role, api bool, h handlerFunc) http.Handler
 		}
 		if !allows(p.user.Role, role) {
 			s.metrics.refused("role")
-			s.refuse(w, r, http.StatusForbidden, fmt.Sprintf("Forbidden: this needs the %s role; you are %s.", role, p.user.Role))
+			s.refuse(w, r, http.StatusForbidden, tr(r, "error.msg.role", "Need", enumLabel(langOf(r), "role", string(role)), "Have", enumLabel(langOf(r), "role", string(p.user.Role))))
 			return
 		}
 		if !safeMethod(r.Method) && !p.bearer && !s.csrfOK(r, p.sess) {
