@@ -55,7 +55,10 @@ type adData struct {
 	Segments   []segment
 	Signals    []signalView
 	Categories []categoryView
+	Why        *whyView
 	Linked     []adSummary
+	// LinkedTop are shown, LinkedMore folded (most links first).
+	LinkedTop, LinkedMore []adSummary
 	Captures   []captureView
 	Buttons    []verdictButton
 	Query      string // queue filters, carried to "next"
@@ -72,6 +75,9 @@ type adData struct {
 	CanCase bool
 	Cases   []caseChoice
 }
+
+// linkedShown is how many linked ads the ad page shows unfolded.
+const linkedShown = 3
 
 // entityView is a row of the ad's entities; Kind is set for the kinds
 // with entity pages (the values link there).
@@ -100,6 +106,7 @@ func (s *Server) loadAd(ctx context.Context, p *principal, id string) (*adData, 
 		for _, c := range lokerwatch.Categories {
 			d.Categories = append(d.Categories, categoryView{Category: c, Score: a.Categories[c], Top: c == a.Category})
 		}
+		d.Why = buildWhy(a, ad.Body())
 	} else {
 		d.Segments = highlight(ad.Body(), nil)
 	}
@@ -148,6 +155,7 @@ func (s *Server) loadAd(ctx context.Context, p *principal, id string) (*adData, 
 	if d.Linked, err = s.linkedAds(ctx, ad); err != nil {
 		return nil, err
 	}
+	d.LinkedTop, d.LinkedMore = d.Linked[:min(len(d.Linked), linkedShown)], d.Linked[min(len(d.Linked), linkedShown):]
 	recs, err := s.st.EvidenceForAd(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("evidence for ad %s: %w", id, err)
