@@ -59,15 +59,15 @@ type adData struct {
 	Linked     []adSummary
 	// LinkedTop are shown, LinkedMore folded (most links first).
 	LinkedTop, LinkedMore []adSummary
-	Captures   []captureView
-	Buttons    []verdictButton
-	Query      string // queue filters, carried to "next"
-	Mine       bool   // the viewer holds the claim
-	HeldBy     string // another reviewer holds a live claim
-	CanDecide  bool
-	Decided    bool
-	LeaseMS    int64
-	Entities   []entityView
+	Captures              []captureView
+	Buttons               []verdictButton
+	Query                 string // queue filters, carried to "next"
+	Mine                  bool   // the viewer holds the claim
+	HeldBy                string // another reviewer holds a live claim
+	CanDecide             bool
+	Decided               bool
+	LeaseMS               int64
+	Entities              []entityView
 	// Persona is the persona of the ad (nil when not linked); Holders are
 	// the account holders' names; CanCase offers "add to case".
 	Persona *storage.Persona
