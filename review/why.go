@@ -149,6 +149,11 @@ func buildWhy(a *lokerwatch.Assessment, body string) *whyView {
 		g.Rules = append(g.Rules, r)
 		g.Total += r.Points
 	}
+	// Largest first within each group (the classifier sorts its signals
+	// so with a model; YAML-rule assessments come in rule order).
+	for _, g := range []*whyGroup{&v.Risk, &v.Against, &v.NotOffer, &v.Support} {
+		slices.SortStableFunc(g.Rules, func(x, y whyRule) int { return abs(y.Points) - abs(x.Points) })
+	}
 	v.Risk.fold(whyShown)
 	v.Against.fold(whyShown)
 	v.NotOffer.fold(len(v.NotOffer.Rules))
@@ -292,6 +297,14 @@ func topReasons(a *lokerwatch.Assessment, n int) []string {
 		}
 	}
 	slices.SortStableFunc(best, func(x, y whyRule) int { return y.Points - x.Points })
+	// With YAML rule weights the score is the sum of the ad's category's
+	// rules alone: its reasons are those.
+	if !scoredByModel(a) && a.Category != lokerwatch.CategoryNone {
+		own := slices.DeleteFunc(slices.Clone(best), func(r whyRule) bool { return r.Category != a.Category })
+		if len(own) > 0 {
+			best = own
+		}
+	}
 	for _, r := range best {
 		if len(out) >= n {
 			break

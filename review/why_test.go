@@ -1,6 +1,7 @@
 package review
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,6 +54,9 @@ func TestTopReason(t *testing.T) {
 		{"post-role rules are no risk reason", &lokerwatch.Assessment{Score: 55, Flagged: true, Signals: []lokerwatch.Signal{
 			sig("post.live_contact", 20, "Asks readers to apply through a live contact."), sig("a", 5, "Real reason."),
 		}}, "real reason", "Flagged 55: real reason."},
+		{"rule weights: the ad's category's rules", &lokerwatch.Assessment{Score: 92, Flagged: true, Category: lokerwatch.CategoryScam, Version: "test", Signals: []lokerwatch.Signal{
+			{Rule: "np.visa", Category: lokerwatch.CategoryNonprocedural, Weight: 30, Description: "Tourist visa."}, sig("sc.hotspot", 25, "Hotspot."), sig("sc.job", 20, "Lure job."),
+		}}, "hotspot", "Flagged 92: hotspot, and lure job."},
 		{"not an offer", &lokerwatch.Assessment{Score: 2, NotAnOffer: true, Version: "r+m", Signals: []lokerwatch.Signal{
 			sig("a", 30, "Lure job in a hotspot."), sig("post.not_an_offer", -60, "reads as a warning, news report, question or story rather than a job offer with probability 0.97: the score is the chance of a risky offer; never flagged"),
 		}}, "reads as a warning, news report, question or story rather than a job offer with probability 0.97",
@@ -139,6 +143,14 @@ func TestWhyFold(t *testing.T) {
 	v := buildWhy(&lokerwatch.Assessment{Score: 70, Flagged: true, Version: "a+b", Signals: sigs}, "")
 	if len(v.Risk.Shown) != whyShown || len(v.Risk.More) != 9-whyShown || v.Risk.MoreTotal != 4+3+2+1 {
 		t.Errorf("fold: %d shown, %d more (%d points)", len(v.Risk.Shown), len(v.Risk.More), v.Risk.MoreTotal)
+	}
+	// YAML-rule assessments come in rule order: the largest are shown all
+	// the same.
+	rev := slices.Clone(sigs)
+	slices.Reverse(rev)
+	v = buildWhy(&lokerwatch.Assessment{Score: 70, Flagged: true, Version: "a", Signals: rev}, "")
+	if v.Risk.Shown[0].Points != 9 || v.Risk.More[len(v.Risk.More)-1].Points != 1 {
+		t.Errorf("unsorted signals folded as %+v / %+v", v.Risk.Shown, v.Risk.More)
 	}
 	// One rule beyond the limit is shown rather than folded alone.
 	v = buildWhy(&lokerwatch.Assessment{Score: 70, Flagged: true, Version: "a+b", Signals: sigs[:whyShown+1]}, "")
