@@ -13,13 +13,6 @@ import (
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
-type signalView struct {
-	Index int
-	lokerwatch.Signal
-	Class   string
-	HasSpan bool
-}
-
 type categoryView struct {
 	Category lokerwatch.Category
 	Score    int
@@ -53,7 +46,6 @@ type adData struct {
 	Item       *lokerwatch.ReviewItem
 	Decisions  []lokerwatch.Decision
 	Segments   []segment
-	Signals    []signalView
 	Categories []categoryView
 	Why        *whyView
 	Linked     []adSummary
@@ -95,14 +87,6 @@ func (s *Server) loadAd(ctx context.Context, p *principal, id string) (*adData, 
 	d := &adData{Ad: ad, Buttons: verdictButtons, LeaseMS: s.lease.Milliseconds()}
 	if a := ad.Assessment; a != nil {
 		d.Segments = highlight(ad.Body(), a.Signals)
-		for i, sg := range a.Signals {
-			st, en := clampSpan(ad.Body(), sg.Start, sg.End)
-			cls := categoryClass(sg.Category)
-			if sg.Weight < 0 {
-				cls += " neg"
-			}
-			d.Signals = append(d.Signals, signalView{Index: i, Signal: sg, Class: cls, HasSpan: st < en})
-		}
 		for _, c := range lokerwatch.Categories {
 			d.Categories = append(d.Categories, categoryView{Category: c, Score: a.Categories[c], Top: c == a.Category})
 		}
