@@ -117,6 +117,7 @@ func (s *Server) setDisabled(r *http.Request, p *principal, name string, disable
 
 type auditData struct {
 	Events []lokerwatch.AuditEvent
+	Rows   []auditRow // the page's: events with their details read
 	Actor  string
 	Object string
 	Days   int
@@ -152,5 +153,6 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *principal)
 		s.storeError(w, r, "audit log", err)
 		return
 	}
+	d.Rows = auditRows(d.Events)
 	s.render(w, r, http.StatusOK, "audit", newPage(p, "Audit log", "audit", d))
 }
