@@ -19,7 +19,8 @@ import (
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
-// open loads the config, makes the logger and opens the store.
+// open loads the config, makes the logger and opens the store (one that
+// exists, unless c.create).
 func (c *common) open(ctx context.Context, e *env) (*config.Config, *slog.Logger, storage.Store, error) {
 	cfg, err := c.load(e)
 	if err != nil {
@@ -29,7 +30,7 @@ func (c *common) open(ctx context.Context, e *env) (*config.Config, *slog.Logger
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := openStore(ctx, cfg, log)
+	st, err := openStoreMode(ctx, cfg, log, !c.create)
 	if err != nil {
 		return nil, nil, nil, err
 	}

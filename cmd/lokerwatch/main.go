@@ -167,6 +167,9 @@ type common struct {
 	store         string
 	logFormat     string
 	logLevel      string
+	// create lets the command create a store that does not exist yet
+	// (serve, user add); the others only open an existing one.
+	create bool
 }
 
 // registerMetrics adds --metrics-listen (crawl and worker).

@@ -177,7 +177,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		st, err := openStore(ctx, &scfg, log)
+		st, err := openExistingStore(ctx, &scfg, log)
 		if err != nil {
 			return err
 		}

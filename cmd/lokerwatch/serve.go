@@ -35,6 +35,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if (tlsCert == "") != (tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
+	c.create = true // a desk may start before the first crawl
 	cfg, log, st, err := c.open(ctx, e)
 	if err != nil {
 		return err
@@ -138,6 +139,7 @@ func userAdd(ctx context.Context, e *env, args []string) error {
 	if len(pw) < review.MinPasswordLen {
 		return usagef("the password needs at least %d characters", review.MinPasswordLen)
 	}
+	c.create = true // accounts are often made before the first crawl
 	return withStore(ctx, e, &c, func(st storage.Store) error {
 		if err := review.AddUser(ctx, st, fs.Arg(0), r, pw); err != nil {
 			return err

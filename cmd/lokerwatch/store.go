@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -17,12 +19,34 @@ import (
 	"github.com/lokerwatch/lokerwatch/storage/sqlite"
 )
 
-// openStore opens the store named by cfg.Store. A URL with an unknown scheme
+// openStore opens the store named by cfg.Store, creating it when missing
+// (crawl, seed, worker, demo, serve, user add). A URL with an unknown scheme
 // is a usage error; one that cannot be opened is a runtime error.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
+	return openStoreMode(ctx, cfg, log, false)
+}
+
+// openExistingStore opens a store that must already exist: commands that
+// only read or change what a crawl stored refuse to create an empty one
+// (a mistyped --store, or none, would otherwise answer "0 ads").
+func openExistingStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
+	return openStoreMode(ctx, cfg, log, true)
+}
+
+// noStoreHint ends the error of a store that does not exist.
+const noStoreHint = "crawl or demo creates a store; --store or --config names another"
+
+func openStoreMode(ctx context.Context, cfg *config.Config, log *slog.Logger, mustExist bool) (storage.Store, error) {
 	u := cfg.Store
 	switch {
 	case strings.HasPrefix(u, "sqlite:"):
+		if mustExist {
+			if path := sqlitePath(u); path != "" && path != sqlite.MemoryPath {
+				if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("open store %s: %s does not exist (%s)", u, path, noStoreHint)
+				}
+			}
+		}
 		st, err := sqlite.OpenURL(ctx, u)
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", u, err)
@@ -39,8 +63,12 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (stora
 				Capacity:  cfg.Crawl.Seen.Capacity,
 				ErrorRate: cfg.Crawl.Seen.ErrorRate,
 			},
-			Logger: log,
+			Logger:    log,
+			MustExist: mustExist,
 		})
+		if errors.Is(err, redis.ErrNoStore) {
+			return nil, fmt.Errorf("open store %s: no lokerwatch store in that database (%s)", redactURL(u), noStoreHint)
+		}
 		if errors.Is(err, redis.ErrUnreachable) {
 			return nil, fmt.Errorf("cannot reach Redis at %s (is redis-server running, and reachable from here?): %w", redisAddr(u), err)
 		}
@@ -50,6 +78,15 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (stora
 		return st, nil
 	}
 	return nil, usagef("store %q: want sqlite:PATH, redis://HOST:PORT/DB or rediss://…", u)
+}
+
+// sqlitePath is the file of a sqlite: store URL, as sqlite.OpenURL reads it.
+func sqlitePath(u string) string {
+	path := strings.TrimPrefix(u, "sqlite:")
+	if rest, ok := strings.CutPrefix(path, "//"); ok {
+		path = rest
+	}
+	return path
 }
 
 // redactURL hides a password in a store URL before it is printed.
