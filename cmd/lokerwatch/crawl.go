@@ -8,9 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
+	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/classifiers"
 	"github.com/lokerwatch/lokerwatch/config"
 	"github.com/lokerwatch/lokerwatch/crawler"
@@ -315,6 +317,16 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// The sample web's URLs name its port, and ad IDs come from URLs: a
+	// demo into a store that holds an earlier demo serves on that run's
+	// address again, so the same ads are found again instead of doubled.
+	addr, err := earlierDemoAddr(ctx, st)
+	if err != nil {
+		return err
+	}
+	if addr != "" {
+		fmt.Fprintf(e.stderr, "demo store %s holds an earlier demo: serving the sample web at %s again, so its ads are updated, not added twice\n", cfg.Store, addr)
+	}
 	var reg prometheus.Registerer // a nil interface without --metrics-listen
 	if c.metricsListen != "" {
 		r := newRegistry(st, log)
@@ -324,7 +336,30 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		reg = r
 	}
 	linked := persona.Linking(st, persona.NewLinker(st, persona.Options{Logger: log}))
-	return demo.Run(ctx, demo.Options{Store: linked, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log,
+	return demo.Run(ctx, demo.Options{Store: linked, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log, Addr: addr,
 		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: "demo", Logger: log}),
 		Registerer: reg})
+}
+
+// earlierDemoAddr is the HOST:PORT the sample web had when an earlier demo
+// filled st, or "" when st holds no demo ad.
+func earlierDemoAddr(ctx context.Context, st storage.Store) (string, error) {
+	demoSources := map[string]bool{demo.SourceBoard: true, demo.SourceChannel: true, demo.SourceClassifieds: true, demo.SourceForum: true}
+	var addr string
+	found := errors.New("found")
+	err := st.ScanAds(ctx, storage.AdFilter{}, func(ad *lokerwatch.Ad) error {
+		if !demoSources[ad.Source] {
+			return nil
+		}
+		u, err := url.Parse(ad.URL)
+		if err != nil || u.Hostname() != "127.0.0.1" || u.Port() == "" {
+			return nil
+		}
+		addr = u.Host
+		return found
+	})
+	if err != nil && !errors.Is(err, found) {
+		return "", fmt.Errorf("look for an earlier demo in the store: %w", err)
+	}
+	return addr, nil
 }

@@ -67,7 +67,7 @@ func openStoreMode(ctx context.Context, cfg *config.Config, log *slog.Logger, mu
 			MustExist: mustExist,
 		})
 		if errors.Is(err, redis.ErrNoStore) {
-			return nil, fmt.Errorf("open store %s: no lokerwatch store in that database (%s)", redactURL(u), noStoreHint)
+			return nil, fmt.Errorf("%w (%s)", err, noStoreHint) // err names the URL and key prefix
 		}
 		if errors.Is(err, redis.ErrUnreachable) {
 			return nil, fmt.Errorf("cannot reach Redis at %s (is redis-server running, and reachable from here?): %w", redisAddr(u), err)
