@@ -187,3 +187,38 @@ func TestDemoTwiceIntoOneStore(t *testing.T) {
 		t.Errorf("the queues differ:\n%s\n---\n%s", queue(out1), queue(out2))
 	}
 }
+
+// config check reports every problem in one pass, in line order, each
+// with its field; an environment override's under its variable.
+func TestConfigCheckListsEveryError(t *testing.T) {
+	cfg := writeFile(t, "lw.yaml", "crawl:\n  host_delay: soon\n  parallelism: 0\n  timeout: later\nclassify:\n  threshold: 500\n")
+	var out, errb strings.Builder
+	code := run(context.Background(), []string{"config", "check", cfg},
+		&env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, environ: []string{"LOKERWATCH_CRAWL_MAX_BODY=huge"}})
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	want := []string{
+		cfg + `:2: crawl.host_delay: "soon" is not a duration`,
+		cfg + ":3: crawl.parallelism: 0 is out of range",
+		cfg + `:4: crawl.timeout: "later" is not a duration`,
+		cfg + ":6: classify.threshold: 500 is out of range",
+		`environment: LOKERWATCH_CRAWL_MAX_BODY (crawl.max_body): "huge" is not a size`,
+	}
+	stderr := errb.String()
+	last := -1
+	for _, w := range want {
+		i := strings.Index(stderr, w)
+		if i < 0 {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+			continue
+		}
+		if i < last {
+			t.Errorf("%q is out of order:\n%s", w, stderr)
+		}
+		last = i
+	}
+	if strings.Contains(stderr, "line 0") {
+		t.Errorf("stderr says line 0:\n%s", stderr)
+	}
+}
