@@ -245,7 +245,7 @@ func reviewShow(ctx context.Context, e *env, args []string) error {
 	return withStore(ctx, e, &c, func(st storage.Store) error {
 		it, err := st.GetItem(ctx, id)
 		if err != nil {
-			return fmt.Errorf("review item %s: %w", id, err)
+			return err // names the item
 		}
 		ad, err := st.GetAd(ctx, it.AdID)
 		if err != nil {
@@ -326,8 +326,11 @@ func reviewClaim(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stderr, "the review queue is empty")
 			return nil
 		}
+		if err != nil && fs.NArg() == 0 {
+			return fmt.Errorf("claim the next review item: %w", err)
+		}
 		if err != nil {
-			return fmt.Errorf("claim: %w", err)
+			return err // review.Claim and the store name the item
 		}
 		return printItems(e.stdout, []lokerwatch.ReviewItem{*it}, format)
 	})
@@ -364,7 +367,7 @@ func reviewDecide(ctx context.Context, e *env, args []string) error {
 		it, err := review.Decide(ctx, st, u, lokerwatch.Decision{ItemID: fs.Arg(0), Verdict: v, Reviewer: reviewer,
 			Note: note, DecidedAt: time.Now().UTC(), Amend: amend})
 		if err != nil {
-			return fmt.Errorf("decide review item %s: %w", fs.Arg(0), err)
+			return err // review.Decide and the store name the item
 		}
 		fmt.Fprintf(e.stdout, "%s: %s by %s\n", it.ID, it.Verdict, it.Reviewer)
 		return nil

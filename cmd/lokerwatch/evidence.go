@@ -90,7 +90,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	// leaves a half bundle that looks whole.
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".lokerwatch-export-*")
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("write %s: %w", out, err)
 	}
 	defer os.Remove(tmp.Name())
 	opts := evidence.ExportOptions{
@@ -104,18 +104,17 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		sum, err = evidence.Export(ctx, st, tmp, opts)
 	}
 	if err != nil {
-		if errors.Is(err, lokerwatch.ErrNotFound) {
-			tmp.Close()
-			return usagef("export: case %s: no such case", caseID)
-		}
 		tmp.Close()
-		return fmt.Errorf("export: %w", err)
+		if caseID != "" && errors.Is(err, lokerwatch.ErrNotFound) {
+			return usagef("case %s: no such case", caseID)
+		}
+		return err // evidence.Export names what it was exporting
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("write %s: %w", out, err)
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("write %s: %w", out, err)
 	}
 	signed := "unsigned"
 	if sum.Signed {
@@ -264,7 +263,7 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 	}
 	n, err := evidence.Purge(ctx, st, evidence.Policy{BenignDays: cfg.Evidence.Retention.BenignDays, DryRun: dry, Actor: actor}, time.Now())
 	if err != nil {
-		return fmt.Errorf("purge: %w", err)
+		return err
 	}
 	verb := "deleted"
 	if dry {

@@ -267,7 +267,7 @@ func runRescore(ctx context.Context, e *env, args []string) error {
 		ids = append(ids, ad.ID)
 		return nil
 	}); err != nil {
-		return fmt.Errorf("rescore: list ads: %w", err)
+		return fmt.Errorf("list ads: %w", err)
 	}
 	var n, changed, newlyFlagged, requeued int
 	rescore := func(id string) error {
@@ -320,7 +320,7 @@ func runRescore(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if err := rescore(id); err != nil {
-			return fmt.Errorf("rescore: %w", err)
+			return fmt.Errorf("ad %s: %w", id, err)
 		}
 	}
 	log.Info("rescore done", "ads", n, "changed", changed, "newly_flagged", newlyFlagged, "requeued", requeued, "version", eng.Version(), "dry_run", dry)

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,5 +221,49 @@ func TestConfigCheckListsEveryError(t *testing.T) {
 	}
 	if strings.Contains(stderr, "line 0") {
 		t.Errorf("stderr says line 0:\n%s", stderr)
+	}
+}
+
+// Error messages say each thing once: the store names what is missing, and
+// the layers above add only what it does not know (issue 22: "review item
+// X: get review item X: not found").
+func TestErrorsSayEachThingOnce(t *testing.T) {
+	dir := t.TempDir()
+	store := "sqlite:" + filepath.Join(dir, "s.db")
+	if code, _, errs := runCLI(t, "correct horse battery\n", "user", "add", "ana", "--role", "analyst", "--password-stdin", "--store", store); code != 0 {
+		t.Fatalf("user add: exit %d, %q", code, errs)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downAddr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	tests := []struct {
+		args []string
+		want string // the whole of stderr
+	}{
+		{[]string{"review", "show", "nope"}, "lokerwatch review: review item nope: not found"},
+		{[]string{"review", "decide", "nope", "--verdict", "scam", "--reviewer", "ana"}, "lokerwatch review: review item nope: not found"},
+		{[]string{"review", "claim", "nope", "--reviewer", "ana"}, "lokerwatch review: review item nope: not found"},
+		{[]string{"export", "-o", filepath.Join(dir, "x.wacz"), "--case", "nope"}, "lokerwatch export: case nope: no such case"},
+		{[]string{"status", "--store", "sqlite:" + dir}, `lokerwatch status: open sqlite store "` + dir + `": is a directory, want a database file`},
+		{[]string{"status", "--store", "redis://" + downAddr + "/0"}, "lokerwatch status: cannot reach Redis at " + downAddr +
+			" (is redis-server running, and reachable from here?): connect: connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args[:2], " "), func(t *testing.T) {
+			args := tt.args
+			if !strings.HasPrefix(strings.Join(args, " "), "status") {
+				args = append(args, "--store", store)
+			}
+			code, _, stderr := runCLI(t, "", args...)
+			if code == 0 {
+				t.Errorf("exit 0, want an error")
+			}
+			if got := strings.TrimSpace(stderr); got != tt.want {
+				t.Errorf("stderr:\n got  %s\n want %s", got, tt.want)
+			}
+		})
 	}
 }

@@ -92,7 +92,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}()
 	select {
 	case err := <-done:
-		return fmt.Errorf("serve: %w", err)
+		return err
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -105,7 +105,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
 	return nil
 }

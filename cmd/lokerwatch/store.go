@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -49,7 +50,7 @@ func openStoreMode(ctx context.Context, cfg *config.Config, log *slog.Logger, mu
 		}
 		st, err := sqlite.OpenURL(ctx, u)
 		if err != nil {
-			return nil, fmt.Errorf("open store %s: %w", u, err)
+			return nil, err // open sqlite store "PATH": …
 		}
 		return st, nil
 	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
@@ -70,15 +71,32 @@ func openStoreMode(ctx context.Context, cfg *config.Config, log *slog.Logger, mu
 			return nil, fmt.Errorf("%w (%s)", err, noStoreHint) // err names the URL and key prefix
 		}
 		if errors.Is(err, redis.ErrUnreachable) {
-			return nil, fmt.Errorf("cannot reach Redis at %s (is redis-server running, and reachable from here?): %w", redisAddr(u), err)
+			// The store's error names the address three times (URL, "at",
+			// dial): say it once, with the network's own reason.
+			msg := fmt.Sprintf("cannot reach Redis at %s (is redis-server running, and reachable from here?)", redisAddr(u))
+			var op *net.OpError
+			if errors.As(err, &op) && op.Err != nil {
+				msg += ": " + op.Err.Error()
+			}
+			return nil, shownError{msg, err}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("open store %s: %w", redactURL(u), err)
+			return nil, err // open redis store URL: …
 		}
 		return st, nil
 	}
 	return nil, usagef("store %q: want sqlite:PATH, redis://HOST:PORT/DB or rediss://…", u)
 }
+
+// shownError shows msg but unwraps to err (so errors.Is still finds
+// redis.ErrUnreachable).
+type shownError struct {
+	msg string
+	err error
+}
+
+func (e shownError) Error() string { return e.msg }
+func (e shownError) Unwrap() error { return e.err }
 
 // sqlitePath is the file of a sqlite: store URL, as sqlite.OpenURL reads it.
 func sqlitePath(u string) string {
