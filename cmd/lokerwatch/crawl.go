@@ -126,7 +126,7 @@ func printSummary(e *env, s crawler.Summary) {
 	fmt.Fprintf(e.stdout, "pages %d, ads %d, flagged %d, errors %d, %.1fs\n",
 		s.Pages, s.Ads, s.Flagged, s.Errors, s.Duration.Seconds())
 	for _, d := range s.DroppedList() {
-		fmt.Fprintf(e.stdout, "dropped %d links of %s: %s\n", d.N, d.Source, d.Reason)
+		fmt.Fprintf(e.stdout, "dropped %s of %s: %s\n", plural(d.N, "link", "links"), d.Source, d.Reason)
 	}
 }
 
@@ -194,7 +194,7 @@ func runSeed(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "%d seeds queued\n", n)
+	fmt.Fprintf(e.stdout, "%s queued\n", plural(n, "seed", "seeds"))
 	return nil
 }
 
@@ -275,7 +275,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "review    pending %d  claimed %d  decided %d\n",
 			counts["pending"], counts["claimed"], counts["decided"])
 		for _, d := range dropped {
-			fmt.Fprintf(e.stdout, "dropped   %d links of %s: %s\n", d.N, d.Source, d.Reason)
+			fmt.Fprintf(e.stdout, "dropped   %s of %s: %s\n", plural(d.N, "link", "links"), d.Source, d.Reason)
 		}
 		return nil
 	}

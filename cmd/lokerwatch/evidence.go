@@ -120,7 +120,8 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if sum.Signed {
 		signed = "signed with key " + sum.KeyFingerprint
 	}
-	fmt.Fprintf(e.stdout, "%s: %s, %d ads, %d captures, %d bytes, %s\n", out, sum.Format, sum.Ads, sum.Captures, sum.Bytes, signed)
+	fmt.Fprintf(e.stdout, "%s: %s, %s, %s, %s, %s\n", out, sum.Format, plural(sum.Ads, "ad", "ads"),
+		plural(sum.Captures, "capture", "captures"), plural(sum.Bytes, "byte", "bytes"), signed)
 	return nil
 }
 
@@ -255,7 +256,7 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 		}
 		if !dry {
 			n, err := evidence.ReleaseVerified(ctx, st, f, fi.Size(), pub, actor, reason, time.Now())
-			fmt.Fprintf(e.stdout, "released %d captures of %s\n", n, release)
+			fmt.Fprintf(e.stdout, "released %s of %s\n", plural(n, "capture", "captures"), release)
 			if err != nil {
 				return fmt.Errorf("release: %w", err)
 			}
@@ -269,6 +270,6 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 	if dry {
 		verb = "would delete"
 	}
-	fmt.Fprintf(e.stdout, "%s %d captures\n", verb, n)
+	fmt.Fprintf(e.stdout, "%s %s\n", verb, plural(n, "capture", "captures"))
 	return nil
 }

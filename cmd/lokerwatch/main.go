@@ -238,6 +238,6 @@ func runConfig(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	fmt.Fprintf(e.stdout, "%s: ok (%d sources, store %s)\n", fs.Arg(1), len(cfg.Sources), cfg.Store)
+	fmt.Fprintf(e.stdout, "%s: ok (%s, store %s)\n", fs.Arg(1), plural(len(cfg.Sources), "source", "sources"), cfg.Store)
 	return nil
 }

@@ -6,15 +6,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mattn/go-runewidth"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/storage/redis/redistest"
+	"github.com/lokerwatch/lokerwatch/storage/sqlite"
 )
 
 // readCommands are commands that read (or change) what a crawl stored:
@@ -265,5 +270,138 @@ func TestErrorsSayEachThingOnce(t *testing.T) {
 				t.Errorf("stderr:\n got  %s\n want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// putAds stores ads with the given titles and scores (flagged at 50 and
+// over) and queues the flagged ones for review.
+func putAds(t *testing.T, path string, ads []testAd) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i, a := range ads {
+		u := fmt.Sprintf("https://board.example/job/%d", i)
+		ad := &lokerwatch.Ad{ID: lokerwatch.PageAdID(u), Source: "board", SourceType: lokerwatch.SourceJobBoard, URL: u, PageURL: u,
+			FetchedAt: a.seen, Title: a.title, Text: a.title + " — lowongan kerja",
+			Assessment: &lokerwatch.Assessment{Score: a.score, Flagged: a.score >= 50, Category: lokerwatch.CategoryScam,
+				Categories: map[lokerwatch.Category]int{lokerwatch.CategoryScam: a.score}}}
+		if _, err := st.PutAd(ctx, ad); err != nil {
+			t.Fatal(err)
+		}
+		if ad.Assessment.Flagged {
+			if _, _, err := st.Enqueue(ctx, ad); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+type testAd struct {
+	title string
+	score int
+	seen  time.Time
+}
+
+// columnsAt returns, for each line after the header, the display column
+// at which each header word's column starts in that line.
+func columnStarts(t *testing.T, out string, cols ...string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	header := lines[0]
+	for _, col := range cols {
+		i := strings.Index(header, col)
+		if i < 0 {
+			t.Fatalf("header %q lacks %s", header, col)
+		}
+		want := runewidth.StringWidth(header[:i])
+		for _, l := range lines[1:] {
+			// The cell starts after two spaces at display column want.
+			prefix := runewidth.Truncate(l, want, "")
+			if runewidth.StringWidth(prefix) != want || !strings.HasSuffix(prefix, "  ") || strings.HasPrefix(l[len(prefix):], " ") {
+				t.Errorf("column %s does not start at display column %d in\n%s\n%s", col, want, header, l)
+			}
+		}
+	}
+}
+
+// ads --flagged lists the riskiest first (then the most recently seen), and
+// tables line up by display width with emoji and CJK titles.
+func TestAdsFlaggedSortedAndAligned(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ads.db")
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	putAds(t, path, []testAd{
+		{"Admin online Kamboja 🔥🔥 gaji 20jt", 70, t0},
+		{"Staf gudang Cikarang", 10, t0},
+		{"工厂 普工 日本 Osaka", 95, t0.Add(time.Hour)},
+		{"Operator CS 💰 Myanmar", 70, t0.Add(2 * time.Hour)},
+		{"Kerja di Dubai ✈️ tanpa biaya", 85, t0},
+		{"Ｆｕｌｌ－ｗｉｄｔｈ ｔｉｔｌｅ", 55, t0},
+	})
+	store := "sqlite:" + path
+	code, out, errs := runCLI(t, "", "ads", "--flagged", "--store", store)
+	if code != 0 {
+		t.Fatalf("ads --flagged: exit %d, %q", code, errs)
+	}
+	var order []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		order = append(order, strings.Fields(l)[0])
+	}
+	// 70 twice: the more recently seen (Operator CS) first.
+	if got, want := strings.Join(order, " "), "95 85 70 70 55"; got != want {
+		t.Errorf("scores in order %s, want %s:\n%s", got, want, out)
+	}
+	if i, j := strings.Index(out, "Operator CS"), strings.Index(out, "Admin online"); i < 0 || j < 0 || i > j {
+		t.Errorf("of two ads scored 70 the more recently seen is not first:\n%s", out)
+	}
+	columnStarts(t, out, "FLAG", "CATEGORY", "SOURCE", "TITLE", "URL")
+
+	// --limit takes the top of the sorted list, in both formats.
+	code, out, _ = runCLI(t, "", "ads", "--flagged", "--limit", "2", "--format", "jsonl", "--store", store)
+	var scores []int
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var v struct{ Score int }
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		scores = append(scores, v.Score)
+	}
+	if code != 0 || fmt.Sprint(scores) != "[95 85]" {
+		t.Errorf("ads --flagged --limit 2 --format jsonl: exit %d, scores %v", code, scores)
+	}
+
+	code, out, errs = runCLI(t, "", "review", "list", "--store", store)
+	if code != 0 {
+		t.Fatalf("review list: exit %d, %q", code, errs)
+	}
+	columnStarts(t, out, "SCORE", "CATEGORY", "STATUS", "SOURCE", "TITLE")
+}
+
+// Counts read as English: "1 ad", "2 ads".
+func TestPlurals(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{{0, "0 ads"}, {1, "1 ad"}, {2, "2 ads"}} {
+		if got := plural(tt.n, "ad", "ads"); got != tt.want {
+			t.Errorf("plural(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+	// Through the CLI: a store with one flagged ad exported as JSON lines,
+	// and a config with one source.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "one.db")
+	putAds(t, path, []testAd{{"Admin online Kamboja", 80, time.Now()}})
+	code, out, errs := runCLI(t, "", "export", "-o", filepath.Join(dir, "x.jsonl"), "--format", "jsonl", "--store", "sqlite:"+path)
+	if code != 0 || !strings.Contains(out, "jsonl, 1 ad, 0 captures,") {
+		t.Errorf("export: exit %d, %q %q", code, out, errs)
+	}
+	cfg := writeFile(t, "one.yaml", "sources:\n  - {name: board, type: jobboard, seeds: [\"https://example.org/\"]}\n")
+	code, out, errs = runCLI(t, "", "config", "check", cfg)
+	if code != 0 || !strings.Contains(out, "ok (1 source, store") {
+		t.Errorf("config check: exit %d, %q %q", code, out, errs)
 	}
 }
