@@ -4,6 +4,7 @@ package main
 // met, each run through the real CLI.
 
 import (
+	"archive/zip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -403,5 +404,46 @@ func TestPlurals(t *testing.T) {
 	code, out, errs = runCLI(t, "", "config", "check", cfg)
 	if code != 0 || !strings.Contains(out, "ok (1 source, store") {
 		t.Errorf("config check: exit %d, %q %q", code, out, errs)
+	}
+}
+
+// verify accepts a bundle written before WACZ resource names followed the
+// Data Package rule, and export writes names that follow it.
+func TestVerifyOldAndNewBundleNames(t *testing.T) {
+	code, out, errs := runCLI(t, "", "verify", "../../evidence/testdata/pre-issue22.wacz", "--public", "../../evidence/testdata/pre-issue22.pub.pem")
+	if code != 0 || !strings.HasPrefix(out, "INTACT") {
+		t.Errorf("verify of a bundle written before issue 22: exit %d, %q %q", code, out, errs)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.db")
+	putAds(t, path, []testAd{{"Admin online Kamboja", 80, time.Now()}})
+	bundle := filepath.Join(dir, "x.wacz")
+	if code, out, errs := runCLI(t, "", "export", "-o", bundle, "--store", "sqlite:"+path); code != 0 {
+		t.Fatalf("export: exit %d, %q %q", code, out, errs)
+	}
+	zr, err := zip.OpenReader(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	f, err := zr.Open("datapackage.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dp struct{ Resources []struct{ Name, Path string } }
+	if err := json.NewDecoder(f).Decode(&dp); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if len(dp.Resources) == 0 {
+		t.Fatal("no resources")
+	}
+	for _, r := range dp.Resources {
+		if strings.Trim(r.Name, "abcdefghijklmnopqrstuvwxyz0123456789._-") != "" {
+			t.Errorf("resource %s: name %q breaks the Data Package rule", r.Path, r.Name)
+		}
+	}
+	if code, out, errs := runCLI(t, "", "verify", bundle); code != 3 || !strings.Contains(out, "INTACT:") {
+		t.Errorf("verify of the new unsigned bundle: exit %d, %q %q", code, out, errs)
 	}
 }
