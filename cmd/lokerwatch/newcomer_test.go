@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -445,5 +446,57 @@ func TestVerifyOldAndNewBundleNames(t *testing.T) {
 	}
 	if code, out, errs := runCLI(t, "", "verify", bundle); code != 3 || !strings.Contains(out, "INTACT:") {
 		t.Errorf("verify of the new unsigned bundle: exit %d, %q %q", code, out, errs)
+	}
+}
+
+// On a machine with only Go, make's staticcheck and rules steps skip with a
+// one-line note naming how to get the tool; with LW_REQUIRE_TOOLS set (as
+// .ci/run does) they fail instead; with the tool there, its failure fails
+// the step.
+func TestMakeOptionalTools(t *testing.T) {
+	makeBin, err := exec.LookPath("make")
+	if err != nil {
+		t.Skip("make not found")
+	}
+	shBin, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("sh not found")
+	}
+	// A PATH with make and sh only: no staticcheck, no promtool.
+	bin := t.TempDir()
+	for _, p := range []string{makeBin, shBin} {
+		if err := os.Symlink(p, filepath.Join(bin, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home := t.TempDir() // no ~/go/bin/staticcheck there
+	makeRun := func(extra []string, targets ...string) (string, error) {
+		cmd := exec.Command(makeBin, append([]string{"-s", "-C", "../.."}, targets...)...)
+		cmd.Env = append([]string{"PATH=" + bin, "HOME=" + home}, extra...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := makeRun(nil, "staticcheck", "rules")
+	if err != nil {
+		t.Fatalf("make staticcheck rules without the tools: %v\n%s", err, out)
+	}
+	want := "skipped staticcheck: not installed (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)\n" +
+		"skipped alert-rule checks: promtool not installed (apt-get install prometheus)\n"
+	if out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+	for _, target := range []string{"staticcheck", "rules"} {
+		out, err := makeRun([]string{"LW_REQUIRE_TOOLS=1"}, target)
+		if err == nil || !strings.Contains(out, "LW_REQUIRE_TOOLS is set") {
+			t.Errorf("make %s with LW_REQUIRE_TOOLS=1 and no tool: err %v, output %q; want a failure", target, err, out)
+		}
+	}
+	// A promtool that finds the rules broken fails the step.
+	if err := os.WriteFile(filepath.Join(bin, "promtool"), []byte("#!/bin/sh\necho \"FAILED: $*\"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err = makeRun(nil, "rules")
+	if err == nil || !strings.Contains(out, "FAILED: check rules deploy/prometheus/alerts.yml") || strings.Contains(out, "FAILED: test rules") {
+		t.Errorf("make rules with a failing promtool: err %v, output:\n%s", err, out)
 	}
 }
