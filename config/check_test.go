@@ -66,3 +66,18 @@ func TestEnvErrorsNameTheVariable(t *testing.T) {
 		t.Errorf("an error says line 0:\n%s", err)
 	}
 }
+
+// A value of the wrong kind is reported once, by the key check, not again
+// by the decoder.
+func TestWrongKindReportedOnce(t *testing.T) {
+	_, err := Parse("c.yaml", []byte("sources: 5\ncrawl:\n  seen: [1]\n  host_delay: x\n"))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	want := "c.yaml:1: sources: want a list, got \"5\"\n" +
+		"c.yaml:3: crawl.seen: want a mapping of keys, got a list\n" +
+		"c.yaml:4: crawl.host_delay: \"x\" is not a duration (e.g. 500ms, 30s, 1h)"
+	if err.Error() != want {
+		t.Errorf("errors:\n%s\nwant:\n%s", err, want)
+	}
+}

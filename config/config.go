@@ -247,7 +247,17 @@ func decode(file string, data []byte, cfg *Config) (lines lineMap, errs Errors, 
 		if !errors.As(err, &te) {
 			return lines, nil, yamlError(file, err, lines)
 		}
-		errs = append(errs, yamlError(file, err, lines).(Errors)...)
+		// A value the key check already called the wrong kind (a list
+		// where a mapping goes) is not reported a second time.
+		keyLines := map[int]bool{}
+		for _, e := range errs {
+			keyLines[e.Line] = true
+		}
+		for _, e := range yamlError(file, err, lines).(Errors) {
+			if !keyLines[e.Line] {
+				errs = append(errs, e)
+			}
+		}
 	}
 	for i := range cfg.Sources {
 		cfg.Sources[i].Line = lines.line[fmt.Sprintf("sources[%d]", i)]

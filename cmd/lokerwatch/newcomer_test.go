@@ -214,6 +214,9 @@ func TestConfigCheckListsEveryError(t *testing.T) {
 		`environment: LOKERWATCH_CRAWL_MAX_BODY (crawl.max_body): "huge" is not a size`,
 	}
 	stderr := errb.String()
+	if !strings.HasPrefix(stderr, "lokerwatch config: 5 problems in the config:\n  ") {
+		t.Errorf("stderr does not count the problems:\n%s", stderr)
+	}
 	last := -1
 	for _, w := range want {
 		i := strings.Index(stderr, w)
