@@ -220,15 +220,15 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 	if actor == "" {
 		actor = os.Getenv("USER")
 	}
-	cfg, _, st, err := c.open(ctx, e)
+	cfg, err := c.load(e)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	// Only what a bundle verified with a trusted key holds is released: an
+	// unchecked or truncated bundle could list any capture. A missing key
+	// is bad usage, said before the store is opened.
+	var pub crypto.PublicKey
 	if release != "" {
-		// Only what a bundle verified with a trusted key holds is released:
-		// an unchecked or truncated bundle could list any capture.
-		var pub crypto.PublicKey
 		switch {
 		case pubPath != "":
 			k, err := evidence.LoadPublicKey(pubPath)
@@ -245,6 +245,17 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 		default:
 			return usagef("--release needs a trusted public key: --public FILE, or evidence.signing_key in the config")
 		}
+	}
+	log, err := c.logger(e)
+	if err != nil {
+		return err
+	}
+	st, err := openExistingStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if release != "" {
 		f, err := os.Open(release)
 		if err != nil {
 			return usageError{err}
