@@ -75,8 +75,8 @@ func runPersonas(ctx context.Context, e *env, args []string) error {
 	l := persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact, Logger: log})
 	n, err := persona.Backfill(ctx, st, l, func(n int) { log.Info("linking personas", "ads", n) })
 	if err != nil {
-		return fmt.Errorf("personas link: after %d ads: %w", n, err)
+		return fmt.Errorf("after %s: %w", plural(n, "ad", "ads"), err)
 	}
-	fmt.Fprintf(e.stdout, "linked %d ads\n", n)
+	fmt.Fprintf(e.stdout, "linked %s\n", plural(n, "ad", "ads"))
 	return nil
 }
