@@ -25,13 +25,17 @@ const maxClusterDecide = 500
 type clusterMember struct {
 	ID, Title, Source, Queued string
 	Score                     int
-	ScoreClass                string
-	CatClass, CatLabel        string
+	ScoreClass, CatClass      string
+	Category                  lokerwatch.Category
 	Reason, Snippet           string
 	AdHref                    string
-	// Open: the viewer may decide it now (ticked); else State says why not.
-	Open  bool
-	State string
+	// Open: the viewer may decide it now (ticked). State says how it
+	// stands: yours, held (by Who), decided (Verdict by Who), escalated,
+	// or "" (open).
+	Open    bool
+	State   string
+	Who     string
+	Verdict lokerwatch.Verdict
 }
 
 type clusterData struct {
@@ -78,7 +82,7 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, p *principa
 		it := &items[i]
 		info := s.queueRowInfo(ctx, it)
 		m := clusterMember{ID: it.ID, Title: it.Title, Source: it.Source, Queued: it.CreatedAt.UTC().Format("2006-01-02 15:04"),
-			Score: it.Score, ScoreClass: scoreClass(it.Score), CatClass: categoryClass(it.Category), CatLabel: categoryLabel(it.Category),
+			Score: it.Score, ScoreClass: scoreClass(it.Score), CatClass: categoryClass(it.Category), Category: it.Category,
 			Reason: info.Reason, Snippet: info.Snippet, AdHref: adURL(it.AdID, fq)}
 		if m.Title == "" {
 			m.Title = "(no title)"
@@ -86,12 +90,12 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, p *principa
 		held := it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now)
 		switch {
 		case it.Status == lokerwatch.StatusDecided:
-			m.State = "decided: " + string(it.Verdict) + " by " + it.Reviewer
+			m.State, m.Verdict, m.Who = "decided", it.Verdict, it.Reviewer
 		case held && it.Claimant != p.name():
-			m.State = "held by " + it.Claimant + "; left to them"
+			m.State, m.Who = "held", it.Claimant
 			d.Held++
 		case MayClaim(p.user.Role, it) != nil:
-			m.State = "escalated: an investigator decides it"
+			m.State = "escalated"
 		default:
 			m.Open = true
 			if held {
@@ -101,7 +105,7 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, p *principa
 		}
 		d.Members = append(d.Members, m)
 	}
-	pd := newPage(p, "Repost cluster", "cluster", d)
+	pd := newPage(p, tr(r, "cluster.title"), "cluster", d)
 	pd.Flash = flash(r)
 	s.render(w, r, http.StatusOK, "cluster", pd)
 }
