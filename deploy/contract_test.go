@@ -125,6 +125,8 @@ func TestContractMatchesIssue(t *testing.T) {
 		"lokerwatch_http_requests_total":                  {"counter", "code,handler"},
 		"lokerwatch_http_request_duration_seconds":        {"histogram", "handler"},
 		"lokerwatch_build_info":                           {"gauge", "goversion,revision,version"},
+		"lokerwatch_persona_links_total":                  {"counter", ""}, // issue 21
+		"lokerwatch_persona_link_errors_total":            {"counter", ""}, // issue 21
 		"up":                                              {"gauge", "instance,job"},
 	}
 	contract := loadContract(t)
