@@ -44,10 +44,11 @@ const (
 	walBackstopPages = 10_000
 	// walSizeLimit truncates a WAL that grew past it when it restarts.
 	walSizeLimit = 64 << 20
-	// checkpointIdle: writes that paused this long are checkpointed, so that
-	// they are synced to disk (a power cut loses no more) and the WAL can
-	// restart.
-	checkpointIdle = 2 * time.Second
+	// checkpointIdle: writes that paused this long are checkpointed, so
+	// that they are synced to disk (a power cut loses no more) and in the
+	// database file. Not shorter: the next write restarts the WAL and syncs
+	// its header, which a slow stream of writes would then pay each time.
+	checkpointIdle = 10 * time.Second
 )
 
 // syncData makes SQLite sync with fdatasync(2) as its Linux builds do: the
@@ -109,7 +110,10 @@ func (c *checkpointer) run(ctx context.Context) {
 			return
 		case <-c.kick:
 			idle.Reset(checkpointIdle)
-			if pending, ok := c.pending(); ok && pending < checkpointPages {
+			// Unknown (no -shm file to read): leave it to the pause and
+			// the backstop rather than checkpoint, and restart the WAL,
+			// after every write.
+			if pending, ok := c.pending(); !ok || pending < checkpointPages {
 				continue
 			}
 		case <-idle.C:
@@ -127,7 +131,7 @@ func (c *checkpointer) run(ctx context.Context) {
 // database file from the WAL index (the -shm file; its header is
 // documented at https://sqlite.org/walformat.html: mxFrame at byte 16,
 // nBackfill at byte 96, native byte order). ok is false when it cannot
-// tell; then the caller checkpoints.
+// tell.
 func (c *checkpointer) pending() (n int, ok bool) {
 	if c.shm == nil {
 		f, err := os.Open(c.path + "-shm")

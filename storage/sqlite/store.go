@@ -13,9 +13,9 @@
 // committed change survives a crash of the process (the OS has it), and a
 // crash of the machine or a power cut never corrupts the file but may lose
 // the changes committed since the last checkpoint, which fsyncs the WAL —
-// at most checkpointDelay plus the checkpoint's own time after a write.
-// synchronous=FULL would fsync every commit: milliseconds per write on a
-// busy disk, for the ads and decisions of that last fraction of a second.
+// within checkpointPages of WAL, or checkpointIdle after writes pause.
+// synchronous=FULL would fsync every commit, milliseconds per write on a
+// busy disk, to keep those last seconds of writes through a power cut.
 package sqlite
 
 import (
