@@ -22,17 +22,29 @@ quality:
 model:
 	$(GO) run ./cmd/lokerwatch train --labels ../shared/data/ads-train.jsonl -o classifiers/defaults/model.json
 
-# staticcheck from the module proxy (pinned); skipped with a note when it
-# cannot be had (CI installs it).
+# Optional tools. On a machine with only Go, staticcheck and promtool are
+# skipped with a one-line note; CI (.ci/run) installs them and sets
+# LW_REQUIRE_TOOLS=1, which turns a missing tool into a failure, so CI
+# cannot skip a check silently.
+#
+# staticcheck, pinned: go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 staticcheck:
-	@if [ -x "$(STATICCHECK)" ]; then $(STATICCHECK) ./...; else echo "staticcheck missing: go install honnef.co/go/tools/cmd/staticcheck@v0.8.2"; exit 1; fi
+	@set -e; if [ -x "$(STATICCHECK)" ]; then echo "$(STATICCHECK) ./..."; $(STATICCHECK) ./...; \
+	elif [ -n "$$LW_REQUIRE_TOOLS" ]; then echo "staticcheck missing and LW_REQUIRE_TOOLS is set: go install honnef.co/go/tools/cmd/staticcheck@v0.8.2"; exit 1; \
+	else echo "skipped staticcheck: not installed (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)"; fi
 
-# Alert rules and their unit tests (promtool from Debian's prometheus package).
+# Alert rules and their unit tests. promtool comes from Debian's prometheus
+# package: the Prometheus module in go.mod cannot build it (go install
+# refuses its replace directives; in this module it would pull Kubernetes
+# client modules into go.sum).
+PROMTOOL ?= $(shell command -v promtool 2>/dev/null)
 rules:
-	@command -v promtool >/dev/null || { echo "promtool missing: apt-get install prometheus"; exit 1; }
-	promtool check rules deploy/prometheus/alerts.yml
-	promtool test rules deploy/prometheus/alerts_test.yml
+	@set -e; if [ -n "$(PROMTOOL)" ]; then \
+		echo "promtool check rules deploy/prometheus/alerts.yml"; $(PROMTOOL) check rules deploy/prometheus/alerts.yml; \
+		echo "promtool test rules deploy/prometheus/alerts_test.yml"; $(PROMTOOL) test rules deploy/prometheus/alerts_test.yml; \
+	elif [ -n "$$LW_REQUIRE_TOOLS" ]; then echo "promtool missing and LW_REQUIRE_TOOLS is set: apt-get install prometheus"; exit 1; \
+	else echo "skipped alert-rule checks: promtool not installed (apt-get install prometheus)"; fi
 
 fmt:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \

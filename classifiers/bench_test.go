@@ -120,6 +120,21 @@ func BenchmarkKeywords(b *testing.B) {
 	})
 }
 
+// BenchmarkTextModel is the text model alone: n-gram features of the
+// normalised text and their weights.
+func BenchmarkTextModel(b *testing.B) {
+	e := benchEngine(b)
+	corpus := normalisedCorpus(b)
+	var seen featSet
+	var wc wordCache
+	var top [3]textContrib
+	measure(b, corpusBytes(corpus), func() {
+		for _, t := range corpus {
+			e.model.textScore(t, &seen, &wc, &top)
+		}
+	})
+}
+
 // BenchmarkKeywordsRegexp is the naive alternative for comparison: one Go
 // regexp alternation of the same literal terms with word boundaries,
 // over the same normalised text. It does less (no phrase assembly, no

@@ -10,6 +10,7 @@
 package classifiers
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -79,6 +80,7 @@ type rule struct {
 	cat         int // index of category (see numRiskCats)
 	weight      int
 	description string
+	descID      string // description in Indonesian ("" when the file gives none)
 	when        string
 	program     *vm.Program
 	refs        []factRef // facts the condition names, in order (evidence)
@@ -149,6 +151,51 @@ type Engine struct {
 // lexicon file) and, after a "+", the model version.
 func (e *Engine) Version() string { return e.fullVersion }
 
+// withoutTranslations drops the description_id fields (and their
+// continuation lines) from a rule file before it is hashed into the rules
+// version: a translation changes no score, so it must not make the rule
+// set, and the model trained on it, look new.
+func withoutTranslations(data []byte) []byte {
+	if !bytes.Contains(data, []byte("description_id:")) {
+		return data
+	}
+	var out []byte
+	skip := -1 // indentation of the description_id being dropped
+	for line := range bytes.Lines(data) {
+		body := bytes.TrimLeft(line, " \t")
+		indent := len(line) - len(body)
+		if len(bytes.TrimSpace(line)) == 0 {
+			out = append(out, line...)
+			continue
+		}
+		if skip >= 0 && indent > skip {
+			continue
+		}
+		skip = -1
+		if bytes.HasPrefix(body, []byte("description_id:")) {
+			skip = indent
+			continue
+		}
+		out = append(out, line...)
+	}
+	return out
+}
+
+// RuleDescription is a rule's description for an analyst reading lang:
+// "id" gives the Indonesian one when the rule file has it (description_id),
+// anything else the English one; "" for a rule the engine does not have.
+func (e *Engine) RuleDescription(id, lang string) string {
+	for i := range e.rules {
+		if r := &e.rules[i]; r.id == id {
+			if lang == "id" && r.descID != "" {
+				return r.descID
+			}
+			return r.description
+		}
+	}
+	return ""
+}
+
 // RulesVersion names the rule set alone.
 func (e *Engine) RulesVersion() string { return e.version }
 
@@ -187,12 +234,15 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 		ctrys    []countryDoc
 		currs    []currencyDoc
 	)
-	addTerms := func(name, file string, line int, desc string, terms map[string][]string) int {
+	addTerms := func(name, file string, line int, desc, descID string, terms map[string][]string) int {
 		i, ok := cueIdx[name]
 		if !ok {
 			i = len(cues)
 			cueIdx[name] = i
-			cues = append(cues, cue{name: name, description: desc, where: fmt.Sprintf("%s:%d", file, line), file: file, line: line})
+			cues = append(cues, cue{name: name, description: desc, descID: descID, where: fmt.Sprintf("%s:%d", file, line), file: file, line: line})
+		}
+		if cues[i].descID == "" {
+			cues[i].descID = descID
 		}
 		langs := make([]string, 0, len(terms))
 		for l := range terms {
@@ -211,7 +261,7 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 	}
 	for _, f := range files {
 		h.Write([]byte(f.name))
-		h.Write(f.data)
+		h.Write(withoutTranslations(f.data))
 		doc, err := parseFile(f.name, f.data)
 		if err != nil {
 			return nil, err
@@ -247,7 +297,7 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 					return nil, &LoadError{f.name, c.line, fmt.Sprintf("cue %s: terms language %q must be id, en or any", c.Cue, l)}
 				}
 			}
-			i := addTerms(c.Cue, f.name, c.line, c.Description, c.Terms)
+			i := addTerms(c.Cue, f.name, c.line, c.Description, c.DescriptionID, c.Terms)
 			if c.Negated != "" {
 				cues[i].negated = c.Negated
 			}
@@ -287,10 +337,10 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 			return nil, &LoadError{c.file, c.line, fmt.Sprintf("country code %q must be ISO 3166-1 alpha-2", c.Code)}
 		}
 		terms := map[string][]string{"any": append(append([]string{"flag_" + strings.ToLower(code)}, c.Names...), c.Places...)}
-		ci := addTerms("country:"+code, c.file, c.line, "mentions "+code, terms)
+		ci := addTerms("country:"+code, c.file, c.line, "mentions "+code, "", terms)
 		hi := -1
 		if len(c.Hotspots) > 0 {
-			hi = addTerms("hotspot:"+code, c.file, c.line, "scam-compound hotspot in "+code, map[string][]string{"any": c.Hotspots})
+			hi = addTerms("hotspot:"+code, c.file, c.line, "scam-compound hotspot in "+code, "", map[string][]string{"any": c.Hotspots})
 		}
 		if k, ok := e.byRegion[code]; ok {
 			k.cue, k.hotspotCue = ci, hi
@@ -340,9 +390,9 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 	// Entity triggers ride on the same automaton (internal cues, not
 	// nameable by rules), so the extractors skip texts without them
 	// instead of scanning each text once per marker.
-	addTerms(trigSpelled, "classifiers/entities.go", 0, "a number spelled in words", map[string][]string{"any": spelledMarkers})
-	addTerms(trigLink, "classifiers/entities.go", 0, "a WhatsApp or Telegram link", map[string][]string{"any": linkMarkers})
-	addTerms(trigLicence, "classifiers/entities.go", 0, "a licence word", map[string][]string{"any": licenceHeadWords})
+	addTerms(trigSpelled, "classifiers/entities.go", 0, "a number spelled in words", "", map[string][]string{"any": spelledMarkers})
+	addTerms(trigLink, "classifiers/entities.go", 0, "a WhatsApp or Telegram link", "", map[string][]string{"any": linkMarkers})
+	addTerms(trigLicence, "classifiers/entities.go", 0, "a licence word", "", map[string][]string{"any": licenceHeadWords})
 
 	lex, err := buildLexicon(cues, negators, protect)
 	if err != nil {
@@ -678,7 +728,7 @@ func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
 	default:
 		cat = slices.Index(lokerwatch.Categories, lokerwatch.Category(rd.Category))
 	}
-	r := rule{id: rd.ID, category: rd.Category, cat: cat, weight: rd.Weight, description: strings.TrimSpace(rd.Description), when: rd.When, program: prog, where: where}
+	r := rule{id: rd.ID, category: rd.Category, cat: cat, weight: rd.Weight, description: strings.TrimSpace(rd.Description), descID: strings.TrimSpace(rd.DescriptionID), when: rd.When, program: prog, where: where}
 	seen := map[string]bool{}
 	add := func(n string) {
 		if _, ok := e.factKinds[n]; ok && !seen[n] {

@@ -37,6 +37,10 @@ type cueDoc struct {
 	Count       bool                `yaml:"count"` // also a <cue>_n fact: distinct terms matched
 	Terms       map[string][]string `yaml:"terms"` // language (id, en, any) -> terms
 	line        int
+
+	// DescriptionID is the description in Indonesian, for analysts whose
+	// console speaks it (they read the English one when it is missing).
+	DescriptionID string `yaml:"description_id"`
 }
 
 type countryDoc struct {
@@ -72,6 +76,9 @@ type ruleDoc struct {
 	line        int
 	file        string
 	auto        bool // generated single-indicator rule (autoRules)
+
+	// DescriptionID is the description in Indonesian (see cueDoc).
+	DescriptionID string `yaml:"description_id"`
 }
 
 type settingsDoc struct {
@@ -84,10 +91,10 @@ type settingsDoc struct {
 
 var allowedKeys = map[string][]string{
 	"file":     {"negators", "protect", "cues", "countries", "currencies", "rules", "settings"},
-	"cue":      {"cue", "description", "source", "negated", "strong", "count", "terms"},
+	"cue":      {"cue", "description", "description_id", "source", "negated", "strong", "count", "terms"},
 	"country":  {"code", "names", "places", "hotspots", "placement", "domestic_moratorium", "wage", "currency", "phone", "source"},
 	"currency": {"code", "rate", "names"},
-	"rule":     {"id", "category", "weight", "description", "when", "evidence", "source"},
+	"rule":     {"id", "category", "weight", "description", "description_id", "when", "evidence", "source"},
 	"settings": {"not_offer_threshold", "not_offer_factor", "salary_high_ratio", "default_wage_idr", "score_saturation"},
 }
 

@@ -12,6 +12,7 @@ import (
 type cue struct {
 	name        string
 	description string
+	descID      string // description in Indonesian
 	negated     string // "drop" or a cue that negated hits count towards; "" = no negation check
 	negatedIdx  int    // index of the negated cue, -1 when none
 	strong      bool   // may decide an ad alone (documented; used by tests)

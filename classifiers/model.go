@@ -222,15 +222,15 @@ func (e *Engine) bind(m *Model) *boundModel {
 			}
 		}
 		b.tb = newTextTable(len(t.Buckets))
-		for k, bk := range t.Buckets {
-			var w [numHeads]float32
+		ws := make([][numHeads]float32, len(t.Buckets))
+		for k := range t.Buckets {
 			for h := 0; h < numHeads; h++ {
 				if hi[h] >= 0 {
-					w[h] = t.Weights[t.Heads[hi[h]]][k]
+					ws[k][h] = t.Weights[t.Heads[hi[h]]][k]
 				}
 			}
-			b.tb.put(bk, w)
 		}
+		b.tb.fill(t.Buckets, ws)
 	}
 	return b
 }
@@ -268,96 +268,244 @@ func priorOf(r *rule, head string) float64 {
 const priorScale = 20
 
 // textTable maps a bucket to its five head weights: open addressing over
-// a power-of-two table of entries that hold key and weights together, so
-// a lookup is one cache line (the table is ~1.5 MB: a miss per n-gram is
-// what the text model costs).
+// a power-of-two array of keys, with the weights of a slot in a parallel
+// array as int16 scaled per head. The text model's cost is a cache miss
+// per n-gram, so the table is kept small enough to share the core's L2
+// with the keyword automaton: 32,768 keys are 128 KB and only the slots
+// that match are read from the 320 KB of weights (float32 entries with
+// their keys were 768 KB, and the two evicted each other). int16 keeps
+// each weight to 1/32,767 of its head's largest, far below what a score
+// rounded to whole points can show.
 type textTable struct {
-	mask uint32
-	ent  []textEntry
-}
-
-type textEntry struct {
-	key uint32 // bucket+1; 0 = empty
-	w   [numHeads]float32
+	mask  uint32
+	keys  []uint32 // bucket+1; 0 = empty
+	w     [][numHeads]int16
+	scale [numHeads]float32 // weight = w * scale
 }
 
 func newTextTable(n int) textTable {
-	// load at most 2/3: short probes, and a table of ~20,000 buckets
-	// stays at 32,768 entries (768 KB)
+	// load at most 2/3: short probes
 	size := 1
 	for size < n+n/2 {
 		size <<= 1
 	}
-	return textTable{mask: uint32(size - 1), ent: make([]textEntry, size)}
+	return textTable{mask: uint32(size - 1), keys: make([]uint32, size), w: make([][numHeads]int16, size)}
 }
 
 func (t *textTable) slot(k uint32) uint32 { return (k * 2654435761) & t.mask }
 
-func (t *textTable) put(k uint32, w [numHeads]float32) {
-	i := t.slot(k)
-	for t.ent[i].key != 0 && t.ent[i].key != k+1 {
-		i = (i + 1) & t.mask
+// fill puts every bucket with its weights (weights[k] for buckets[k]).
+func (t *textTable) fill(buckets []uint32, weights [][numHeads]float32) {
+	var most [numHeads]float32
+	for _, w := range weights {
+		for h, x := range w {
+			most[h] = max(most[h], float32(math.Abs(float64(x))))
+		}
 	}
-	t.ent[i] = textEntry{key: k + 1, w: w}
+	for h := range most {
+		t.scale[h] = most[h] / math.MaxInt16
+	}
+	for k, bk := range buckets {
+		i := t.slot(bk)
+		for t.keys[i] != 0 && t.keys[i] != bk+1 {
+			i = (i + 1) & t.mask
+		}
+		t.keys[i] = bk + 1
+		for h, x := range weights[k] {
+			if t.scale[h] > 0 {
+				t.w[i][h] = int16(math.Round(float64(x / t.scale[h])))
+			}
+		}
+	}
 }
 
-func (t *textTable) get(k uint32) (*[numHeads]float32, bool) {
-	if t.ent == nil {
-		return nil, false
+// find is the slot of bucket k, or -1.
+func (t *textTable) find(k uint32) int {
+	if t.keys == nil {
+		return -1
 	}
 	i := t.slot(k)
 	for {
-		e := &t.ent[i]
-		switch e.key {
+		switch t.keys[i] {
 		case 0:
-			return nil, false
+			return -1
 		case k + 1:
-			return &e.w, true
+			return int(i)
 		}
 		i = (i + 1) & t.mask
 	}
 }
 
-// textScores are the text model's log-odds per head for one text, and the
-// features that weighed most for the risk head (evidence).
-func (b *boundModel) textScores(feats []textFeat, top *[3]textContrib) [numHeads]float64 {
+// textScore is the text model's log-odds per head for one normalised
+// text, and the n-grams that weighed most for the risk head (evidence):
+// the sum over textFeatures' features (TestTextScoreMatchesFeatures), but
+// a word's letter groups are weighed once per word and remembered in wc.
+// seen is scratch, emptied on return.
+func (b *boundModel) textScore(text []byte, seen *featSet, wc *wordCache, top *[3]textContrib) [numHeads]float64 {
 	var z [numHeads]float64
+	*top = [3]textContrib{}
 	if !b.hasText {
 		return z
 	}
-	z = b.textBias
-	v := textValue(len(feats))
-	*top = [3]textContrib{}
-	for _, f := range feats {
-		w, ok := b.tb.get(f.h)
-		if !ok {
-			continue
+	defer seen.reset()
+	wc.use(b)
+	var sum [numHeads]int64
+	n := 0
+	var prevH uint32
+	prevS := -1
+	for i := 0; ; {
+		s, e := textWord(text, i)
+		if s >= len(text) || n >= maxTextFeats {
+			break
 		}
-		for h := 0; h < numHeads; h++ {
-			z[h] += float64(w[h]) * v
-		}
-		c := float64(w[hRisk]) * v
-		// keep the three largest |contributions| (words and bigrams first:
-		// they read better than character n-grams of the same weight)
-		ac := math.Abs(c)
-		if f.kind != tfChars {
-			ac *= 1.5
-		}
-		for k := 0; k < 3; k++ {
-			if ac > top[k].abs {
-				copy(top[k+1:], top[k:2])
-				top[k] = textContrib{f: f, c: c, abs: ac}
-				break
+		i = e
+		wh, key := wordHashes(text, s, e)
+		if seen.add(wh % textDim) {
+			g := wc.word(b, key, wh%textDim, text, s, e)
+			n += 1 + int(g.n)
+			for h := range sum {
+				sum[h] += int64(g.sum[h])
+			}
+			if g.known {
+				offerTop(top, textFeat{h: wh % textDim, s: int32(s), e: int32(e), kind: tfWord}, g.raw)
+			}
+			if g.best != 0 {
+				offerTop(top, textFeat{s: int32(s + int(g.bs)), e: int32(s + int(g.be)), kind: tfChars}, g.best)
 			}
 		}
+		if prevS >= 0 {
+			if bh := pairHash(prevH, text, s, e) % textDim; seen.add(bh) {
+				n++
+				b.addBucket(bh, textFeat{s: int32(prevS), e: int32(e), kind: tfBigram}, &sum, top)
+			}
+		}
+		prevH, prevS = wh, s
+	}
+	v := textValue(n)
+	z = b.textBias
+	for h := 0; h < numHeads; h++ {
+		z[h] += float64(sum[h]) * float64(b.tb.scale[h]) * v
+	}
+	for k := range top {
+		top[k].c = float64(top[k].raw) * float64(b.tb.scale[hRisk]) * v
 	}
 	return z
 }
 
+// addBucket adds the weights of one word or word pair, when the model
+// knows it.
+func (b *boundModel) addBucket(k uint32, f textFeat, sum *[numHeads]int64, top *[3]textContrib) {
+	i := b.tb.find(k)
+	if i < 0 {
+		return
+	}
+	w := &b.tb.w[i]
+	for h := 0; h < numHeads; h++ {
+		sum[h] += int64(w[h])
+	}
+	f.h = k
+	offerTop(top, f, w[hRisk])
+}
+
+// offerTop keeps the three n-grams of largest |risk weight| (words and
+// word pairs first: they read better than letter groups of the same
+// weight; the first of equals wins).
+func offerTop(top *[3]textContrib, f textFeat, raw int16) {
+	ac := math.Abs(float64(raw))
+	if f.kind != tfChars {
+		ac *= 1.5
+	}
+	if ac <= top[2].abs {
+		return
+	}
+	for k := 0; k < 3; k++ {
+		if ac > top[k].abs {
+			copy(top[k+1:], top[k:2])
+			top[k] = textContrib{f: f, raw: raw, abs: ac}
+			return
+		}
+	}
+}
+
 type textContrib struct {
 	f   textFeat
-	c   float64
-	abs float64
+	raw int16   // risk weight, table units
+	abs float64 // ranking key
+	c   float64 // log-odds it added to the risk head
+}
+
+// wordGrams is what one word weighs: the word itself and its letter
+// groups, summed.
+type wordGrams struct {
+	sum    [numHeads]int32
+	n      int32 // letter groups in the word
+	raw    int16 // the word's own risk weight
+	known  bool  // the model knows the word itself
+	best   int16 // risk weight of the heaviest group
+	bs, be uint8 // its span in the word
+}
+
+// wordCache remembers wordGrams by word (digits folded) for one model.
+// It is per state, so needs no lock; a hostile stream of distinct words
+// only makes it start over when full.
+type wordCache struct {
+	model *boundModel
+	m     map[uint64]wordGrams
+}
+
+const maxWordCache = 1 << 15
+
+func (wc *wordCache) use(b *boundModel) {
+	if wc.model != b || len(wc.m) >= maxWordCache {
+		wc.model = b
+		wc.m = make(map[uint64]wordGrams, 1024)
+	}
+}
+
+// wordHashes are wordHash and a 64-bit hash of the same bytes (the cache
+// key: 32 bits would mistake one word for another now and then).
+func wordHashes(text []byte, s, e int) (uint32, uint64) {
+	h := fnvAdd(fnvOffset, 'w')
+	key := uint64(14695981039346656037)
+	for k := s; k < e; k++ {
+		b := foldDigit(text[k])
+		h = fnvAdd(h, b)
+		key = (key ^ uint64(b)) * 1099511628211
+	}
+	return h, key
+}
+
+// word is what the word text[s:e] (bucket wb, cache key key) weighs.
+func (wc *wordCache) word(b *boundModel, key uint64, wb uint32, text []byte, s, e int) wordGrams {
+	if g, ok := wc.m[key]; ok {
+		return g
+	}
+	var g wordGrams
+	if i := b.tb.find(wb); i >= 0 {
+		w := &b.tb.w[i]
+		for h := range g.sum {
+			g.sum[h] += int32(w[h])
+		}
+		g.raw, g.known = w[hRisk], true
+	}
+	if hasGroups(e - s) {
+		letterGroups(text, s, e, func(h uint32, gs, ge int) {
+			g.n++
+			i := b.tb.find(h)
+			if i < 0 {
+				return
+			}
+			w := &b.tb.w[i]
+			for h := range g.sum {
+				g.sum[h] += int32(w[h])
+			}
+			if abs(int(w[hRisk])) > abs(int(g.best)) {
+				g.best, g.bs, g.be = w[hRisk], uint8(gs-s), uint8(ge-s)
+			}
+		})
+	}
+	wc.m[key] = g
+	return g
 }
 
 // ModelVersion names the model in force.

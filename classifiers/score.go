@@ -29,7 +29,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 	var top [3]textContrib
 	var tz [numHeads]float64
 	if bm.hasText {
-		tz = bm.textScores(st.tf, &top)
+		tz = bm.textScore(st.nt.Text, &st.seen, &st.words, &top)
 		for t := range tz {
 			tz[t] = clipLogOdds(tz[t])
 		}
@@ -87,7 +87,7 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 	// One signal per fired rule (its first span), the text model's three
 	// n-grams and the not-offer share: supporting-evidence rows are left
 	// out, the analyst sees each rule once with what it added.
-	sigs := make([]lokerwatch.Signal, 0, len(st.order)+4)
+	sigs := st.sigs[:0]
 	for _, o := range st.order {
 		if o < 0 {
 			sigs = append(sigs, st.failed[-o-1])
@@ -137,11 +137,31 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 		}
 		sigs = append(sigs, lokerwatch.Signal{Rule: ruleNotOffer, Weight: -demote, Description: desc})
 	}
-	// Largest contributions first; failures and ties keep rule order.
-	slices.SortStableFunc(sigs, func(a, b lokerwatch.Signal) int { return abs(b.Weight) - abs(a.Weight) })
-	a.Signals = sigs
+	a.Signals = st.ordered(sigs)
+	st.sigs = sigs
 	ad.Assessment = a
 	ad.Fingerprint = SimHash(st.nt.Text)
+}
+
+// ordered copies sigs, built in scratch, into an exact-size slice with
+// the largest contributions first; failures and ties keep rule order.
+// Sorting small keys and copying each signal once is cheaper than a
+// stable sort moving the 88-byte signals about.
+func (st *state) ordered(sigs []lokerwatch.Signal) []lokerwatch.Signal {
+	keys := st.sigKeys[:0]
+	for i := range sigs {
+		// |weight| descending, then position: distinct keys, so an
+		// unstable sort gives the stable order
+		keys = append(keys, uint64(math.MaxUint32-min(abs(sigs[i].Weight), math.MaxUint32))<<32|uint64(i))
+	}
+	slices.Sort(keys)
+	out := make([]lokerwatch.Signal, len(sigs))
+	for k, key := range keys {
+		out[k] = sigs[uint32(key)]
+	}
+	st.sigKeys = keys
+	clear(sigs) // the scratch must not keep this ad's strings alive
+	return out
 }
 
 // noJobNotOffer is the not-an-offer probability of a post that names no

@@ -107,9 +107,12 @@ type state struct {
 	dirty    []int               // fact ids set in this run
 	stale    []int               // fact ids set in the previous run: zeroed unless set again
 
-	tf       []textFeat // hashed n-grams of the text (text model)
-	seen     featSet    // scratch for textFeatures
-	wantText bool       // compute tf even without a model (training)
+	tf       []textFeat          // hashed n-grams of the text (text model)
+	seen     featSet             // scratch for textFeatures and textScore
+	words    wordCache           // letter-group weights by word (textScore)
+	sigs     []lokerwatch.Signal // scratch: an ad's signals before ordering
+	sigKeys  []uint64            // scratch: their sort keys
+	wantText bool                // compute tf even without a model (training)
 }
 
 func (e *Engine) newState() *state {
@@ -568,7 +571,7 @@ func (st *state) run(ad *lokerwatch.Ad) {
 			risk[r.cat] += r.weight
 		}
 	}
-	if e.model != nil || st.wantText {
+	if st.wantText {
 		st.tf = textFeatures(text, st.tf[:0], &st.seen)
 	}
 	if e.model != nil {

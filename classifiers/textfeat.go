@@ -89,66 +89,96 @@ func (fs *featSet) reset() {
 	fs.used = fs.used[:0]
 }
 
-// textFeatures appends the distinct hashed n-grams of text to out; seen
-// is scratch, emptied on return.
+// The features of a text are its distinct words, its distinct word pairs,
+// and the letter groups of each distinct word (a group two words share
+// counts once per word). Letter groups belong to a word, not to the text,
+// so the scorer weighs a word's groups once and remembers the sum
+// (wordCache): they are three quarters of the features, and looking each
+// one up was most of the text model's time.
+
+// wordHash is the hash of the word text[s:e].
+func wordHash(text []byte, s, e int) uint32 {
+	h := fnvAdd(fnvOffset, 'w')
+	for k := s; k < e; k++ {
+		h = fnvAdd(h, foldDigit(text[k]))
+	}
+	return h
+}
+
+// pairHash is the hash of the word pair ending in text[s:e], given the
+// previous word's hash.
+func pairHash(prev uint32, text []byte, s, e int) uint32 {
+	h := fnvAdd(prev, ' ')
+	for k := s; k < e; k++ {
+		h = fnvAdd(h, foldDigit(text[k]))
+	}
+	return fnvAdd(h, 'b')
+}
+
+// hasGroups says whether a word of n bytes has letter groups.
+func hasGroups(n int) bool { return n >= 3 && n <= 40 }
+
+// letterGroups calls fn with each 4–5-letter group of " word " (3-grams
+// added cost and no measured gain; the 5-gram's hash extends the
+// 4-gram's) and its span, clipped to the word.
+func letterGroups(text []byte, s, e int, fn func(h uint32, gs, ge int)) {
+	for k := s - 1; k+charMin <= e+1; k++ {
+		ch := fnvAdd(fnvOffset, 'c')
+		for m := k; m < k+charMax && m <= e; m++ {
+			b := byte(' ')
+			if m >= s && m < e {
+				b = foldDigit(text[m])
+			}
+			ch = fnvAdd(ch, b)
+			if l := m - k + 1; l >= charMin {
+				fn(ch%textDim, max(k, s), min(k+l, e))
+			}
+		}
+	}
+}
+
+// textWord finds the word at or after i: its bounds, or s == len(text).
+func textWord(text []byte, i int) (s, e int) {
+	n := len(text)
+	for i < n && !isWordByte(text[i]) {
+		i++
+	}
+	s = i
+	for i < n && isWordByte(text[i]) {
+		i++
+	}
+	return s, i
+}
+
+// textFeatures appends the hashed n-grams of text to out (what training
+// reads); seen is scratch, emptied on return. No new word is read once
+// maxTextFeats features are in.
 func textFeatures(text []byte, out []textFeat, seen *featSet) []textFeat {
 	start := len(out)
 	defer seen.reset()
-	add := func(h uint32, s, e int, kind uint8) {
-		h %= textDim
-		if len(out)-start >= maxTextFeats || !seen.add(h) {
-			return
-		}
-		out = append(out, textFeat{h: h, s: int32(s), e: int32(e), kind: kind})
-	}
 	var prevH uint32
 	prevS := -1
-	n := len(text)
-	for i := 0; i < n; {
-		for i < n && !isWordByte(text[i]) {
-			i++
-		}
-		if i >= n {
+	for i := 0; ; {
+		s, e := textWord(text, i)
+		if s >= len(text) || len(out)-start >= maxTextFeats {
 			break
 		}
-		s := i
-		for i < n && isWordByte(text[i]) {
-			i++
-		}
-		e := i
-		// word
-		wh := uint32(fnvOffset)
-		wh = fnvAdd(wh, 'w')
-		for k := s; k < e; k++ {
-			wh = fnvAdd(wh, foldDigit(text[k]))
-		}
-		add(wh, s, e, tfWord)
-		if prevS >= 0 {
-			bh := fnvAdd(prevH, ' ')
-			for k := s; k < e; k++ {
-				bh = fnvAdd(bh, foldDigit(text[k]))
+		i = e
+		wh := wordHash(text, s, e)
+		if seen.add(wh % textDim) {
+			out = append(out, textFeat{h: wh % textDim, s: int32(s), e: int32(e), kind: tfWord})
+			if hasGroups(e - s) {
+				letterGroups(text, s, e, func(h uint32, gs, ge int) {
+					out = append(out, textFeat{h: h, s: int32(gs), e: int32(ge), kind: tfChars})
+				})
 			}
-			add(fnvAdd(bh, 'b'), prevS, e, tfBigram)
+		}
+		if prevS >= 0 {
+			if bh := pairHash(prevH, text, s, e) % textDim; seen.add(bh) {
+				out = append(out, textFeat{h: bh, s: int32(prevS), e: int32(e), kind: tfBigram})
+			}
 		}
 		prevH, prevS = wh, s
-		// character 4–5-grams of " word " (3-grams added cost and no
-		// measured gain); the 5-gram's hash extends the 4-gram's.
-		if e-s >= 3 && e-s <= 40 {
-			for k := s - 1; k+charMin <= e+1; k++ {
-				ch := uint32(fnvOffset)
-				ch = fnvAdd(ch, 'c')
-				for m := k; m < k+charMax && m <= e; m++ {
-					b := byte(' ')
-					if m >= s && m < e {
-						b = foldDigit(text[m])
-					}
-					ch = fnvAdd(ch, b)
-					if l := m - k + 1; l >= charMin {
-						add(ch, max(k, s), min(k+l, e), tfChars)
-					}
-				}
-			}
-		}
 	}
 	return out
 }

@@ -48,7 +48,7 @@ func (o *TrainOptions) defaults() {
 // the hashed n-grams of its text.
 type observation struct {
 	fired []int32
-	text  []uint32 // sorted, distinct
+	text  []uint32 // sorted; a letter group two words share is there twice
 }
 
 // observe runs the rules over an ad (scores are not used).
@@ -362,8 +362,10 @@ type textFit struct {
 func fitText(obs []observation, ys [][numHeads]float64, idx []int, l2 float64) *textFit {
 	df := map[uint32]int{}
 	for _, i := range idx {
-		for _, h := range obs[i].text {
-			df[h]++
+		for k, h := range obs[i].text {
+			if k == 0 || h != obs[i].text[k-1] { // documents, not occurrences
+				df[h]++
+			}
 		}
 	}
 	tf := &textFit{pos: map[uint32]int{}}

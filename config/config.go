@@ -30,6 +30,8 @@ type FieldError struct {
 	Line  int    // 0 when unknown
 	Field string // dotted path, e.g. crawl.host_delay or sources[2].type
 	Msg   string
+
+	col int // of the value, to order errors on one line; 0 when unknown
 }
 
 func (e *FieldError) Error() string {
@@ -91,6 +93,11 @@ func Default() *Config {
 			TokenTTL:   Duration(90 * 24 * time.Hour),
 		},
 		Evidence: Evidence{Retention: Retention{BenignDays: 30}},
+		Notify: Notify{
+			Telegram: TelegramBot{API: "https://api.telegram.org"},
+			Queue:    1000, Workers: 2, MaxAttempts: 12,
+			Backoff: Duration(2 * time.Second), MaxBackoff: Duration(10 * time.Minute), Timeout: Duration(10 * time.Second),
+		},
 	}
 }
 
@@ -100,22 +107,24 @@ func Default() *Config {
 func Load(path string, environ []string) (*Config, error) {
 	cfg := Default()
 	var lines lineMap
+	var errs Errors
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("read config: %w", err)
 		}
-		lines, err = decode(path, data, cfg)
-		if err != nil {
-			return nil, err
+		var fatal error
+		lines, errs, fatal = decode(path, data, cfg)
+		if fatal != nil {
+			return nil, fatal
 		}
 		cfg.Path = path
 	}
-	if err := applyEnv(cfg, environ); err != nil {
-		return nil, err
-	}
-	if errs := cfg.validate(path, lines); len(errs) > 0 {
-		return nil, errs
+	set, envErrs := applyEnv(cfg, environ)
+	errs = append(errs, envErrs...)
+	errs = append(errs, cfg.validate(path, lines, set)...)
+	if len(errs) > 0 {
+		return nil, errs.sorted()
 	}
 	return cfg, nil
 }
@@ -123,25 +132,59 @@ func Load(path string, environ []string) (*Config, error) {
 // Parse is Load for config bytes already in memory; name is used in errors.
 func Parse(name string, data []byte) (*Config, error) {
 	cfg := Default()
-	lines, err := decode(name, data, cfg)
-	if err != nil {
-		return nil, err
+	lines, errs, fatal := decode(name, data, cfg)
+	if fatal != nil {
+		return nil, fatal
 	}
 	cfg.Path = name
-	if errs := cfg.validate(name, lines); len(errs) > 0 {
-		return nil, errs
+	errs = append(errs, cfg.validate(name, lines, nil)...)
+	if len(errs) > 0 {
+		return nil, errs.sorted()
 	}
 	return cfg, nil
 }
 
-// lineMap maps a dotted field path to the line it is written on.
-type lineMap map[string]int
+// sorted orders the errors as a reader fixes them: the file's in line order
+// (those without a line after them), then the environment's.
+func (es Errors) sorted() Errors {
+	rank := func(e *FieldError) int {
+		switch {
+		case e.File == "environment":
+			return 2
+		case e.Line == 0:
+			return 1
+		}
+		return 0
+	}
+	sort.SliceStable(es, func(i, j int) bool {
+		ri, rj := rank(es[i]), rank(es[j])
+		if ri != rj {
+			return ri < rj
+		}
+		if es[i].Line != es[j].Line {
+			return es[i].Line < es[j].Line
+		}
+		return es[i].col < es[j].col
+	})
+	return es
+}
+
+// lineMap maps a dotted field path to the line it is written on, and keeps
+// each field's value node (to name the field of a decoding error).
+type lineMap struct {
+	line map[string]int
+	node map[string]*yaml.Node
+}
+
+func newLineMap() lineMap {
+	return lineMap{line: map[string]int{}, node: map[string]*yaml.Node{}}
+}
 
 // find returns the line of field, or of its nearest parent written in the
 // file (a missing key is reported where its section is).
 func (m lineMap) find(field string) int {
 	for field != "" {
-		if n, ok := m[field]; ok {
+		if n, ok := m.line[field]; ok {
 			return n
 		}
 		i := strings.LastIndexAny(field, ".[")
@@ -153,54 +196,105 @@ func (m lineMap) find(field string) int {
 	return 0
 }
 
-func decode(file string, data []byte, cfg *Config) (lineMap, error) {
+// col is the column of field's value, 0 when it is not written.
+func (m lineMap) col(field string) int {
+	if n, ok := m.node[field]; ok {
+		return n.Column
+	}
+	return 0
+}
+
+// fieldAt names the field whose scalar value on line the decoding error
+// msg is about: the one whose value msg quotes, else the only scalar on
+// that line ("" when it cannot tell).
+func (m lineMap) fieldAt(line int, msg string) string {
+	var onLine []string
+	for f, n := range m.node {
+		if n.Line == line && n.Kind == yaml.ScalarNode {
+			onLine = append(onLine, f)
+		}
+	}
+	sort.Strings(onLine)
+	for _, f := range onLine {
+		v := m.node[f].Value
+		if v != "" && (strings.Contains(msg, strconv.Quote(v)) || strings.Contains(msg, "`"+v+"`")) {
+			return f
+		}
+	}
+	if len(onLine) == 1 {
+		return onLine[0]
+	}
+	return ""
+}
+
+// decode reads data into cfg. errs are problems with keys and values, all
+// of them (decoding goes on past a bad value); fatal is a file that is not
+// YAML at all.
+func decode(file string, data []byte, cfg *Config) (lines lineMap, errs Errors, fatal error) {
+	lines = newLineMap()
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return lineMap{}, nil // empty file: defaults
+			return lines, nil, nil // empty file: defaults
 		}
-		return nil, yamlError(file, err)
+		return lines, nil, yamlError(file, err, lines)
 	}
 	if len(doc.Content) == 0 {
-		return lineMap{}, nil
+		return lines, nil, nil
 	}
 	root := doc.Content[0]
-	lines := lineMap{}
-	var errs Errors
 	checkKeys(file, root, reflect.TypeOf(Config{}), "", lines, &errs)
-	if len(errs) > 0 {
-		return nil, errs
-	}
+	// Unknown keys are ignored by the decoder (reported above); a value of
+	// the wrong type is a yaml.TypeError, after which decoding goes on.
 	if err := root.Decode(cfg); err != nil {
-		return nil, yamlError(file, err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return lines, nil, yamlError(file, err, lines)
+		}
+		// A value the key check already called the wrong kind (a list
+		// where a mapping goes) is not reported a second time.
+		keyLines := map[int]bool{}
+		for _, e := range errs {
+			keyLines[e.Line] = true
+		}
+		for _, e := range yamlError(file, err, lines).(Errors) {
+			if !keyLines[e.Line] {
+				errs = append(errs, e)
+			}
+		}
 	}
 	for i := range cfg.Sources {
-		cfg.Sources[i].Line = lines[fmt.Sprintf("sources[%d]", i)]
+		cfg.Sources[i].Line = lines.line[fmt.Sprintf("sources[%d]", i)]
 	}
-	return lines, nil
+	for i := range cfg.Notify.Rules {
+		cfg.Notify.Rules[i].Line = lines.line[fmt.Sprintf("notify.rules[%d]", i)]
+	}
+	return lines, errs, nil
 }
 
 var yamlLineRe = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// yamlError turns yaml.v3's messages ("yaml: line 3: …") into file:line form.
-func yamlError(file string, err error) error {
+// yamlError turns yaml.v3's messages ("yaml: line 3: …") into file:line
+// form, naming the field where lines knows it.
+func yamlError(file string, err error, lines lineMap) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		var errs Errors
 		for _, m := range te.Errors {
-			errs = append(errs, lineErr(file, m))
+			errs = append(errs, lineErr(file, m, lines))
 		}
 		return errs
 	}
-	return Errors{lineErr(file, err.Error())}
+	return Errors{lineErr(file, err.Error(), lines)}
 }
 
-func lineErr(file, msg string) *FieldError {
+func lineErr(file, msg string, lines lineMap) *FieldError {
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
-		return &FieldError{File: file, Line: n, Msg: m[2]}
+		f := lines.fieldAt(n, m[2])
+		return &FieldError{File: file, Line: n, Field: f, Msg: m[2], col: lines.col(f)}
 	}
 	return &FieldError{File: file, Msg: msg}
 }
@@ -224,7 +318,8 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, path string, lines lin
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			p := path + "." + k.Value
-			lines[trimPath(p)] = k.Line
+			lines.line[trimPath(p)] = k.Line
+			lines.node[trimPath(p)] = v
 			f, ok := fields[k.Value]
 			if !ok {
 				*errs = append(*errs, &FieldError{File: file, Line: k.Line, Field: trimPath(p),
@@ -243,7 +338,8 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, path string, lines lin
 		}
 		for i, c := range n.Content {
 			p := fmt.Sprintf("%s[%d]", path, i)
-			lines[trimPath(p)] = c.Line
+			lines.line[trimPath(p)] = c.Line
+			lines.node[trimPath(p)] = c
 			checkKeys(file, c, t.Elem(), p, lines, errs)
 		}
 	}
@@ -289,8 +385,10 @@ func sortedKeys(m map[string]reflect.StructField) []string {
 
 // applyEnv sets LOKERWATCH_<SECTION>_<KEY> overrides on scalar and list
 // fields. An unknown LOKERWATCH_ variable is an error, as an unknown key is.
-func applyEnv(cfg *Config, environ []string) error {
-	var errs Errors
+// set maps each field it set (crawl.host_delay) to its variable, so that a
+// value found wrong later is reported under the variable, not the file.
+func applyEnv(cfg *Config, environ []string) (set map[string]string, errs Errors) {
+	set = map[string]string{}
 	root := reflect.ValueOf(cfg).Elem()
 	for _, kv := range environ {
 		name, val, ok := strings.Cut(kv, "=")
@@ -303,15 +401,22 @@ func applyEnv(cfg *Config, environ []string) error {
 			errs = append(errs, &FieldError{File: "environment", Field: name, Msg: "unknown setting (want LOKERWATCH_<SECTION>_<KEY>, e.g. LOKERWATCH_CRAWL_PARALLELISM)"})
 			continue
 		}
+		set[path] = name
 		if err := setScalar(field, val); err != nil {
-			errs = append(errs, &FieldError{File: "environment", Field: name + " (" + path + ")", Msg: err.Error()})
+			var te *yaml.TypeError
+			msg := err.Error()
+			if errors.As(err, &te) {
+				msg = strings.Join(te.Errors, "; ")
+			}
+			errs = append(errs, &FieldError{File: "environment", Field: envFieldName(name, path), Msg: msg})
 		}
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	return set, errs
 }
+
+// envFieldName names an overridden field in errors: the variable first,
+// as the user wrote it.
+func envFieldName(name, path string) string { return name + " (" + path + ")" }
 
 // envField finds the field for "crawl_host_delay": a top-level scalar
 // ("store") or a section followed by a key, descending into nested
@@ -376,10 +481,20 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (e.g. 500ms, 30s, 1h)", n.Line, s)
+		return valueError(n, fmt.Sprintf("%q is not a duration (e.g. 500ms, 30s, 1h)", s))
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// valueError is a bad value as a yaml.TypeError, so the decoder goes on to
+// the other values (any other error stops it). Values from the environment
+// have no line.
+func valueError(n *yaml.Node, msg string) error {
+	if n.Line > 0 {
+		msg = fmt.Sprintf("line %d: %s", n.Line, msg)
+	}
+	return &yaml.TypeError{Errors: []string{msg}}
 }
 
 // MarshalYAML writes the duration the way it is read.
@@ -417,7 +532,7 @@ func ParseByteSize(s string) (ByteSize, error) {
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseByteSize(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		return valueError(n, err.Error())
 	}
 	*b = v
 	return nil
@@ -426,11 +541,17 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML writes the size in bytes.
 func (b ByteSize) MarshalYAML() (any, error) { return int64(b), nil }
 
-// validate checks values; every error names the file, line and field.
-func (c *Config) validate(file string, lines lineMap) Errors {
+// validate checks values; every error names the file, line and field, or
+// the environment variable that set the field (env maps fields to them).
+func (c *Config) validate(file string, lines lineMap, env map[string]string) Errors {
 	var errs Errors
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{File: file, Line: lines.find(field), Field: field, Msg: fmt.Sprintf(format, args...)})
+		msg := fmt.Sprintf(format, args...)
+		if name, ok := env[field]; ok {
+			errs = append(errs, &FieldError{File: "environment", Field: envFieldName(name, field), Msg: msg})
+			return
+		}
+		errs = append(errs, &FieldError{File: file, Line: lines.find(field), Field: field, Msg: msg, col: lines.col(field)})
 	}
 	if !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "redis://") && !strings.HasPrefix(c.Store, "rediss://") {
 		bad("store", "%q is not a store URL (want sqlite:PATH, redis://HOST:PORT/DB or rediss://…)", c.Store)
@@ -562,7 +683,79 @@ func (c *Config) validate(file string, lines lineMap) Errors {
 	if c.Evidence.Retention.BenignDays < 0 {
 		bad("evidence.retention.benign_days", "must not be negative")
 	}
+	c.Notify.validate(bad)
 	return errs
+}
+
+// validate checks the notify section (notify.go in package notify reads it).
+func (n *Notify) validate(bad func(field, format string, args ...any)) {
+	used := map[string]bool{}
+	names := map[string]int{}
+	for i, r := range n.Rules {
+		at := fmt.Sprintf("notify.rules[%d]", i)
+		if r.Name == "" {
+			bad(at+".name", "every rule needs a name (it is shown in the alert)")
+		} else if j, dup := names[r.Name]; dup {
+			bad(at+".name", "%q is also the name of notify.rules[%d]", r.Name, j)
+		} else {
+			names[r.Name] = i
+		}
+		if r.MinScore < 0 || r.MinScore > 100 {
+			bad(at+".min_score", "%d is out of range (0–100)", r.MinScore)
+		}
+		for j, c := range r.Categories {
+			switch c {
+			case lokerwatch.CategoryScam, lokerwatch.CategoryNonprocedural, lokerwatch.CategoryTrafficking:
+			default:
+				bad(fmt.Sprintf("%s.categories[%d]", at, j), "unknown category %q (want scam, nonprocedural or trafficking)", c)
+			}
+		}
+		if len(r.To) == 0 {
+			bad(at+".to", "name at least one channel: webhook or telegram")
+		}
+		for j, to := range r.To {
+			switch to {
+			case "webhook", "telegram":
+				used[to] = true
+			default:
+				bad(fmt.Sprintf("%s.to[%d]", at, j), "unknown channel %q (want webhook or telegram)", to)
+			}
+		}
+	}
+	if w := n.Webhook; used["webhook"] || w.URL != "" {
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("notify.webhook.url", "%q is not an http(s) URL", w.URL)
+		}
+		if len(w.Secret) < 16 {
+			bad("notify.webhook.secret", "needs a secret of at least 16 characters to sign with (or LOKERWATCH_NOTIFY_WEBHOOK_SECRET)")
+		}
+	}
+	if tg := n.Telegram; used["telegram"] || tg.Token != "" || tg.ChatID != "" {
+		if u, err := url.Parse(tg.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("notify.telegram.api", "%q is not an http(s) URL", tg.API)
+		}
+		if tg.Token == "" || strings.ContainsAny(tg.Token, "/?# ") {
+			bad("notify.telegram.token", "needs the bot token from @BotFather (or LOKERWATCH_NOTIFY_TELEGRAM_TOKEN)")
+		}
+		if tg.ChatID == "" {
+			bad("notify.telegram.chat_id", "needs the chat to write to (a chat ID such as -1001234567890, or @channelname)")
+		}
+	}
+	if n.Queue < 1 {
+		bad("notify.queue", "must be at least 1")
+	}
+	if n.Workers < 1 || n.Workers > 64 {
+		bad("notify.workers", "%d is out of range (1–64)", n.Workers)
+	}
+	if n.MaxAttempts < 1 {
+		bad("notify.max_attempts", "must be at least 1")
+	}
+	if n.Backoff <= 0 || n.MaxBackoff < n.Backoff {
+		bad("notify.backoff", "must be positive and at most notify.max_backoff")
+	}
+	if n.Timeout <= 0 {
+		bad("notify.timeout", "must be positive, e.g. 10s")
+	}
 }
 
 // checkAllow accepts a host, host:port or CIDR.

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // WACZ 1.1.1 names.
@@ -77,11 +79,48 @@ func (z *zipAdder) add(name string, method uint16, src io.Reader, listed bool) (
 	if err != nil {
 		return resource{}, fmt.Errorf("zip %s: %w", name, err)
 	}
-	res := resource{Name: path.Base(name), Path: name, Hash: hashLabel(h), Bytes: n}
+	res := resource{Path: name, Hash: hashLabel(h), Bytes: n}
 	if listed {
+		res.Name = z.resourceName(name)
 		z.resources = append(z.resources, res)
 	}
 	return res, nil
+}
+
+// resourceName is a datapackage.json resource name for the file at p: its
+// base name made to follow the Data Package rule (unique; lowercase
+// alphanumerics, ".", "_", "-"), else its whole path so made, else that
+// with a number. Verify goes by path, so bundles written before names
+// followed the rule ("…-20261207T134703Z-….warc.gz") still verify.
+func (z *zipAdder) resourceName(p string) string {
+	taken := func(n string) bool {
+		for _, r := range z.resources {
+			if r.Name == n {
+				return true
+			}
+		}
+		return false
+	}
+	if n := dataPackageName(path.Base(p)); !taken(n) {
+		return n
+	}
+	n := dataPackageName(p)
+	for i := 2; taken(n); i++ {
+		n = fmt.Sprintf("%s-%d", dataPackageName(p), i)
+	}
+	return n
+}
+
+// dataPackageName lowercases s and turns every character the Data Package
+// name rule does not allow into "-".
+func dataPackageName(s string) string {
+	return strings.Map(func(r rune) rune {
+		r = unicode.ToLower(r)
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '-'
+	}, s)
 }
 
 // writeWACZ assembles the bundle from the spools.

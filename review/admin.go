@@ -33,7 +33,7 @@ func (s *Server) renderUsers(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	d.Users, d.Roles = users, allRoles
-	s.render(w, r, code, "users", newPage(p, "Users", "users", d))
+	s.render(w, r, code, "users", newPage(p, tr(r, "users.title"), "users", d))
 }
 
 func (s *Server) usersAddForm(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -47,7 +47,7 @@ func (s *Server) usersAddForm(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	s.audit(r.Context(), lokerwatch.AuditEvent{Actor: p.name(), Action: "user.add", Object: name, Remote: remoteAddr(r), Detail: "role " + string(role)})
-	s.renderUsers(w, r, p, http.StatusOK, usersData{Done: fmt.Sprintf("User %s saved with role %s.", name, role)})
+	s.renderUsers(w, r, p, http.StatusOK, usersData{Done: tr(r, "users.saved", "Name", name, "Role", enumLabel(langOf(r), "role", string(role)))})
 }
 
 func (s *Server) userTokenForm(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -55,7 +55,7 @@ func (s *Server) userTokenForm(w http.ResponseWriter, r *http.Request, p *princi
 	tok, _, err := NewTokenTTL(r.Context(), s.st, name, s.tokenTTL)
 	if err != nil {
 		if errors.Is(err, lokerwatch.ErrNotFound) {
-			s.renderUsers(w, r, p, http.StatusNotFound, usersData{Error: "No such user."})
+			s.renderUsers(w, r, p, http.StatusNotFound, usersData{Error: tr(r, "users.no_such")})
 			return
 		}
 		s.renderUsers(w, r, p, http.StatusBadRequest, usersData{Error: err.Error()})
@@ -70,7 +70,7 @@ func (s *Server) userDisableForm(w http.ResponseWriter, r *http.Request, p *prin
 	disable := r.PostFormValue("enable") != "1"
 	if err := s.setDisabled(r, p, name, disable); err != nil {
 		if errors.Is(err, lokerwatch.ErrNotFound) {
-			s.renderUsers(w, r, p, http.StatusNotFound, usersData{Error: "No such user."})
+			s.renderUsers(w, r, p, http.StatusNotFound, usersData{Error: tr(r, "users.no_such")})
 			return
 		}
 		if errors.Is(err, errBadInput) {
@@ -80,11 +80,11 @@ func (s *Server) userDisableForm(w http.ResponseWriter, r *http.Request, p *prin
 		s.storeError(w, r, "user "+name, err)
 		return
 	}
-	word := "disabled"
+	msg := "users.now_disabled"
 	if !disable {
-		word = "enabled"
+		msg = "users.now_enabled"
 	}
-	s.renderUsers(w, r, p, http.StatusOK, usersData{Done: fmt.Sprintf("User %s %s.", name, word)})
+	s.renderUsers(w, r, p, http.StatusOK, usersData{Done: tr(r, msg, "Name", name)})
 }
 
 // setDisabled disables or enables an account. Disabling ends the user's
@@ -117,6 +117,7 @@ func (s *Server) setDisabled(r *http.Request, p *principal, name string, disable
 
 type auditData struct {
 	Events []lokerwatch.AuditEvent
+	Rows   []auditRow // the page's: events with their details read
 	Actor  string
 	Object string
 	Days   int
@@ -152,5 +153,6 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *principal)
 		s.storeError(w, r, "audit log", err)
 		return
 	}
+	d.Rows = auditRows(d.Events)
 	s.render(w, r, http.StatusOK, "audit", newPage(p, "Audit log", "audit", d))
 }

@@ -13,13 +13,6 @@ import (
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
-type signalView struct {
-	Index int
-	lokerwatch.Signal
-	Class   string
-	HasSpan bool
-}
-
 type categoryView struct {
 	Category lokerwatch.Category
 	Score    int
@@ -53,18 +46,20 @@ type adData struct {
 	Item       *lokerwatch.ReviewItem
 	Decisions  []lokerwatch.Decision
 	Segments   []segment
-	Signals    []signalView
 	Categories []categoryView
+	Why        *whyView
 	Linked     []adSummary
-	Captures   []captureView
-	Buttons    []verdictButton
-	Query      string // queue filters, carried to "next"
-	Mine       bool   // the viewer holds the claim
-	HeldBy     string // another reviewer holds a live claim
-	CanDecide  bool
-	Decided    bool
-	LeaseMS    int64
-	Entities   []entityView
+	// LinkedTop are shown, LinkedMore folded (most links first).
+	LinkedTop, LinkedMore []adSummary
+	Captures              []captureView
+	Buttons               []verdictButton
+	Query                 string // queue filters, carried to "next"
+	Mine                  bool   // the viewer holds the claim
+	HeldBy                string // another reviewer holds a live claim
+	CanDecide             bool
+	Decided               bool
+	LeaseMS               int64
+	Entities              []entityView
 	// Persona is the persona of the ad (nil when not linked); Holders are
 	// the account holders' names; CanCase offers "add to case".
 	Persona *storage.Persona
@@ -72,6 +67,9 @@ type adData struct {
 	CanCase bool
 	Cases   []caseChoice
 }
+
+// linkedShown is how many linked ads the ad page shows unfolded.
+const linkedShown = 3
 
 // entityView is a row of the ad's entities; Kind is set for the kinds
 // with entity pages (the values link there).
@@ -89,17 +87,10 @@ func (s *Server) loadAd(ctx context.Context, p *principal, id string) (*adData, 
 	d := &adData{Ad: ad, Buttons: verdictButtons, LeaseMS: s.lease.Milliseconds()}
 	if a := ad.Assessment; a != nil {
 		d.Segments = highlight(ad.Body(), a.Signals)
-		for i, sg := range a.Signals {
-			st, en := clampSpan(ad.Body(), sg.Start, sg.End)
-			cls := categoryClass(sg.Category)
-			if sg.Weight < 0 {
-				cls += " neg"
-			}
-			d.Signals = append(d.Signals, signalView{Index: i, Signal: sg, Class: cls, HasSpan: st < en})
-		}
 		for _, c := range lokerwatch.Categories {
 			d.Categories = append(d.Categories, categoryView{Category: c, Score: a.Categories[c], Top: c == a.Category})
 		}
+		d.Why = buildWhy(a, ad.Body())
 	} else {
 		d.Segments = highlight(ad.Body(), nil)
 	}
@@ -148,6 +139,7 @@ func (s *Server) loadAd(ctx context.Context, p *principal, id string) (*adData, 
 	if d.Linked, err = s.linkedAds(ctx, ad); err != nil {
 		return nil, err
 	}
+	d.LinkedTop, d.LinkedMore = d.Linked[:min(len(d.Linked), linkedShown)], d.Linked[min(len(d.Linked), linkedShown):]
 	recs, err := s.st.EvidenceForAd(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("evidence for ad %s: %w", id, err)

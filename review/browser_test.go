@@ -249,6 +249,7 @@ func TestBrowserHostileAdRunsNoScript(t *testing.T) {
 	b.do("hostile ad page",
 		chromedp.Navigate(base+"/ad/ad-hostile"),
 		waitItem("ad-hostile"),
+		chromedp.Click(chromedp.CSS("#captured summary")), // the capture is folded
 		chromedp.WaitReady(chromedp.CSS("iframe.capture")),
 		// The iframe's document (sandboxed, opaque origin) finished loading.
 		chromedp.Poll[chromedp.Void](`performance.getEntriesByType('resource').some(r => r.name.includes('/capture/0'))`,

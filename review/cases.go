@@ -50,7 +50,7 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request, p *principal)
 		s.storeError(w, r, "Cases", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "cases", newPage(p, "Cases", "cases", casesData{Cases: cs}))
+	s.render(w, r, http.StatusOK, "cases", newPage(p, tr(r, "cases.title"), "cases", casesData{Cases: cs}))
 }
 
 func cleanTitle(t string) (string, error) {
@@ -181,10 +181,10 @@ func (s *Server) loadCase(ctx context.Context, id string) (*caseData, error) {
 			}
 		case "persona":
 			v.Href = "/personas/" + url.PathEscape(it.Ref)
-			v.Label = "persona " + it.Ref
+			v.Label = T(LangOf(ctx), "common.persona_n", "ID", it.Ref)
 		case "entity":
 			if k, err := cases.ParseEntityRef(it.Ref); err == nil {
-				v.Href, v.Label = entityHref(k.Kind, k.Value), keyLabel(k)
+				v.Href, v.Label = entityHref(k.Kind, k.Value), keyLabelIn(LangOf(ctx), k)
 			}
 		}
 		d.Items = append(d.Items, v)
@@ -221,7 +221,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, p *principal) 
 		s.storeError(w, r, "Case", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "case", newPage(p, "Case "+d.Case.ID+": "+d.Case.Title, "cases", d))
+	s.render(w, r, http.StatusOK, "case", newPage(p, tr(r, "case.title", "ID", d.Case.ID, "Title", d.Case.Title), "cases", d))
 }
 
 // caseExport streams the case's signed WACZ bundle. The bundle is built

@@ -158,7 +158,7 @@ func (s *Server) loadEntity(ctx context.Context, p *principal, kind lokerwatch.E
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("entity %s:%s: %w", kind, value, lokerwatch.ErrNotFound)
 	}
-	d := &entityData{Kind: kind, Value: value, Label: keyLabel(key), Ref: string(kind) + ":" + value, Total: len(ids),
+	d := &entityData{Kind: kind, Value: value, Label: keyLabelIn(LangOf(ctx), key), Ref: string(kind) + ":" + value, Total: len(ids),
 		Links: persona.StrongKinds[kind] && !s.inv.linker.Weak(key), Weak: persona.StrongKinds[kind] && s.inv.linker.Weak(key)}
 	sort.Strings(ids)
 	if from > 0 && from < len(ids) {
@@ -231,7 +231,7 @@ func (s *Server) loadEntity(ctx context.Context, p *principal, kind lokerwatch.E
 	sort.SliceStable(d.Ads, func(i, j int) bool { return d.Ads[i].FirstSeen.After(d.Ads[j].FirstSeen) })
 	d.Sources, d.Categories, d.Verdicts = counts(sources), counts(cats), counts(verdicts)
 	for k, n := range co {
-		d.CoEntities = append(d.CoEntities, coEntity{Kind: k.Kind, Value: k.Value, Label: keyLabel(k), Href: persona.EntityHref(k), N: n})
+		d.CoEntities = append(d.CoEntities, coEntity{Kind: k.Kind, Value: k.Value, Label: keyLabelIn(LangOf(ctx), k), Href: persona.EntityHref(k), N: n})
 	}
 	sort.Slice(d.CoEntities, func(i, j int) bool {
 		a, b := d.CoEntities[i], d.CoEntities[j]

@@ -40,7 +40,7 @@ type exportData struct {
 }
 
 func (s *Server) exportPage(w http.ResponseWriter, r *http.Request, p *principal) {
-	s.render(w, r, http.StatusOK, "export", newPage(p, "Export", "export", exportData{}))
+	s.render(w, r, http.StatusOK, "export", newPage(p, tr(r, "export.title"), "export", exportData{}))
 }
 
 // exportDownload is the page form's target; same as the API.

@@ -52,7 +52,9 @@ func highlight(body string, sigs []lokerwatch.Signal) []segment {
 		seg := segment{Text: strings.ToValidUTF8(body[a:b], "\uFFFD")}
 		var titles []string
 		strongest := -1
-		allNeg := true
+		// Green is for signs of a legitimate offer; a post-role rule
+		// (is this an offer at all?) is never one, whatever its sign.
+		allNeg, allNotOffer := true, true
 		for _, sp := range spans {
 			if sp.start == a {
 				seg.Anchors = append(seg.Anchors, sp.i)
@@ -64,15 +66,22 @@ func highlight(body string, sigs []lokerwatch.Signal) []segment {
 				if strongest < 0 || abs(sg.Weight) > abs(sigs[strongest].Weight) {
 					strongest = sp.i
 				}
-				if sg.Weight >= 0 {
+				notOffer := strings.HasPrefix(sg.Rule, postRolePrefix)
+				if sg.Weight >= 0 || notOffer {
 					allNeg = false
+				}
+				if sg.Weight >= 0 || !notOffer {
+					allNotOffer = false
 				}
 			}
 		}
 		if len(seg.Signals) > 0 {
 			cls := []string{"hl", categoryClass(sigs[strongest].Category)}
-			if allNeg {
+			switch {
+			case allNeg:
 				cls = append(cls, "neg")
+			case allNotOffer:
+				cls = append(cls, "notoffer")
 			}
 			if len(seg.Signals) > 1 {
 				cls = append(cls, "multi")

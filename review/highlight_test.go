@@ -138,3 +138,28 @@ func FuzzHighlight(f *testing.F) {
 		}
 	})
 }
+
+// A post-role rule's span is never shown in the green of a legitimacy
+// sign, whatever its weight (post.live_contact weighs −30 on the
+// not-offer score with the YAML rules alone: issue 22).
+func TestHighlightPostRoleNotGreen(t *testing.T) {
+	body := "Hubungi WA 0812 berizin"
+	sigs := []lokerwatch.Signal{
+		{Rule: "post.live_contact", Weight: -30, Start: 0, End: 15},
+		{Rule: "legit.licence_claimed", Weight: -10, Start: 16, End: 23},
+		{Rule: "post.warning_language", Weight: 40, Start: 8, End: 10},
+	}
+	got := map[string]string{}
+	for _, s := range highlight(body, sigs) {
+		got[s.Text] = s.Class
+	}
+	for text, want := range map[string]string{
+		"Hubungi ": "hl cat-other notoffer",
+		"WA":       "hl cat-other multi",
+		"berizin":  "hl cat-other neg",
+	} {
+		if got[text] != want {
+			t.Errorf("%q: class %q, want %q (all: %q)", text, got[text], want, got)
+		}
+	}
+}

@@ -64,7 +64,7 @@ func (s *Server) loadPersona(ctx context.Context, p *principal, id string) (*per
 		return nil, err
 	}
 	for _, k := range keys {
-		d.Keys = append(d.Keys, coEntity{Kind: k.Kind, Value: k.Value, Label: keyLabel(k), Href: persona.EntityHref(k)})
+		d.Keys = append(d.Keys, coEntity{Kind: k.Kind, Value: k.Value, Label: keyLabelIn(LangOf(ctx), k), Href: persona.EntityHref(k)})
 	}
 	cats := map[string]int{}
 	for c, n := range per.Categories {
@@ -90,7 +90,7 @@ func (s *Server) personaPage(w http.ResponseWriter, r *http.Request, p *principa
 		s.storeError(w, r, "Persona", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "persona", newPage(p, fmt.Sprintf("Persona %s (%d ads)", d.Persona.ID, d.Persona.Size), "persona", d))
+	s.render(w, r, http.StatusOK, "persona", newPage(p, tr(r, "persona.page_title", "ID", d.Persona.ID, "Count", d.Persona.Size), "persona", d))
 }
 
 // personaSVG serves the graph alone (for saving or embedding).

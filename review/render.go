@@ -9,20 +9,78 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
 //go:embed templates templates/partials
 var templateFS embed.FS
 
-// pageSet holds one template set per page, each with the shared layout.
+// pageSet holds one template set per page, each with the shared layout,
+// parsed once per console language (the "t" function is bound to it).
 type pageSet struct {
+	// byName is the English set (the queue row cache renders with it).
 	byName map[string]*template.Template
+	byLang map[i18n.Lang]map[string]*template.Template
+}
+
+// get returns page name in lang, English when lang has no set.
+func (ps *pageSet) get(lang i18n.Lang, name string) *template.Template {
+	if set, ok := ps.byLang[lang]; ok {
+		return set[name]
+	}
+	return ps.byName[name]
+}
+
+// langFuncs are the template functions that speak a language.
+func langFuncs(lang i18n.Lang) template.FuncMap {
+	return template.FuncMap{
+		// t is a catalog message: {{t "nav.queue"}}, {{t "entity.ads" "Count" .N}}.
+		"t": func(key string, args ...any) string { return T(lang, key, args...) },
+		// enum names a stored value (a verdict, status, role, timeline
+		// kind) in lang: {{enum "verdict" .Verdict}} looks up
+		// "verdict.scam"; a value the catalog does not know is shown as it is.
+		"enum":      func(prefix string, v any) string { return enumLabel(lang, prefix, fmt.Sprint(v)) },
+		"catLabel":  func(c lokerwatch.Category) string { return categoryLabelIn(lang, c) },
+		"kindLabel": func(k lokerwatch.EntityKind) string { return enumLabel(lang, "kind", string(k)) },
+		"countName": func(name string) string { return countNameIn(lang, name) },
+	}
+}
+
+// countNames are the English names the entity and persona summaries count
+// by (shared with the JSON API, which stays English).
+var countNames = map[string]string{
+	"scam compound":  "category.scam",
+	"non-procedural": "category.nonprocedural",
+	"trafficking":    "category.trafficking",
+	"not flagged":    "count.not_flagged",
+	"undecided":      "count.undecided",
+}
+
+// countNameIn is a summary's count name in lang.
+func countNameIn(lang i18n.Lang, name string) string {
+	if key, ok := countNames[name]; ok {
+		return T(lang, key)
+	}
+	return enumLabel(lang, "verdict", name)
+}
+
+// enumLabel is the catalog's name for value under prefix, or value itself.
+func enumLabel(lang i18n.Lang, prefix, value string) string {
+	if value == "" {
+		return ""
+	}
+	c, err := i18n.Load()
+	if err != nil || !c.Has(i18n.Default, prefix+"."+value) {
+		return value
+	}
+	return c.T(lang, prefix+"."+value)
 }
 
 var templateFuncs = template.FuncMap{
@@ -64,12 +122,7 @@ var templateFuncs = template.FuncMap{
 	// Links are built whole here: a query written after a literal "?" in
 	// a template would be escaped as one query value.
 	"adHref": adURL,
-	"qurl": func(path, q string) string {
-		if q == "" {
-			return path
-		}
-		return path + "?" + q
-	},
+	"qurl":   qurl,
 	"itemHref": func(id, action, q string) string {
 		u := "/item/" + url.PathEscape(id) + "/" + action
 		if q != "" {
@@ -80,7 +133,24 @@ var templateFuncs = template.FuncMap{
 }
 
 func parsePages() (*pageSet, error) {
-	layout, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html")
+	if _, err := i18n.Load(); err != nil {
+		return nil, err
+	}
+	ps := &pageSet{byLang: map[i18n.Lang]map[string]*template.Template{}}
+	for _, l := range i18n.Langs {
+		set, err := parseLang(l)
+		if err != nil {
+			return nil, err
+		}
+		ps.byLang[l] = set
+	}
+	ps.byName = ps.byLang[i18n.English]
+	return ps, nil
+}
+
+// parseLang parses every page with the functions of lang.
+func parseLang(lang i18n.Lang) (map[string]*template.Template, error) {
+	layout, err := template.New("layout.html").Funcs(templateFuncs).Funcs(langFuncs(lang)).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse console templates: %w", err)
 	}
@@ -103,7 +173,7 @@ func parsePages() (*pageSet, error) {
 		}
 		ps.byName[base] = t
 	}
-	return ps, nil
+	return ps.byName, nil
 }
 
 // pageData is what every page template gets.
@@ -116,7 +186,32 @@ type pageData struct {
 	// Page names the page for the console script (data-page on <body>).
 	Page string
 	Body any
+	// Lang is the page's language; Here the page's own path and query,
+	// where the language switcher comes back to (render fills both).
+	Lang i18n.Lang
+	Here string
 }
+
+// herePath is where the language switcher returns to: this page without
+// its one-off flash message (msg=), which is not to be shown twice.
+func herePath(u *url.URL) string {
+	q := u.Query()
+	if !q.Has("msg") {
+		return u.RequestURI()
+	}
+	q.Del("msg")
+	return qurl(u.EscapedPath(), q.Encode())
+}
+
+func qurl(path, q string) string {
+	if q == "" {
+		return path
+	}
+	return path + "?" + q
+}
+
+// Langs are the languages the switcher offers.
+func (d *pageData) Langs() []i18n.Lang { return i18n.Langs }
 
 func (d *pageData) CanSearch() bool {
 	return d.User != nil && allows(d.User.Role, storage.RoleInvestigator)
@@ -138,7 +233,13 @@ func newPage(p *principal, title, nav string, body any) *pageData {
 // render executes a page into a buffer first, so that a template error
 // becomes a clean 500 instead of half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, d *pageData) {
-	t := s.pages.byName[name]
+	if d.Lang == "" {
+		d.Lang = langOf(r)
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		d.Here = herePath(r.URL)
+	}
+	t := s.pages.get(d.Lang, name)
 	if t == nil {
 		s.log.Error("no such console template", "name", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -188,7 +289,32 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, code int, msg
 		p = pp
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, code, "error", newPage(p, http.StatusText(code), "", errorData{Code: code, Status: http.StatusText(code), Message: msg}))
+	l := langOf(r)
+	status := statusText(l, code)
+	s.render(w, r, code, "error", newPage(p, status, "", errorData{Code: code, Status: status, Message: errorMessageIn(l, msg)}))
+}
+
+// statusText is an HTTP status in lang.
+func statusText(lang i18n.Lang, code int) string {
+	key := "status." + strconv.Itoa(code)
+	if c, err := i18n.Load(); err == nil && c.Has(i18n.Default, key) {
+		return c.T(lang, key)
+	}
+	return http.StatusText(code)
+}
+
+// errorMessageIn translates the console's fixed error messages (the
+// catalog's "error.msg.*" entries hold their English text); a message
+// built with values is shown as it was made.
+func errorMessageIn(lang i18n.Lang, msg string) string {
+	c, err := i18n.Load()
+	if err != nil {
+		return msg
+	}
+	if key, ok := c.KeyOf("error.msg.", msg); ok {
+		return c.T(lang, key)
+	}
+	return msg
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -203,6 +329,14 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeJSONError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]any{"error": msg, "status": code})
+}
+
+// categoryLabelIn is a category's name in lang.
+func categoryLabelIn(lang i18n.Lang, c lokerwatch.Category) string {
+	if c == "" {
+		return "–"
+	}
+	return enumLabel(lang, "category", string(c))
 }
 
 func categoryLabel(c lokerwatch.Category) string {

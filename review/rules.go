@@ -44,7 +44,10 @@ func (s *Server) rulesPage(w http.ResponseWriter, r *http.Request, p *principal)
 		s.storeError(w, r, "rule statistics", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "rules", newPage(p, "Rules", "rules", d))
+	for i := range d.Rows {
+		d.Rows[i].Description = s.ruleDescription(langOf(r), d.Rows[i].Rule, d.Rows[i].Description)
+	}
+	s.render(w, r, http.StatusOK, "rules", newPage(p, tr(r, "rules.title"), "rules", d))
 }
 
 func (s *Server) ruleStats(r *http.Request) (*rulesData, error) {

@@ -289,5 +289,5 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, p *principal
 				Detail: fmt.Sprintf("%q: %d ads", d.Q, res.Total)})
 		}
 	}
-	s.render(w, r, code, "search", newPage(p, "Search", "search", d))
+	s.render(w, r, code, "search", newPage(p, tr(r, "search.title"), "search", d))
 }

@@ -66,6 +66,10 @@ type Options struct {
 	// HashConcurrency bounds the password hashes computed at once (default
 	// the number of CPUs, at least 2); each takes 19 MiB.
 	HashConcurrency int
+	// Describe is a rule's description in a language ("en", "id"; ""
+	// for a rule it does not know): classifiers.Engine.RuleDescription.
+	// Without it the console shows the description a signal recorded.
+	Describe func(rule, lang string) string
 }
 
 // Server is the review desk.
@@ -87,6 +91,7 @@ type Server struct {
 	reads    *queueReads
 	rows     *rowCache
 	inv      investigation
+	describe func(rule, lang string) string
 	handler  http.Handler
 	// Cookie names; the __Host- prefix (Secure only) pins the session
 	// cookie to this host and path.
@@ -109,6 +114,7 @@ func New(opt Options) (*Server, error) {
 		now:      opt.Now,
 		throttle: newThrottle(),
 		reads:    newQueueReads(opt.Store),
+		describe: opt.Describe,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -166,6 +172,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", noListing(static, cacheStatic(http.FileServerFS(static)))))
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /lang", s.setLang)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 
 	analyst, investigator, admin := storage.RoleAnalyst, storage.RoleInvestigator, storage.RoleAdmin
@@ -225,7 +232,7 @@ func (s *Server) routes() http.Handler {
 			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		s.refuse(w, r, http.StatusForbidden, "Cross-site request refused.")
 	}))
-	return s.recoverer(s.clientAddress(s.securityHeaders(s.instrument(mux, cop.Handler(mux)))))
+	return s.recoverer(s.clientAddress(s.securityHeaders(s.withLang(s.instrument(mux, cop.Handler(mux))))))
 }
 
 // instrument records request metrics by route pattern (never by URL).

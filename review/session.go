@@ -68,7 +68,7 @@ func (s *Server) authed(role storage.Role, api bool, h handlerFunc) http.Handler
 		}
 		if !allows(p.user.Role, role) {
 			s.metrics.refused("role")
-			s.refuse(w, r, http.StatusForbidden, fmt.Sprintf("Forbidden: this needs the %s role; you are %s.", role, p.user.Role))
+			s.refuse(w, r, http.StatusForbidden, tr(r, "error.msg.role", "Need", enumLabel(langOf(r), "role", string(role)), "Have", enumLabel(langOf(r), "role", string(p.user.Role))))
 			return
 		}
 		if !safeMethod(r.Method) && !p.bearer && !s.csrfOK(r, p.sess) {
@@ -169,7 +169,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, d
 	http.SetCookie(w, &http.Cookie{Name: s.loginCookie, Value: tok, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, code, "login", &pageData{Title: "Log in", Body: d})
+	s.render(w, r, code, "login", &pageData{Title: tr(r, "login.title"), Body: d})
 }
 
 // safeNext keeps post-login redirects on this site: only a path that
@@ -216,7 +216,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(s.loginCookie)
 	if err != nil || c.Value == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("login_token"))) != 1 {
 		s.metrics.refused("csrf")
-		s.renderLogin(w, r, http.StatusForbidden, loginData{Next: next, Name: shown, Error: "The login form expired. Please try again."})
+		s.renderLogin(w, r, http.StatusForbidden, loginData{Next: next, Name: shown, Error: tr(r, "login.err.expired")})
 		return
 	}
 	key := pairKey(name, remote)
@@ -225,7 +225,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.logins.failed(name, remote, "throttled", true)
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
 		s.renderLogin(w, r, http.StatusTooManyRequests, loginData{Next: next, Name: shown,
-			Error: fmt.Sprintf("Too many failed attempts. Try again in %s.", wait.Round(time.Second))})
+			Error: tr(r, "login.err.throttled", "Seconds", int(wait.Round(time.Second).Seconds()))})
 		return
 	}
 
@@ -254,7 +254,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.throttle.undo(key)
 			s.metrics.login("throttled") // refused for now, as throttled ones are
 			w.Header().Set("Retry-After", "5")
-			s.renderLogin(w, r, http.StatusServiceUnavailable, loginData{Next: next, Name: shown, Error: "The server is busy. Please try again in a few seconds."})
+			s.renderLogin(w, r, http.StatusServiceUnavailable, loginData{Next: next, Name: shown, Error: tr(r, "login.err.busy")})
 			return
 		}
 		if herr != nil {
@@ -273,7 +273,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.login("failed")
 		s.logins.failed(name, remote, "failed: "+reason, false)
-		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Next: next, Name: shown, Error: "Wrong user name or password."})
+		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Next: next, Name: shown, Error: tr(r, "login.err.wrong")})
 		return
 	}
 	s.throttle.ok(key)

@@ -27,7 +27,8 @@ func exportCase(ctx context.Context, cfg *config.Config, st storage.Store, id st
 
 // investigationOptions are the review desk's case-export signing key
 // (evidence.signing_key) and the persona links it does not count (the
-// registry's licensed hotlines).
+// registry's licensed hotlines), and the rules' descriptions in the
+// reader's language.
 func investigationOptions(cfg *config.Config) (review.Options, error) {
 	var o review.Options
 	if cfg.Evidence.SigningKey != "" {
@@ -37,13 +38,14 @@ func investigationOptions(cfg *config.Config) (review.Options, error) {
 		}
 		o.SigningKey = key
 	}
+	eng, err := newClassifier(cfg)
+	if err != nil {
+		return o, err
+	}
 	if cfg.Classify.Registry != "" {
-		eng, err := newClassifier(cfg)
-		if err != nil {
-			return o, err
-		}
 		o.Weak = eng.LicensedContact
 	}
+	o.Describe = eng.RuleDescription
 	return o, nil
 }
 
@@ -73,8 +75,8 @@ func runPersonas(ctx context.Context, e *env, args []string) error {
 	l := persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact, Logger: log})
 	n, err := persona.Backfill(ctx, st, l, func(n int) { log.Info("linking personas", "ads", n) })
 	if err != nil {
-		return fmt.Errorf("personas link: after %d ads: %w", n, err)
+		return fmt.Errorf("after %s: %w", plural(n, "ad", "ads"), err)
 	}
-	fmt.Fprintf(e.stdout, "linked %d ads\n", n)
+	fmt.Fprintf(e.stdout, "linked %s\n", plural(n, "ad", "ads"))
 	return nil
 }

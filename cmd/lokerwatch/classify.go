@@ -55,7 +55,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	defer done()
 	bad, err := eng.ClassifyJSONL(ctx, r, e.stdout, e.stderr, explain)
 	if err != nil {
-		return fmt.Errorf("classify: %w", err)
+		return err
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d input lines could not be read (see above); the others were classified", bad)

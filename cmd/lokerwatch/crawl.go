@@ -8,9 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
+	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/classifiers"
 	"github.com/lokerwatch/lokerwatch/config"
 	"github.com/lokerwatch/lokerwatch/crawler"
@@ -28,9 +30,13 @@ type pipeline struct {
 	crawler *crawler.Crawler
 	reg     *prometheus.Registry // nil without --metrics-listen or --push
 	worker  string
+	alerts  *alerts // nil without notify.rules
 }
 
-func (p *pipeline) Close() { p.store.Close() }
+func (p *pipeline) Close() {
+	p.alerts.close()
+	p.store.Close()
+}
 
 func newClassifier(cfg *config.Config) (*classifiers.Engine, error) {
 	return newClassifierWith(cfg, nil)
@@ -102,29 +108,40 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	}
 	host, _ := os.Hostname()
 	worker := fmt.Sprintf("%s-%d", host, os.Getpid())
+	al, err := startAlerts(ctx, cfg, st, log, registerer)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var alerter crawler.Alerter // a nil interface without notify.rules
+	if al != nil {
+		alerter = al.n
+	}
 	cr, err := crawler.New(crawler.Options{
 		Config: cfg,
 		// Stored ads join their personas as they arrive (persona.Linking).
 		Store:      persona.Linking(st, persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact, Logger: log, Registerer: registerer})),
 		Classifier: classifiers.WithTrail{Engine: eng},
 		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: worker, Logger: log}),
+		Alerts:     alerter,
 		Logger:     log,
 		Worker:     worker,
 		Follow:     follow,
 		Registerer: registerer,
 	})
 	if err != nil {
+		al.close()
 		st.Close()
 		return nil, usageError{err}
 	}
-	return &pipeline{cfg: cfg, log: log, store: st, crawler: cr, reg: reg, worker: worker}, nil
+	return &pipeline{cfg: cfg, log: log, store: st, crawler: cr, reg: reg, worker: worker, alerts: al}, nil
 }
 
 func printSummary(e *env, s crawler.Summary) {
 	fmt.Fprintf(e.stdout, "pages %d, ads %d, flagged %d, errors %d, %.1fs\n",
 		s.Pages, s.Ads, s.Flagged, s.Errors, s.Duration.Seconds())
 	for _, d := range s.DroppedList() {
-		fmt.Fprintf(e.stdout, "dropped %d links of %s: %s\n", d.N, d.Source, d.Reason)
+		fmt.Fprintf(e.stdout, "dropped %s of %s: %s\n", plural(d.N, "link", "links"), d.Source, d.Reason)
 	}
 }
 
@@ -147,6 +164,7 @@ func runCrawl(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	sum, err := runCrawler(ctx, p, tw)
+	p.alerts.drain(ctx, p.log, alertDrain)
 	printSummary(e, sum)
 	if c.push != "" {
 		// A one-shot crawl's metrics would vanish with the process: the
@@ -192,7 +210,7 @@ func runSeed(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "%d seeds queued\n", n)
+	fmt.Fprintf(e.stdout, "%s queued\n", plural(n, "seed", "seeds"))
 	return nil
 }
 
@@ -224,6 +242,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	}
 	defer p.Close()
 	sum, err := runCrawler(ctx, p, tw)
+	p.alerts.drain(ctx, p.log, alertDrain)
 	printSummary(e, sum)
 	return err
 }
@@ -273,7 +292,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "review    pending %d  claimed %d  decided %d\n",
 			counts["pending"], counts["claimed"], counts["decided"])
 		for _, d := range dropped {
-			fmt.Fprintf(e.stdout, "dropped   %d links of %s: %s\n", d.N, d.Source, d.Reason)
+			fmt.Fprintf(e.stdout, "dropped   %s of %s: %s\n", plural(d.N, "link", "links"), d.Source, d.Reason)
 		}
 		return nil
 	}
@@ -315,6 +334,16 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// The sample web's URLs name its port, and ad IDs come from URLs: a
+	// demo into a store that holds an earlier demo serves on that run's
+	// address again, so the same ads are found again instead of doubled.
+	addr, err := earlierDemoAddr(ctx, st)
+	if err != nil {
+		return err
+	}
+	if addr != "" {
+		fmt.Fprintf(e.stderr, "demo store %s holds an earlier demo: serving the sample web at %s again, so its ads are updated, not added twice\n", cfg.Store, addr)
+	}
 	var reg prometheus.Registerer // a nil interface without --metrics-listen
 	if c.metricsListen != "" {
 		r := newRegistry(st, log)
@@ -324,7 +353,30 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		reg = r
 	}
 	linked := persona.Linking(st, persona.NewLinker(st, persona.Options{Logger: log}))
-	return demo.Run(ctx, demo.Options{Store: linked, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log,
+	return demo.Run(ctx, demo.Options{Store: linked, StoreURL: cfg.Store, Out: e.stdout, Once: once, Logger: log, Addr: addr,
 		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: "demo", Logger: log}),
 		Registerer: reg})
+}
+
+// earlierDemoAddr is the HOST:PORT the sample web had when an earlier demo
+// filled st, or "" when st holds no demo ad.
+func earlierDemoAddr(ctx context.Context, st storage.Store) (string, error) {
+	demoSources := map[string]bool{demo.SourceBoard: true, demo.SourceChannel: true, demo.SourceClassifieds: true, demo.SourceForum: true}
+	var addr string
+	found := errors.New("found")
+	err := st.ScanAds(ctx, storage.AdFilter{}, func(ad *lokerwatch.Ad) error {
+		if !demoSources[ad.Source] {
+			return nil
+		}
+		u, err := url.Parse(ad.URL)
+		if err != nil || u.Hostname() != "127.0.0.1" || u.Port() == "" {
+			return nil
+		}
+		addr = u.Host
+		return found
+	})
+	if err != nil && !errors.Is(err, found) {
+		return "", fmt.Errorf("look for an earlier demo in the store: %w", err)
+	}
+	return addr, nil
 }

@@ -1,25 +1,28 @@
 package main
 
 import (
-	"flag"
-	"log/slog"
-
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
-	"github.com/lokerwatch/lokerwatch/config"
 	"io"
+	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"github.com/lokerwatch/lokerwatch/config"
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/review"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
-// open loads the config, makes the logger and opens the store.
+// open loads the config, makes the logger and opens the store (one that
+// exists, unless c.create).
 func (c *common) open(ctx context.Context, e *env) (*config.Config, *slog.Logger, storage.Store, error) {
 	cfg, err := c.load(e)
 	if err != nil {
@@ -29,7 +32,7 @@ func (c *common) open(ctx context.Context, e *env) (*config.Config, *slog.Logger
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := openStore(ctx, cfg, log)
+	st, err := openStoreMode(ctx, cfg, log, !c.create)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -81,16 +84,6 @@ func checkFormat(format string) error {
 	return nil
 }
 
-// clip shortens s to n runes for a table cell and keeps it on one line.
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
-}
-
 type adLine struct {
 	ID        string              `json:"id"`
 	URL       string              `json:"url"`
@@ -120,7 +113,7 @@ func runAds(ctx context.Context, e *env, args []string) error {
 	var limit int
 	fs := flags(e, "ads", "[--flagged] [--format table|jsonl] [--store URL]")
 	c.register(fs)
-	fs.BoolVar(&flagged, "flagged", false, "only flagged ads")
+	fs.BoolVar(&flagged, "flagged", false, "only flagged ads, highest score first (then the most recently seen)")
 	fs.StringVar(&format, "format", "table", "output: table or jsonl")
 	fs.IntVar(&limit, "limit", 0, "at most this many ads (0: all)")
 	if err := parse(fs, args); err != nil {
@@ -130,12 +123,15 @@ func runAds(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return withStore(ctx, e, &c, func(st storage.Store) error {
-		enc := json.NewEncoder(e.stdout)
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		if format == "table" {
-			fmt.Fprintln(tw, "SCORE\tFLAG\tCATEGORY\tSOURCE\tTITLE\tURL\tREMOVED")
+		// Flagged ads are a work list: collected and sorted by risk. The
+		// full listing streams in the store's order.
+		f := storage.AdFilter{FlaggedOnly: flagged, Limit: limit}
+		if flagged {
+			f.Limit = 0 // the highest scores may be anywhere in the store's order
 		}
-		err := st.ScanAds(ctx, storage.AdFilter{FlaggedOnly: flagged, Limit: limit}, func(ad *lokerwatch.Ad) error {
+		var lines []adLine
+		enc := json.NewEncoder(e.stdout)
+		err := st.ScanAds(ctx, f, func(ad *lokerwatch.Ad) error {
 			l := adLine{ID: ad.ID, URL: ad.URL, Source: ad.Source, Title: ad.Title, Text: ad.Text,
 				Lang: ad.Lang, FirstSeen: ad.FirstSeen, LastSeen: ad.LastSeen, Entities: ad.Entities,
 				Sources: ad.Sources, RemovedAt: ad.RemovedAt, FromPage: ad.FromPage}
@@ -143,9 +139,31 @@ func runAds(ctx context.Context, e *env, args []string) error {
 				l.Score, l.Flagged, l.Category = a.Score, a.Flagged, a.Category
 				l.Assessment = a
 			}
-			if format == "jsonl" {
+			if format == "jsonl" && !flagged {
 				return enc.Encode(l)
 			}
+			lines = append(lines, l)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("list ads: %w", err)
+		}
+		if flagged {
+			sortAdLines(lines)
+			if limit > 0 && len(lines) > limit {
+				lines = lines[:limit]
+			}
+		}
+		if format == "jsonl" {
+			for i := range lines {
+				if err := enc.Encode(&lines[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		tb := newTable("SCORE", "FLAG", "CATEGORY", "SOURCE", "TITLE", "URL", "REMOVED")
+		for _, l := range lines {
 			flag := ""
 			if l.Flagged {
 				flag = "yes"
@@ -154,13 +172,23 @@ func runAds(ctx context.Context, e *env, args []string) error {
 			if !l.RemovedAt.IsZero() {
 				removed = l.RemovedAt.Format("2006-01-02")
 			}
-			_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Score, flag, l.Category, l.Source, clip(l.Title, 60), l.URL, removed)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("list ads: %w", err)
+			tb.add(strconv.Itoa(l.Score), flag, string(l.Category), l.Source, clip(l.Title, 60), l.URL, removed)
 		}
-		return tw.Flush()
+		return tb.write(e.stdout)
+	})
+}
+
+// sortAdLines orders ads by score, highest first, then the most recently
+// seen, then ID (so the order is the same on every store).
+func sortAdLines(lines []adLine) {
+	slices.SortStableFunc(lines, func(a, b adLine) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
 	})
 }
 
@@ -213,16 +241,15 @@ func printItems(w io.Writer, items []lokerwatch.ReviewItem, format string) error
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSCORE\tCATEGORY\tSTATUS\tSOURCE\tTITLE")
+	tb := newTable("ID", "SCORE", "CATEGORY", "STATUS", "SOURCE", "TITLE")
 	for _, it := range items {
 		status := string(it.Status)
 		if it.Verdict != "" {
 			status += ":" + string(it.Verdict)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", it.ID, it.Score, it.Category, status, it.Source, clip(it.Title, 70))
+		tb.add(it.ID, strconv.Itoa(it.Score), string(it.Category), status, it.Source, clip(it.Title, 70))
 	}
-	return tw.Flush()
+	return tb.write(w)
 }
 
 func reviewShow(ctx context.Context, e *env, args []string) error {
@@ -244,7 +271,7 @@ func reviewShow(ctx context.Context, e *env, args []string) error {
 	return withStore(ctx, e, &c, func(st storage.Store) error {
 		it, err := st.GetItem(ctx, id)
 		if err != nil {
-			return fmt.Errorf("review item %s: %w", id, err)
+			return err // names the item
 		}
 		ad, err := st.GetAd(ctx, it.AdID)
 		if err != nil {
@@ -325,8 +352,11 @@ func reviewClaim(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stderr, "the review queue is empty")
 			return nil
 		}
+		if err != nil && fs.NArg() == 0 {
+			return fmt.Errorf("claim the next review item: %w", err)
+		}
 		if err != nil {
-			return fmt.Errorf("claim: %w", err)
+			return err // review.Claim and the store name the item
 		}
 		return printItems(e.stdout, []lokerwatch.ReviewItem{*it}, format)
 	})
@@ -363,7 +393,7 @@ func reviewDecide(ctx context.Context, e *env, args []string) error {
 		it, err := review.Decide(ctx, st, u, lokerwatch.Decision{ItemID: fs.Arg(0), Verdict: v, Reviewer: reviewer,
 			Note: note, DecidedAt: time.Now().UTC(), Amend: amend})
 		if err != nil {
-			return fmt.Errorf("decide review item %s: %w", fs.Arg(0), err)
+			return err // review.Decide and the store name the item
 		}
 		fmt.Fprintf(e.stdout, "%s: %s by %s\n", it.ID, it.Verdict, it.Reviewer)
 		return nil

@@ -90,7 +90,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	// leaves a half bundle that looks whole.
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".lokerwatch-export-*")
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("write %s: %w", out, err)
 	}
 	defer os.Remove(tmp.Name())
 	opts := evidence.ExportOptions{
@@ -104,24 +104,24 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		sum, err = evidence.Export(ctx, st, tmp, opts)
 	}
 	if err != nil {
-		if errors.Is(err, lokerwatch.ErrNotFound) {
-			tmp.Close()
-			return usagef("export: case %s: no such case", caseID)
-		}
 		tmp.Close()
-		return fmt.Errorf("export: %w", err)
+		if caseID != "" && errors.Is(err, lokerwatch.ErrNotFound) {
+			return usagef("case %s: no such case", caseID)
+		}
+		return err // evidence.Export names what it was exporting
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("write %s: %w", out, err)
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("write %s: %w", out, err)
 	}
 	signed := "unsigned"
 	if sum.Signed {
 		signed = "signed with key " + sum.KeyFingerprint
 	}
-	fmt.Fprintf(e.stdout, "%s: %s, %d ads, %d captures, %d bytes, %s\n", out, sum.Format, sum.Ads, sum.Captures, sum.Bytes, signed)
+	fmt.Fprintf(e.stdout, "%s: %s, %s, %s, %s, %s\n", out, sum.Format, plural(sum.Ads, "ad", "ads"),
+		plural(sum.Captures, "capture", "captures"), plural(sum.Bytes, "byte", "bytes"), signed)
 	return nil
 }
 
@@ -220,15 +220,15 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 	if actor == "" {
 		actor = os.Getenv("USER")
 	}
-	cfg, _, st, err := c.open(ctx, e)
+	cfg, err := c.load(e)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	// Only what a bundle verified with a trusted key holds is released: an
+	// unchecked or truncated bundle could list any capture. A missing key
+	// is bad usage, said before the store is opened.
+	var pub crypto.PublicKey
 	if release != "" {
-		// Only what a bundle verified with a trusted key holds is released:
-		// an unchecked or truncated bundle could list any capture.
-		var pub crypto.PublicKey
 		switch {
 		case pubPath != "":
 			k, err := evidence.LoadPublicKey(pubPath)
@@ -245,6 +245,17 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 		default:
 			return usagef("--release needs a trusted public key: --public FILE, or evidence.signing_key in the config")
 		}
+	}
+	log, err := c.logger(e)
+	if err != nil {
+		return err
+	}
+	st, err := openExistingStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if release != "" {
 		f, err := os.Open(release)
 		if err != nil {
 			return usageError{err}
@@ -256,7 +267,7 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 		}
 		if !dry {
 			n, err := evidence.ReleaseVerified(ctx, st, f, fi.Size(), pub, actor, reason, time.Now())
-			fmt.Fprintf(e.stdout, "released %d captures of %s\n", n, release)
+			fmt.Fprintf(e.stdout, "released %s of %s\n", plural(n, "capture", "captures"), release)
 			if err != nil {
 				return fmt.Errorf("release: %w", err)
 			}
@@ -264,12 +275,12 @@ func runPurge(ctx context.Context, e *env, args []string) error {
 	}
 	n, err := evidence.Purge(ctx, st, evidence.Policy{BenignDays: cfg.Evidence.Retention.BenignDays, DryRun: dry, Actor: actor}, time.Now())
 	if err != nil {
-		return fmt.Errorf("purge: %w", err)
+		return err
 	}
 	verb := "deleted"
 	if dry {
 		verb = "would delete"
 	}
-	fmt.Fprintf(e.stdout, "%s %d captures\n", verb, n)
+	fmt.Fprintf(e.stdout, "%s %s\n", verb, plural(n, "capture", "captures"))
 	return nil
 }

@@ -167,6 +167,9 @@ type common struct {
 	store         string
 	logFormat     string
 	logLevel      string
+	// create lets the command create a store that does not exist yet
+	// (serve, user add); the others only open an existing one.
+	create bool
 }
 
 // registerMetrics adds --metrics-listen (crawl and worker).
@@ -190,12 +193,26 @@ func (c *common) register(fs *flag.FlagSet) {
 func (c *common) load(e *env) (*config.Config, error) {
 	cfg, err := config.Load(c.configPath, e.environ)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, configError(err)
 	}
 	if c.store != "" {
 		cfg.Store = c.store
 	}
 	return cfg, nil
+}
+
+// configError is a bad config as a usage error; several problems are
+// counted and listed one a line under it.
+func configError(err error) error {
+	var es config.Errors
+	if errors.As(err, &es) && len(es) > 1 {
+		lines := make([]string, len(es))
+		for i, fe := range es {
+			lines[i] = "  " + fe.Error()
+		}
+		return usageError{fmt.Errorf("%d problems in the config:\n%s", len(es), strings.Join(lines, "\n"))}
+	}
+	return usageError{err}
 }
 
 func (c *common) logger(e *env) (*slog.Logger, error) {
@@ -233,8 +250,8 @@ func runConfig(_ context.Context, e *env, args []string) error {
 	}
 	cfg, err := config.Load(fs.Arg(1), e.environ)
 	if err != nil {
-		return usageError{err}
+		return configError(err)
 	}
-	fmt.Fprintf(e.stdout, "%s: ok (%d sources, store %s)\n", fs.Arg(1), len(cfg.Sources), cfg.Store)
+	fmt.Fprintf(e.stdout, "%s: ok (%s, store %s)\n", fs.Arg(1), plural(len(cfg.Sources), "source", "sources"), cfg.Store)
 	return nil
 }

@@ -120,7 +120,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "%d-fold cross-validation (near-duplicates in one fold; %d ads only scored, never fitted)\n", cv, len(more))
+		fmt.Fprintf(e.stdout, "%d-fold cross-validation (near-duplicates in one fold; %s only scored, never fitted)\n", cv, plural(len(more), "ad", "ads"))
 	} else {
 		eng, err := classifiers.New(opt)
 		if err != nil {
@@ -177,7 +177,7 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		st, err := openStore(ctx, &scfg, log)
+		st, err := openExistingStore(ctx, &scfg, log)
 		if err != nil {
 			return err
 		}
@@ -211,8 +211,9 @@ func runTrain(ctx context.Context, e *env, args []string) error {
 	if m.Text != nil {
 		buckets = len(m.Text.Buckets)
 	}
-	fmt.Fprintf(e.stdout, "trained model %s on %d ads in %s: %d features, %d text n-gram buckets; wrote %s\n",
-		m.Version, len(exs), time.Since(t0).Round(time.Millisecond), len(m.Features), buckets, out)
+	fmt.Fprintf(e.stdout, "trained model %s on %s in %s: %s, %s; wrote %s\n",
+		m.Version, plural(len(exs), "ad", "ads"), time.Since(t0).Round(time.Millisecond), plural(len(m.Features), "feature", "features"),
+		plural(buckets, "text n-gram bucket", "text n-gram buckets"), out)
 	return nil
 }
 
@@ -267,7 +268,7 @@ func runRescore(ctx context.Context, e *env, args []string) error {
 		ids = append(ids, ad.ID)
 		return nil
 	}); err != nil {
-		return fmt.Errorf("rescore: list ads: %w", err)
+		return fmt.Errorf("list ads: %w", err)
 	}
 	var n, changed, newlyFlagged, requeued int
 	rescore := func(id string) error {
@@ -320,11 +321,12 @@ func runRescore(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if err := rescore(id); err != nil {
-			return fmt.Errorf("rescore: %w", err)
+			return fmt.Errorf("ad %s: %w", id, err)
 		}
 	}
 	log.Info("rescore done", "ads", n, "changed", changed, "newly_flagged", newlyFlagged, "requeued", requeued, "version", eng.Version(), "dry_run", dry)
-	fmt.Fprintf(e.stdout, "%d ads scored with %s: %d changed, %d newly flagged, %d pending review items re-ordered%s\n",
-		n, eng.Version(), changed, newlyFlagged, requeued, map[bool]string{true: " (dry run: nothing written)"}[dry])
+	fmt.Fprintf(e.stdout, "%s scored with %s: %d changed, %d newly flagged, %s re-ordered%s\n",
+		plural(n, "ad", "ads"), eng.Version(), changed, newlyFlagged, plural(requeued, "pending review item", "pending review items"),
+		map[bool]string{true: " (dry run: nothing written)"}[dry])
 	return nil
 }

@@ -133,6 +133,10 @@ func TestPurgeReleaseNeedsKey(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "trusted public key") {
 		t.Errorf("release without a key: exit %d, %q", code, errs)
 	}
+	// Read commands open only an existing store (issue 22): make one.
+	if code, _, errs := runCLI(t, "correct horse battery\n", "user", "add", "ana", "--role", "admin", "--password-stdin", "--store", store); code != 0 {
+		t.Fatalf("user add: exit %d, %q", code, errs)
+	}
 	code, out, errs := runCLI(t, "", "purge", "--release", "testdata/unsigned.wacz", "--public", "testdata/verify-key.pub.pem", "--store", store)
 	if code != 1 || !strings.Contains(errs, "nothing released") || !strings.Contains(out, "released 0") {
 		t.Errorf("release of an unsigned bundle: exit %d, %q %q", code, out, errs)

@@ -35,6 +35,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if (tlsCert == "") != (tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
 	}
+	c.create = true // a desk may start before the first crawl
 	cfg, log, st, err := c.open(ctx, e)
 	if err != nil {
 		return err
@@ -54,10 +55,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		TrustedProxies: cfg.Review.TrustedProxies,
 		SecureCookies:  secure || tlsCert != "",
 		SigningKey:     inv.SigningKey, Weak: inv.Weak,
+		Describe: inv.Describe,
 	})
 	if err != nil {
 		return fmt.Errorf("review server: %w", err)
 	}
+	// Alerts that crawls left in the outbox (retries, a full queue) are
+	// sent from here too.
+	al, err := startAlerts(ctx, cfg, st, log, reg)
+	if err != nil {
+		return err
+	}
+	defer al.close()
 	users, err := st.ListUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
@@ -91,7 +100,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}()
 	select {
 	case err := <-done:
-		return fmt.Errorf("serve: %w", err)
+		return err
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -104,7 +113,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
 	return nil
 }
@@ -138,6 +147,7 @@ func userAdd(ctx context.Context, e *env, args []string) error {
 	if len(pw) < review.MinPasswordLen {
 		return usagef("the password needs at least %d characters", review.MinPasswordLen)
 	}
+	c.create = true // accounts are often made before the first crawl
 	return withStore(ctx, e, &c, func(st storage.Store) error {
 		if err := review.AddUser(ctx, st, fs.Arg(0), r, pw); err != nil {
 			return err

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -17,15 +20,37 @@ import (
 	"github.com/lokerwatch/lokerwatch/storage/sqlite"
 )
 
-// openStore opens the store named by cfg.Store. A URL with an unknown scheme
+// openStore opens the store named by cfg.Store, creating it when missing
+// (crawl, seed, worker, demo, serve, user add). A URL with an unknown scheme
 // is a usage error; one that cannot be opened is a runtime error.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
+	return openStoreMode(ctx, cfg, log, false)
+}
+
+// openExistingStore opens a store that must already exist: commands that
+// only read or change what a crawl stored refuse to create an empty one
+// (a mistyped --store, or none, would otherwise answer "0 ads").
+func openExistingStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (storage.Store, error) {
+	return openStoreMode(ctx, cfg, log, true)
+}
+
+// noStoreHint ends the error of a store that does not exist.
+const noStoreHint = "crawl or demo creates a store; --store or --config names another"
+
+func openStoreMode(ctx context.Context, cfg *config.Config, log *slog.Logger, mustExist bool) (storage.Store, error) {
 	u := cfg.Store
 	switch {
 	case strings.HasPrefix(u, "sqlite:"):
+		if mustExist {
+			if path := sqlitePath(u); path != "" && path != sqlite.MemoryPath {
+				if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("open store %s: %s does not exist (%s)", u, path, noStoreHint)
+				}
+			}
+		}
 		st, err := sqlite.OpenURL(ctx, u)
 		if err != nil {
-			return nil, fmt.Errorf("open store %s: %w", u, err)
+			return nil, err // open sqlite store "PATH": …
 		}
 		return st, nil
 	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"):
@@ -39,17 +64,47 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (stora
 				Capacity:  cfg.Crawl.Seen.Capacity,
 				ErrorRate: cfg.Crawl.Seen.ErrorRate,
 			},
-			Logger: log,
+			Logger:    log,
+			MustExist: mustExist,
 		})
+		if errors.Is(err, redis.ErrNoStore) {
+			return nil, fmt.Errorf("%w (%s)", err, noStoreHint) // err names the URL and key prefix
+		}
 		if errors.Is(err, redis.ErrUnreachable) {
-			return nil, fmt.Errorf("cannot reach Redis at %s (is redis-server running, and reachable from here?): %w", redisAddr(u), err)
+			// The store's error names the address three times (URL, "at",
+			// dial): say it once, with the network's own reason.
+			msg := fmt.Sprintf("cannot reach Redis at %s (is redis-server running, and reachable from here?)", redisAddr(u))
+			var op *net.OpError
+			if errors.As(err, &op) && op.Err != nil {
+				msg += ": " + op.Err.Error()
+			}
+			return nil, shownError{msg, err}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("open store %s: %w", redactURL(u), err)
+			return nil, err // open redis store URL: …
 		}
 		return st, nil
 	}
 	return nil, usagef("store %q: want sqlite:PATH, redis://HOST:PORT/DB or rediss://…", u)
+}
+
+// shownError shows msg but unwraps to err (so errors.Is still finds
+// redis.ErrUnreachable).
+type shownError struct {
+	msg string
+	err error
+}
+
+func (e shownError) Error() string { return e.msg }
+func (e shownError) Unwrap() error { return e.err }
+
+// sqlitePath is the file of a sqlite: store URL, as sqlite.OpenURL reads it.
+func sqlitePath(u string) string {
+	path := strings.TrimPrefix(u, "sqlite:")
+	if rest, ok := strings.CutPrefix(path, "//"); ok {
+		path = rest
+	}
+	return path
 }
 
 // redactURL hides a password in a store URL before it is printed.

@@ -315,7 +315,7 @@ func (s *Store) GetItem(ctx context.Context, id string) (*lokerwatch.ReviewItem,
 		return nil, s.wrap("get review item "+id, err)
 	}
 	if len(m) == 0 {
-		return nil, fmt.Errorf("get review item %s: %w", id, lokerwatch.ErrNotFound)
+		return nil, fmt.Errorf("review item %s: %w", id, lokerwatch.ErrNotFound)
 	}
 	return itemFromFields(m), nil
 }

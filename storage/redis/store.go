@@ -57,7 +57,15 @@ type Options struct {
 	// fetches: RetryBase·2^(attempts-1), at most RetryMax.
 	// Defaults 1s and 1h.
 	RetryBase, RetryMax time.Duration
+	// MustExist makes OpenURL fail with ErrNoStore instead of creating a
+	// store where the prefix holds no lokerwatch keys (commands that only
+	// read a store must not leave an empty one behind a typo).
+	MustExist bool
 }
+
+// ErrNoStore is returned by OpenURL with Options.MustExist when no
+// lokerwatch store lives under the prefix.
+var ErrNoStore = errors.New("no lokerwatch store there")
 
 // Store implements storage.Store on Redis.
 type Store struct {
@@ -104,11 +112,47 @@ func OpenURL(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open redis store %s: %w", redactURL(rawURL), err)
 	}
+	if opts.MustExist {
+		ok, err := s.exists(ctx)
+		if err == nil && !ok {
+			err = ErrNoStore
+		}
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open redis store %s (key prefix %q): %w", redactURL(rawURL), s.prefix, err)
+		}
+	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open redis store %s: %w", redactURL(rawURL), err)
 	}
 	return s, nil
+}
+
+// exists reports whether a lokerwatch store lives under the prefix: its
+// key-layout version key, or (a store from before that key) any key at all.
+func (s *Store) exists(ctx context.Context) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.k("schema")).Result()
+	if err != nil {
+		return false, s.wrap("get key layout version", err)
+	}
+	if n > 0 {
+		return true, nil
+	}
+	var cursor uint64
+	for {
+		keys, next, err := s.rdb.Scan(ctx, cursor, s.k("*"), 1000).Result()
+		if err != nil {
+			return false, s.wrap("scan keys", err)
+		}
+		if len(keys) > 0 {
+			return true, nil
+		}
+		if next == 0 {
+			return false, nil
+		}
+		cursor = next
+	}
 }
 
 // parseURL turns a store URL into go-redis options and the key prefix.

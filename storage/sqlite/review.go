@@ -374,7 +374,7 @@ func (s *Store) Decide(ctx context.Context, d lokerwatch.Decision) (*lokerwatch.
 func (s *Store) GetItem(ctx context.Context, id string) (*lokerwatch.ReviewItem, error) {
 	it, err := scanItem(s.r.QueryRowContext(ctx, `SELECT `+itemCols+` FROM review_items WHERE id = ?`, id), s.now())
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("get review item %s: %w", id, lokerwatch.ErrNotFound)
+		return nil, fmt.Errorf("review item %s: %w", id, lokerwatch.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get review item %s: %w", id, err)
