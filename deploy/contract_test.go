@@ -130,6 +130,8 @@ func TestContractMatchesIssue(t *testing.T) {
 		"lokerwatch_notify_retried_total":                 {"counter", "channel"}, // issue 22
 		"lokerwatch_notify_queue_depth":                   {"gauge", ""},          // issue 22
 		"lokerwatch_notify_outbox_alerts":                 {"gauge", "state"},     // issue 22
+		"lokerwatch_persona_links_total":                  {"counter", ""},        // issue 21
+		"lokerwatch_persona_link_errors_total":            {"counter", ""},        // issue 21
 		"up":                                              {"gauge", "instance,job"},
 	}
 	contract := loadContract(t)

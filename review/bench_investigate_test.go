@@ -2,6 +2,7 @@ package review
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -139,9 +140,17 @@ func BenchmarkInvestigation(b *testing.B) {
 	})
 	// A new ad of a known recruiter: stored, then linked (persona.Linker,
 	// with the repost lookup) — what the crawler's store does per ad.
+	//
+	// base-p50/p99 time, in the same loop, a step that touches no store:
+	// a fixed computation about as long as the link's median. A no-op would
+	// last nanoseconds and almost never be preempted; this one is as
+	// exposed to the scheduler and the garbage collector as the link, so
+	// its p99 shows what they alone add on a loaded machine.
 	b.Run("link_ad", func(b *testing.B) {
 		l := persona.NewLinker(st, persona.Options{})
 		lat := make([]time.Duration, 0, b.N)
+		base := make([]time.Duration, 0, b.N)
+		block := make([]byte, 4096)
 		b.ResetTimer()
 		for i := range b.N {
 			ad := benchInvAd(benchInvAds+i, rng.IntN(recruiters), rng)
@@ -157,11 +166,29 @@ func BenchmarkInvestigation(b *testing.B) {
 			if err != nil || p.Size < 2 {
 				b.Fatalf("link: %+v %v", p, err)
 			}
+			b.StopTimer()
+			t0 = time.Now()
+			for range benchBaseBlocks {
+				sum := sha256.Sum256(block)
+				block[0] ^= sum[0]
+			}
+			base = append(base, time.Since(t0))
+			b.StartTimer()
 		}
 		b.StopTimer()
 		report(b, lat)
+		slices.Sort(base)
+		b.ReportMetric(float64(base[min(len(base)-1, len(base)*99/100)].Microseconds())/1000, "base-p99-ms")
+		b.ReportMetric(float64(base[len(base)/2].Microseconds())/1000, "base-p50-ms")
+		if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+			b.Logf("load average: %s", strings.TrimSpace(string(la)))
+		}
 	})
 }
+
+// benchBaseBlocks is the baseline step's work: SHA-256 of this many 4 KiB
+// blocks, about 0.3 ms on the build machine, near the link's median.
+const benchBaseBlocks = 128
 
 func benchAdID(i int) string            { return fmt.Sprintf("inv-%07d", i) }
 func benchAccount(recruiter int) string { return fmt.Sprintf("bri:%015d", 100000000000000+recruiter) }

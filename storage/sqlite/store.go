@@ -6,8 +6,16 @@
 // so every read-modify-write (claims, decisions, enqueues) is serialised and
 // race-free within a process, and other processes on the same file wait on
 // busy_timeout instead of failing. Reads use a separate pool and, in WAL
-// mode, never wait for writers. synchronous=NORMAL: a committed change
-// survives a crash of the process; a power cut may lose the last few.
+// mode, never wait for writers. Checkpoints run on a connection of their
+// own, off the write path (checkpoint.go).
+//
+// synchronous=NORMAL: a commit is written to the WAL but not fsynced, so a
+// committed change survives a crash of the process (the OS has it), and a
+// crash of the machine or a power cut never corrupts the file but may lose
+// the changes committed since the last checkpoint, which fsyncs the WAL —
+// within checkpointPages of WAL, or checkpointIdle after writes pause.
+// synchronous=FULL would fsync every commit, milliseconds per write on a
+// busy disk, to keep those last seconds of writes through a power cut.
 package sqlite
 
 import (
@@ -50,6 +58,9 @@ type Store struct {
 	// only then does PutAd look an ad's URL up there. Rows are only
 	// added by that migration, which runs before anything else.
 	urlIndex bool
+
+	// ckpt checkpoints the WAL off the write path (nil in memory).
+	ckpt *checkpointer
 }
 
 // txn is a write transaction whose statements come from the cache.
@@ -179,8 +190,10 @@ func open(ctx context.Context, path string) (*Store, error) {
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("%q is not a directory", dir)
 		}
+		useFdatasync()
 		w, err := sql.Open("sqlite", path+"?"+pragmas+
-			"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+			"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"+
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", walBackstopPages, walSizeLimit))
 		if err != nil {
 			return nil, err
 		}
@@ -214,6 +227,12 @@ func open(ctx context.Context, path string) (*Store, error) {
 			s.Close()
 			return nil, err
 		}
+		c, err := startCheckpointer(path, path+"?"+pragmas+"&_pragma=synchronous(NORMAL)")
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.ckpt = c
 	}
 	return s, nil
 }
@@ -265,11 +284,15 @@ func (s *Store) Close() error {
 	}
 	s.stmts = nil
 	s.mu.Unlock()
-	err := s.w.Close()
+	var err error
+	if s.ckpt != nil {
+		err = s.ckpt.close()
+	}
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
-	return err
+	// The writer last: the last connection to close checkpoints the WAL.
+	return errors.Join(err, s.w.Close())
 }
 
 // write runs fn in an IMMEDIATE transaction on the writer connection.
@@ -285,6 +308,8 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx *txn) error) 
 		err = fmt.Errorf("%s: %w", what, err)
 	} else if err = tx.Commit(); err != nil {
 		err = fmt.Errorf("%s: commit: %w", what, err)
+	} else if s.ckpt != nil {
+		s.ckpt.poke()
 	}
 	if len(tx.pending) > 0 {
 		s.prepare(context.WithoutCancel(ctx), tx.pending)
