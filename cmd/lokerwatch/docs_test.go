@@ -304,7 +304,7 @@ func checkCommand(t *testing.T, args []string, cache map[string]commandHelp) []s
 				}
 			}
 			sort.Strings(have)
-			bad = append(bad, fmt.Sprintf("%q: lokerwatch %s has no flag -%s (it has %s)", strings.Join(args, " "), strings.Join(path, " "), name, strings.Join(have, " ")))
+			bad = append(bad, fmt.Sprintf("%q: lokerwatch %s has no flag --%s (it has %s)", strings.Join(args, " "), strings.Join(path, " "), name, strings.Join(have, " ")))
 		}
 	}
 	return bad
