@@ -91,6 +91,11 @@ func Default() *Config {
 			TokenTTL:   Duration(90 * 24 * time.Hour),
 		},
 		Evidence: Evidence{Retention: Retention{BenignDays: 30}},
+		Notify: Notify{
+			Telegram: TelegramBot{API: "https://api.telegram.org"},
+			Queue:    1000, Workers: 2, MaxAttempts: 12,
+			Backoff: Duration(2 * time.Second), MaxBackoff: Duration(10 * time.Minute), Timeout: Duration(10 * time.Second),
+		},
 	}
 }
 
@@ -177,6 +182,9 @@ func decode(file string, data []byte, cfg *Config) (lineMap, error) {
 	}
 	for i := range cfg.Sources {
 		cfg.Sources[i].Line = lines[fmt.Sprintf("sources[%d]", i)]
+	}
+	for i := range cfg.Notify.Rules {
+		cfg.Notify.Rules[i].Line = lines[fmt.Sprintf("notify.rules[%d]", i)]
 	}
 	return lines, nil
 }
@@ -562,7 +570,79 @@ func (c *Config) validate(file string, lines lineMap) Errors {
 	if c.Evidence.Retention.BenignDays < 0 {
 		bad("evidence.retention.benign_days", "must not be negative")
 	}
+	c.Notify.validate(bad)
 	return errs
+}
+
+// validate checks the notify section (notify.go in package notify reads it).
+func (n *Notify) validate(bad func(field, format string, args ...any)) {
+	used := map[string]bool{}
+	names := map[string]int{}
+	for i, r := range n.Rules {
+		at := fmt.Sprintf("notify.rules[%d]", i)
+		if r.Name == "" {
+			bad(at+".name", "every rule needs a name (it is shown in the alert)")
+		} else if j, dup := names[r.Name]; dup {
+			bad(at+".name", "%q is also the name of notify.rules[%d]", r.Name, j)
+		} else {
+			names[r.Name] = i
+		}
+		if r.MinScore < 0 || r.MinScore > 100 {
+			bad(at+".min_score", "%d is out of range (0–100)", r.MinScore)
+		}
+		for j, c := range r.Categories {
+			switch c {
+			case lokerwatch.CategoryScam, lokerwatch.CategoryNonprocedural, lokerwatch.CategoryTrafficking:
+			default:
+				bad(fmt.Sprintf("%s.categories[%d]", at, j), "unknown category %q (want scam, nonprocedural or trafficking)", c)
+			}
+		}
+		if len(r.To) == 0 {
+			bad(at+".to", "name at least one channel: webhook or telegram")
+		}
+		for j, to := range r.To {
+			switch to {
+			case "webhook", "telegram":
+				used[to] = true
+			default:
+				bad(fmt.Sprintf("%s.to[%d]", at, j), "unknown channel %q (want webhook or telegram)", to)
+			}
+		}
+	}
+	if w := n.Webhook; used["webhook"] || w.URL != "" {
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("notify.webhook.url", "%q is not an http(s) URL", w.URL)
+		}
+		if len(w.Secret) < 16 {
+			bad("notify.webhook.secret", "needs a secret of at least 16 characters to sign with (or LOKERWATCH_NOTIFY_WEBHOOK_SECRET)")
+		}
+	}
+	if tg := n.Telegram; used["telegram"] || tg.Token != "" || tg.ChatID != "" {
+		if u, err := url.Parse(tg.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("notify.telegram.api", "%q is not an http(s) URL", tg.API)
+		}
+		if tg.Token == "" || strings.ContainsAny(tg.Token, "/?# ") {
+			bad("notify.telegram.token", "needs the bot token from @BotFather (or LOKERWATCH_NOTIFY_TELEGRAM_TOKEN)")
+		}
+		if tg.ChatID == "" {
+			bad("notify.telegram.chat_id", "needs the chat to write to (a chat ID such as -1001234567890, or @channelname)")
+		}
+	}
+	if n.Queue < 1 {
+		bad("notify.queue", "must be at least 1")
+	}
+	if n.Workers < 1 || n.Workers > 64 {
+		bad("notify.workers", "%d is out of range (1–64)", n.Workers)
+	}
+	if n.MaxAttempts < 1 {
+		bad("notify.max_attempts", "must be at least 1")
+	}
+	if n.Backoff <= 0 || n.MaxBackoff < n.Backoff {
+		bad("notify.backoff", "must be positive and at most notify.max_backoff")
+	}
+	if n.Timeout <= 0 {
+		bad("notify.timeout", "must be positive, e.g. 10s")
+	}
 }
 
 // checkAllow accepts a host, host:port or CIDR.

@@ -17,6 +17,7 @@ type Config struct {
 	Classify Classify `yaml:"classify"`
 	Review   Review   `yaml:"review"`
 	Evidence Evidence `yaml:"evidence"`
+	Notify   Notify   `yaml:"notify"`
 
 	// Path is the file the config was loaded from ("" for defaults).
 	Path string `yaml:"-"`
@@ -131,3 +132,51 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // ByteSize is a size written as 5MiB, 512KB or a plain number of bytes.
 type ByteSize int64
+
+// Notify sends on-call alerts for review items (package notify): a rule
+// picks items by score, category and source and names the channels.
+type Notify struct {
+	Rules    []NotifyRule `yaml:"rules"`
+	Webhook  Webhook      `yaml:"webhook"`
+	Telegram TelegramBot  `yaml:"telegram"`
+	// DeskURL is the review desk's public base URL, for links in alerts
+	// (e.g. https://desk.example.org); empty: no link.
+	DeskURL string `yaml:"desk_url"`
+	// Queue bounds the in-memory queue of alerts waiting for a sender;
+	// when it is full, alerts wait in the store's outbox instead.
+	Queue       int      `yaml:"queue"`
+	Workers     int      `yaml:"workers"`      // concurrent senders per process
+	MaxAttempts int      `yaml:"max_attempts"` // tries before an alert is given up
+	Backoff     Duration `yaml:"backoff"`      // wait after the first failure, doubling
+	MaxBackoff  Duration `yaml:"max_backoff"`  // cap on the wait
+	Timeout     Duration `yaml:"timeout"`      // one delivery request
+}
+
+// NotifyRule selects review items to announce. Empty lists match all.
+type NotifyRule struct {
+	Name       string                `yaml:"name"`
+	MinScore   int                   `yaml:"min_score"`  // score at or above
+	Categories []lokerwatch.Category `yaml:"categories"` // scam, nonprocedural, trafficking
+	Sources    []string              `yaml:"sources"`    // source names
+	To         []string              `yaml:"to"`         // webhook, telegram
+
+	// Line is where the rule starts in the file, for error messages.
+	Line int `yaml:"-"`
+}
+
+// Webhook is a URL that receives a signed JSON POST per alert.
+type Webhook struct {
+	URL string `yaml:"url"`
+	// Secret keys the HMAC-SHA256 signature (LOKERWATCH_NOTIFY_WEBHOOK_SECRET).
+	Secret string `yaml:"secret"`
+}
+
+// TelegramBot sends alerts as Telegram Bot API messages.
+type TelegramBot struct {
+	// API is the Bot API base URL (default https://api.telegram.org).
+	API string `yaml:"api"`
+	// Token is the bot token (LOKERWATCH_NOTIFY_TELEGRAM_TOKEN); it is a
+	// secret and never logged.
+	Token  string `yaml:"token"`
+	ChatID string `yaml:"chat_id"` // a chat ID (-100…) or @channelname
+}

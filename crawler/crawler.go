@@ -52,12 +52,20 @@ type Archiver interface {
 	Archive(ctx context.Context, ex *lokerwatch.Exchange, ads []*lokerwatch.Ad) error
 }
 
+// Alerter hears of every flagged ad queued for review, new or queued
+// before (notify.Notifier writes its alerts to the store's outbox and
+// sends them in the background; it must not wait for a receiver).
+type Alerter interface {
+	Flagged(ctx context.Context, ad *lokerwatch.Ad, item *lokerwatch.ReviewItem) error
+}
+
 // Options configure a Crawler.
 type Options struct {
 	Config     *config.Config
 	Store      Store
 	Classifier Classifier
 	Archiver   Archiver // optional
+	Alerts     Alerter  // optional: on-call alerts for flagged ads
 	Logger     *slog.Logger
 	// Worker names this process in leases ("host-pid").
 	Worker string
@@ -122,6 +130,7 @@ type Crawler struct {
 	store      Store
 	classifier Classifier
 	archiver   Archiver
+	alerts     Alerter
 	log        *slog.Logger
 	worker     string
 	follow     bool
@@ -186,7 +195,7 @@ func New(opt Options) (*Crawler, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Crawler{
-		cfg: cr, store: opt.Store, classifier: opt.Classifier, archiver: opt.Archiver,
+		cfg: cr, store: opt.Store, classifier: opt.Classifier, archiver: opt.Archiver, alerts: opt.Alerts,
 		log: log.With("worker", opt.Worker), worker: opt.Worker, follow: opt.Follow,
 		outage: opt.StoreOutage, sources: map[string]*source{}, lim: newLimits(cr.PagesPerHost),
 	}
@@ -1015,13 +1024,20 @@ func (j *job) storeAds(ex *lokerwatch.Exchange, ads []*lokerwatch.Ad) error {
 			continue
 		}
 		flagged = append(flagged, ad)
-		_, created, err := c.store.Enqueue(j.storeCtx(), ad)
+		item, created, err := c.store.Enqueue(j.storeCtx(), ad)
 		if err != nil {
 			return fmt.Errorf("queue ad %s for review: %w", ad.ID, err)
 		}
 		if created {
 			c.n.queued.Add(1)
 			j.logger().Info("flagged ad queued for review", "ad", ad.ID, "score", ad.Assessment.Score, "category", ad.Assessment.Category)
+		}
+		// Also when not created: a worker that died between the two
+		// steps left the item without its alerts; the outbox keeps one.
+		if c.alerts != nil {
+			if err := c.alerts.Flagged(j.storeCtx(), ad, item); err != nil {
+				return fmt.Errorf("alert for ad %s: %w", ad.ID, err)
+			}
 		}
 	}
 	if len(flagged) > 0 && c.archiver != nil {

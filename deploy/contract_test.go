@@ -125,6 +125,11 @@ func TestContractMatchesIssue(t *testing.T) {
 		"lokerwatch_http_requests_total":                  {"counter", "code,handler"},
 		"lokerwatch_http_request_duration_seconds":        {"histogram", "handler"},
 		"lokerwatch_build_info":                           {"gauge", "goversion,revision,version"},
+		"lokerwatch_notify_sent_total":                    {"counter", "channel"}, // issue 22
+		"lokerwatch_notify_failed_total":                  {"counter", "channel"}, // issue 22
+		"lokerwatch_notify_retried_total":                 {"counter", "channel"}, // issue 22
+		"lokerwatch_notify_queue_depth":                   {"gauge", ""},          // issue 22
+		"lokerwatch_notify_outbox_alerts":                 {"gauge", "state"},     // issue 22
 		"up":                                              {"gauge", "instance,job"},
 	}
 	contract := loadContract(t)
@@ -153,6 +158,8 @@ func TestContractMatchesIssue(t *testing.T) {
 		"lokerwatch_review_decisions_total":        {"verdict": "scam,nonprocedural,trafficking,benign,escalate"},
 		"lokerwatch_review_logins_total":           {"result": "ok,failed,throttled"},
 		"lokerwatch_review_refused_requests_total": {"reason": "role,csrf,cross_origin"},
+		"lokerwatch_notify_sent_total":             {"channel": "webhook,telegram"},
+		"lokerwatch_notify_outbox_alerts":          {"state": "pending,sent,dead"},
 	}
 	for name, labels := range closed {
 		for label, values := range labels {

@@ -33,6 +33,7 @@ type Store interface {
 	LinkDrops
 	Personas
 	Cases
+	Outbox
 	// Ping reports whether the store is reachable (used by /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -28,9 +28,13 @@ type pipeline struct {
 	crawler *crawler.Crawler
 	reg     *prometheus.Registry // nil without --metrics-listen or --push
 	worker  string
+	alerts  *alerts // nil without notify.rules
 }
 
-func (p *pipeline) Close() { p.store.Close() }
+func (p *pipeline) Close() {
+	p.alerts.close()
+	p.store.Close()
+}
 
 func newClassifier(cfg *config.Config) (*classifiers.Engine, error) {
 	return newClassifierWith(cfg, nil)
@@ -102,22 +106,33 @@ func buildPipelineWith(ctx context.Context, e *env, c *common, follow bool, open
 	}
 	host, _ := os.Hostname()
 	worker := fmt.Sprintf("%s-%d", host, os.Getpid())
+	al, err := startAlerts(ctx, cfg, st, log, registerer)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var alerter crawler.Alerter // a nil interface without notify.rules
+	if al != nil {
+		alerter = al.n
+	}
 	cr, err := crawler.New(crawler.Options{
 		Config: cfg,
 		// Stored ads join their personas as they arrive (persona.Linking).
 		Store:      persona.Linking(st, persona.NewLinker(st, persona.Options{Weak: eng.LicensedContact, Logger: log, Registerer: registerer})),
 		Classifier: classifiers.WithTrail{Engine: eng},
 		Archiver:   evidence.NewArchiver(st, evidence.ArchiverOptions{Software: "lokerwatch/" + version, Worker: worker, Logger: log}),
+		Alerts:     alerter,
 		Logger:     log,
 		Worker:     worker,
 		Follow:     follow,
 		Registerer: registerer,
 	})
 	if err != nil {
+		al.close()
 		st.Close()
 		return nil, usageError{err}
 	}
-	return &pipeline{cfg: cfg, log: log, store: st, crawler: cr, reg: reg, worker: worker}, nil
+	return &pipeline{cfg: cfg, log: log, store: st, crawler: cr, reg: reg, worker: worker, alerts: al}, nil
 }
 
 func printSummary(e *env, s crawler.Summary) {
@@ -147,6 +162,7 @@ func runCrawl(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	sum, err := runCrawler(ctx, p, tw)
+	p.alerts.drain(ctx, p.log, alertDrain)
 	printSummary(e, sum)
 	if c.push != "" {
 		// A one-shot crawl's metrics would vanish with the process: the
@@ -224,6 +240,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	}
 	defer p.Close()
 	sum, err := runCrawler(ctx, p, tw)
+	p.alerts.drain(ctx, p.log, alertDrain)
 	printSummary(e, sum)
 	return err
 }

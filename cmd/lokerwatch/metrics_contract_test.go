@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +75,13 @@ func TestMetricsContract(t *testing.T) {
 		}
 	}))
 	defer site.Close()
+	// The on-call webhook (issue 22): the flagged ad is announced to it.
+	var hookCalls atomic.Int64
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hookCalls.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hook.Close()
 	cfgPath := writeFile(t, "lw.yaml", fmt.Sprintf(`crawl:
   user_agent: "lokerwatch-test/1.0"
   parallelism: 2
@@ -83,7 +91,11 @@ func TestMetricsContract(t *testing.T) {
   allow_private: ["127.0.0.1"]
 sources:
   - {name: board, type: jobboard, seeds: ["%s/jobs"], follow: ['/job/', '/private/']}
-`, site.URL))
+notify:
+  webhook: {url: "%s/hook", secret: "contract-test-secret-0123"}
+  rules:
+    - {name: high, min_score: 50, to: [webhook]}
+`, site.URL, hook.URL))
 	dbPath := filepath.Join(t.TempDir(), "lw.db")
 
 	// The crawl, wired as `lokerwatch crawl` wires it (runCrawl, but the
@@ -111,6 +123,10 @@ sources:
 	sum, err := runCrawler(ctx, p, nil)
 	if err != nil || !sum.Finished || sum.Flagged != 1 {
 		t.Fatalf("crawl: %+v, %v; want it finished with the Cambodia ad flagged\nstderr: %s", sum, err, stderr.String())
+	}
+	p.alerts.drain(ctx, p.log, time.Minute)
+	if n := hookCalls.Load(); n != 1 {
+		t.Errorf("the on-call webhook was called %d times, want 1", n)
 	}
 	addr := metricsAddr(t, stderr.String())
 	for _, path := range []string{"/healthz", "/readyz"} {
@@ -152,6 +168,11 @@ sources:
 		{"lokerwatch_review_items", map[string]string{"status": "pending"}, 1},
 		{"lokerwatch_crawl_workers", nil, 2},
 		{"lokerwatch_store_scrape_errors", nil, 0},
+		{"lokerwatch_notify_sent_total", map[string]string{"channel": "webhook"}, 1},
+		{"lokerwatch_notify_failed_total", map[string]string{"channel": "telegram"}, 0},
+		{"lokerwatch_notify_retried_total", map[string]string{"channel": "webhook"}, 0},
+		{"lokerwatch_notify_queue_depth", nil, 0},
+		{"lokerwatch_notify_outbox_alerts", map[string]string{"state": "sent"}, 1},
 	} {
 		if got, ok := value(crawlFamilies[c.family], c.labels); !ok || got != c.want {
 			t.Errorf("crawl: %s%v = %v (found %v), want %v", c.family, c.labels, got, ok, c.want)

@@ -58,6 +58,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("review server: %w", err)
 	}
+	// Alerts that crawls left in the outbox (retries, a full queue) are
+	// sent from here too.
+	al, err := startAlerts(ctx, cfg, st, log, reg)
+	if err != nil {
+		return err
+	}
+	defer al.close()
 	users, err := st.ListUsers(ctx)
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)

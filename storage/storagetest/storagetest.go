@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Users", usersTests},
 		{"Personas", personaTests},
 		{"Cases", caseTests},
+		{"Outbox", outboxTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
