@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -329,8 +330,17 @@ func TestDocsCommands(t *testing.T) {
 	t.Logf("%d command lines checked against %d commands' --help", n, len(cache))
 }
 
+var (
+	envNameRe      = regexp.MustCompile(`LOKERWATCH_[A-Z0-9_]+`)
+	commentedKeyRe = regexp.MustCompile(`(?m)^(\s*)# ([a-z][a-z0-9_]*: \S.*)$`)
+)
+
 // checkYAML loads one YAML example: a rule or lexicon file (top-level
-// cues/rules) through the classifier, anything else as a config.
+// cues/rules) through the classifier, anything else as a config. A config
+// may leave secrets to the environment when it names the variable
+// (`# better: LOKERWATCH_NOTIFY_WEBHOOK_SECRET`): those are set to a
+// placeholder. Keys shown commented out (`# queue: 1000`, the defaults) are
+// loaded too, uncommented, so that they are real keys as well.
 func checkYAML(t *testing.T, name, body string) error {
 	t.Helper()
 	var top map[string]any
@@ -341,16 +351,35 @@ func checkYAML(t *testing.T, name, body string) error {
 	for k := range top {
 		ruleFile = ruleFile && (k == "cues" || k == "rules")
 	}
-	if !ruleFile {
-		_, err := config.Parse(name, []byte(body))
+	dir := t.TempDir()
+	if ruleFile {
+		if err := os.WriteFile(filepath.Join(dir, "example.yaml"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := classifiers.New(classifiers.Options{RulesDir: dir})
 		return err
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "example.yaml"), []byte(body), 0o600); err != nil {
-		t.Fatal(err)
+	var env []string
+	for _, v := range envNameRe.FindAllString(body, -1) {
+		env = append(env, v+"=docs-placeholder-0123456789")
 	}
-	_, err := classifiers.New(classifiers.Options{RulesDir: dir})
-	return err
+	load := func(file, text string) error {
+		p := filepath.Join(dir, file)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.Load(p, env)
+		return err
+	}
+	if err := load("example.yaml", body); err != nil {
+		return err
+	}
+	if uncommented := commentedKeyRe.ReplaceAllString(body, "$1$2"); uncommented != body {
+		if err := load("example-uncommented.yaml", uncommented); err != nil {
+			return fmt.Errorf("with the keys shown in comments uncommented: %w", err)
+		}
+	}
+	return nil
 }
 
 func TestDocsYAML(t *testing.T) {
@@ -647,6 +676,10 @@ func TestDocsCheckersCatch(t *testing.T) {
 	}{
 		{"config", "crawl:\n  parallelism: 4\n", false},
 		{"config with a wrong key", "crawl:\n  paralelism: 4\n", true},
+		{"secret left to the environment it names", "notify:\n  webhook:\n    url: https://x.example/h\n    secret: \"\"   # better: LOKERWATCH_NOTIFY_WEBHOOK_SECRET\n  rules:\n    - {name: a, min_score: 80, to: [webhook]}\n", false},
+		{"secret missing", "notify:\n  webhook:\n    url: https://x.example/h\n  rules:\n    - {name: a, min_score: 80, to: [webhook]}\n", true},
+		{"commented-out default", "crawl:\n  parallelism: 4\n  # max_pages: 0     # the default\n", false},
+		{"commented-out wrong key", "crawl:\n  parallelism: 4\n  # max_pagez: 0     # the default\n", true},
 		{"rule file", "rules:\n  - id: local.x\n    category: scam\n    weight: 20\n    description: x\n    when: abroad_implied\n", false},
 		{"rule naming no fact", "rules:\n  - id: local.x\n    category: scam\n    weight: 20\n    description: x\n    when: no_such_fact\n", true},
 	} {
@@ -660,5 +693,84 @@ func TestDocsCheckersCatch(t *testing.T) {
 	if !takenByTest("investigate-ad.png", [][]byte{[]byte(`os.WriteFile(filepath.Join(dir, "investigate-"+name+".png"), png, 0o644); shot("ad")`)}) ||
 		takenByTest("investigate-case.png", [][]byte{[]byte(`os.WriteFile(filepath.Join(dir, "investigate-"+name+".png"), png, 0o644); shot("ad")`)}) {
 		t.Error("takenByTest does not tell a picture a test takes from one it does not")
+	}
+}
+
+// TestDocsInvestigatorCommandsRun runs the investigator's guide's evidence
+// commands as written — keys, exports, verify, purge — in-process, in a
+// fresh directory holding the demo's store (the guide's commands use the
+// default store, ./lokerwatch.db) with two decided items, and expects each
+// to succeed: a signed bundle that verify accepts with the public key.
+func TestDocsInvestigatorCommandsRun(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "docs", "investigator.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := parseDoc("docs/investigator.md", string(b))
+	var block *codeBlock
+	for i := range d.blocks {
+		if d.blocks[i].info == "sh" && strings.Contains(d.blocks[i].body, "lokerwatch verify") {
+			block = &d.blocks[i]
+			break
+		}
+	}
+	if block == nil {
+		t.Fatal("docs/investigator.md: no sh block with lokerwatch verify")
+	}
+	t.Chdir(t.TempDir())
+	cli := func(stdin string, args ...string) string {
+		t.Helper()
+		code, out, stderr := runCLI(t, stdin, args...)
+		if code != 0 {
+			t.Fatalf("lokerwatch %s: exit %d\n%s%s", strings.Join(args, " "), code, out, stderr)
+		}
+		return out
+	}
+	cli("", "demo", "--once", "--store", "sqlite:./lokerwatch.db")
+	cli("a-long-password-for-docs\n", "user", "add", "ines", "--role", "investigator", "--password-stdin")
+	var ids []string
+	for _, l := range strings.Split(strings.TrimSpace(cli("", "review", "list", "--format", "jsonl")), "\n") {
+		var it struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(l), &it); err != nil || it.ID == "" {
+			t.Fatalf("review list line %q: %v", l, err)
+		}
+		ids = append(ids, it.ID)
+	}
+	if len(ids) < 2 {
+		t.Fatalf("the demo queued %d items, want at least 2", len(ids))
+	}
+	cli("", "review", "decide", ids[0], "--verdict", "scam", "--reviewer", "ines")
+	cli("", "review", "decide", ids[1], "--verdict", "trafficking", "--reviewer", "ines")
+
+	ran := 0
+	for i, l := range strings.Split(block.body, "\n") {
+		if c, _, _ := strings.Cut(l, " #"); strings.TrimSpace(c) == "" {
+			continue
+		}
+		cl := commandsIn(&doc{path: d.path, blocks: []codeBlock{{info: "sh", line: block.line + i, body: l}}})
+		if len(cl) != 1 {
+			t.Fatalf("%s:%d: %q is not one lokerwatch command", d.path, block.line+i, l)
+		}
+		// As a shell would read it: quotes removed; [optional] parts given.
+		var args []string
+		for _, a := range cl[0].args {
+			a = strings.Trim(a, "[]")
+			if a != "" {
+				args = append(args, strings.Trim(a, `"'`))
+			}
+		}
+		out := cli("", args...)
+		t.Logf("%s:%d: lokerwatch %s\n%s", d.path, block.line+i, strings.Join(args, " "), out)
+		ran++
+	}
+	if ran < 5 {
+		t.Errorf("ran %d commands of the guide's evidence block, want at least 5", ran)
+	}
+	// What the guide promises: the case bundle holds the two decided ads, signed.
+	out := cli("", "verify", "--public", "sign.pub.pem", "case-42.wacz")
+	if !strings.Contains(out, "sign") {
+		t.Errorf("verify of the guide's bundle says %q, want it to name the signature", out)
 	}
 }
