@@ -260,6 +260,10 @@ func checkCommand(t *testing.T, args []string, cache map[string]commandHelp) []s
 	if len(words) == 0 {
 		return []string{fmt.Sprintf("%q: a flag where the command should be", strings.Join(args, " "))}
 	}
+	// `lokerwatch …` and `lokerwatch COMMAND` stand for any command.
+	if w := words[0]; w == "…" || w == "..." || strings.ToUpper(w) == w && strings.ToLower(w) != w {
+		return nil
+	}
 	known := false
 	for _, c := range commands() {
 		known = known || c.name == words[0]
@@ -638,6 +642,7 @@ func TestDocsCheckersCatch(t *testing.T) {
 		{"bare command with a wrong flag", "Then `worker --folow` keeps going.\n", true},
 		{"flag of another subcommand", "`lokerwatch review list --verdict scam`\n", true},
 		{"unknown command", "```sh\nlokerwatch crawlx --config c.yaml\n```\n", true},
+		{"placeholders", "Every command runs as `lokerwatch …`; errors start `lokerwatch COMMAND:`.\n", false},
 		{"unknown subcommand", "```sh\nlokerwatch review approve ID\n```\n", true},
 		{"right subcommand", "`lokerwatch user token list NAME --store sqlite:x.db` and `lokerwatch keys generate --private a --public b`\n", false},
 		{"go run", "```sh\ngo run ./cmd/lokerwatch demo --onse\n```\n", true},
