@@ -11,10 +11,13 @@ import (
 	"github.com/lokerwatch/lokerwatch"
 )
 
+// TestLoadExample loads the example config of docs/operator.md: the guide
+// shows testdata/example.yaml byte for byte (cmd/lokerwatch's TestDocsYAML
+// fails when the two differ).
 func TestLoadExample(t *testing.T) {
 	cfg, err := Load("testdata/example.yaml", nil)
 	if err != nil {
-		t.Fatalf("the README's example config must load: %v", err)
+		t.Fatalf("docs/operator.md's example config must load: %v", err)
 	}
 	if cfg.Crawl.HostDelay.D() != 500*time.Millisecond {
 		t.Errorf("host_delay = %v, want 500ms", cfg.Crawl.HostDelay)

@@ -10,7 +10,7 @@ import (
 )
 
 // TestDefaultStoreOutage: without Options.StoreOutage (the CLI sets none)
-// a worker gives up after 5 minutes of store outage, as the README says;
+// a worker gives up after 5 minutes of store outage, as docs/operator.md says;
 // TestGiveUpAfterStoreOutage shows the giving up itself.
 func TestDefaultStoreOutage(t *testing.T) {
 	st, err := sqlite.Open(t.Context(), sqlite.MemoryPath)

@@ -346,8 +346,9 @@ func grepLines(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-// TestBrowserScreenshot writes the README's picture of the console (an ad
-// being reviewed) to the file named by LOKERWATCH_SCREENSHOT, e.g.
+// TestBrowserScreenshot writes the picture of the console in README.md and
+// docs/analyst.md (an ad being reviewed) to the file named by
+// LOKERWATCH_SCREENSHOT, e.g.
 //
 //	LOKERWATCH_SCREENSHOT=$PWD/../docs/console.png go test -run TestBrowserScreenshot ./review
 func TestBrowserScreenshot(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 // Chromium: from a flagged ad to the bank account it names, to the
 // persona behind it, into a new case, and out as a signed bundle that
 // verify accepts. With LOKERWATCH_SCREENSHOTS=DIR it also writes the
-// README's pictures (investigate-*.png) there:
+// pictures of docs/investigator.md (investigate-*.png) there:
 //
 //	LOKERWATCH_SCREENSHOTS=$PWD/../docs go test -run TestBrowserInvestigation ./review
 func TestBrowserInvestigation(t *testing.T) {

@@ -1,6 +1,6 @@
 package redis_test
 
-// Tests that back what the README says about Redis: the memory a queued
+// Tests that back what docs/operator.md says about Redis: the memory a queued
 // URL costs and the retry back-off.
 
 import (
@@ -15,9 +15,9 @@ import (
 	"github.com/lokerwatch/lokerwatch/storage/redis/redistest"
 )
 
-// TestQueuedURLMemory measures what a queued URL costs in Redis (the
-// README: about 700 bytes until it is done), with URLs of a real job
-// board's length (about 80 bytes) on 50 hosts, the exact seen set.
+// TestQueuedURLMemory measures what a queued URL costs in Redis
+// (docs/operator.md: about 700 bytes until it is done), with URLs of a real
+// job board's length (about 80 bytes) on 50 hosts, the exact seen set.
 func TestQueuedURLMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("queues 20,000 URLs")
@@ -44,7 +44,7 @@ func TestQueuedURLMemory(t *testing.T) {
 	per := float64(usedMemory(t, c)-before) / n
 	t.Logf("%.0f bytes of Redis memory per queued URL (%d URLs)", per, n)
 	if per < 500 || per > 900 {
-		t.Errorf("%.0f bytes per queued URL; the README says about 700: measure again and update it", per)
+		t.Errorf("%.0f bytes per queued URL; docs/operator.md says about 700: measure again and update it", per)
 	}
 }
 
