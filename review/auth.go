@@ -113,7 +113,7 @@ func NewTokenTTL(ctx context.Context, st Store, name string, ttl time.Duration) 
 	}
 	u, err := st.GetUser(ctx, name)
 	if err != nil {
-		return "", nil, fmt.Errorf("new token for %s: %w", name, err)
+		return "", nil, fmt.Errorf("new token: %w", err) // the store names the user
 	}
 	if u.Disabled {
 		return "", nil, fmt.Errorf("new token for %s: user is disabled", name)

@@ -257,6 +257,7 @@ func TestErrorsSayEachThingOnce(t *testing.T) {
 		{[]string{"review", "decide", "nope", "--verdict", "scam", "--reviewer", "ana"}, "lokerwatch review: review item nope: not found"},
 		{[]string{"review", "claim", "nope", "--reviewer", "ana"}, "lokerwatch review: review item nope: not found"},
 		{[]string{"export", "-o", filepath.Join(dir, "x.wacz"), "--case", "nope"}, "lokerwatch export: case nope: no such case"},
+		{[]string{"user", "token", "nobody"}, "lokerwatch user: new token: get user nobody: not found"},
 		{[]string{"status", "--store", "sqlite:" + dir}, `lokerwatch status: open sqlite store "` + dir + `": is a directory, want a database file`},
 		{[]string{"status", "--store", "redis://" + downAddr + "/0"}, "lokerwatch status: cannot reach Redis at " + downAddr +
 			" (is redis-server running, and reachable from here?): connect: connection refused"},
