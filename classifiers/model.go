@@ -411,9 +411,10 @@ func (b *boundModel) addBucket(k uint32, f textFeat, sum *[numHeads]int64, top *
 // word pairs first: they read better than letter groups of the same
 // weight; the first of equals wins).
 func offerTop(top *[3]textContrib, f textFeat, raw int16) {
-	ac := math.Abs(float64(raw))
+	// ranking key: |raw| × 2, × 3 for words and pairs (the 1.5 above)
+	ac := abs(int(raw)) * 2
 	if f.kind != tfChars {
-		ac *= 1.5
+		ac = ac * 3 / 2
 	}
 	if ac <= top[2].abs {
 		return
@@ -430,7 +431,7 @@ func offerTop(top *[3]textContrib, f textFeat, raw int16) {
 type textContrib struct {
 	f   textFeat
 	raw int16   // risk weight, table units
-	abs float64 // ranking key
+	abs int     // ranking key (offerTop)
 	c   float64 // log-odds it added to the risk head
 }
 
@@ -450,7 +451,8 @@ type wordGrams struct {
 // only makes it start over when full.
 type wordCache struct {
 	model *boundModel
-	m     map[uint64]wordGrams
+	m     map[uint64]int32 // word -> index in g
+	g     []wordGrams
 }
 
 const maxWordCache = 1 << 15
@@ -458,7 +460,8 @@ const maxWordCache = 1 << 15
 func (wc *wordCache) use(b *boundModel) {
 	if wc.model != b || len(wc.m) >= maxWordCache {
 		wc.model = b
-		wc.m = make(map[uint64]wordGrams, 1024)
+		wc.m = make(map[uint64]int32, 1024)
+		wc.g = wc.g[:0]
 	}
 }
 
@@ -476,9 +479,9 @@ func wordHashes(text []byte, s, e int) (uint32, uint64) {
 }
 
 // word is what the word text[s:e] (bucket wb, cache key key) weighs.
-func (wc *wordCache) word(b *boundModel, key uint64, wb uint32, text []byte, s, e int) wordGrams {
-	if g, ok := wc.m[key]; ok {
-		return g
+func (wc *wordCache) word(b *boundModel, key uint64, wb uint32, text []byte, s, e int) *wordGrams {
+	if i, ok := wc.m[key]; ok {
+		return &wc.g[i]
 	}
 	var g wordGrams
 	if i := b.tb.find(wb); i >= 0 {
@@ -504,8 +507,9 @@ func (wc *wordCache) word(b *boundModel, key uint64, wb uint32, text []byte, s, 
 			}
 		})
 	}
-	wc.m[key] = g
-	return g
+	wc.m[key] = int32(len(wc.g))
+	wc.g = append(wc.g, g)
+	return &wc.g[len(wc.g)-1]
 }
 
 // ModelVersion names the model in force.

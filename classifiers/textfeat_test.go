@@ -7,12 +7,12 @@ import (
 
 // refTextScore is the text model's definition: the weights of every
 // feature textFeatures lists (what training reads), summed and scaled.
-func refTextScore(b *boundModel, text []byte) ([numHeads]float64, float64) {
+func refTextScore(b *boundModel, text []byte) ([numHeads]float64, int) {
 	var seen featSet
 	feats := textFeatures(text, nil, &seen)
 	z := b.textBias
 	v := textValue(len(feats))
-	best := 0.0
+	best := 0
 	for _, f := range feats {
 		i := b.tb.find(f.h)
 		if i < 0 {
@@ -21,11 +21,11 @@ func refTextScore(b *boundModel, text []byte) ([numHeads]float64, float64) {
 		for h := 0; h < numHeads; h++ {
 			z[h] += float64(b.tb.w[i][h]) * float64(b.tb.scale[h]) * v
 		}
-		ac := math.Abs(float64(b.tb.w[i][hRisk]))
+		ac := abs(int(b.tb.w[i][hRisk])) * 2
 		if f.kind != tfChars {
-			ac *= 1.5
+			ac = ac * 3 / 2
 		}
-		best = math.Max(best, ac)
+		best = max(best, ac)
 	}
 	return z, best
 }
