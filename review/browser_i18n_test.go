@@ -80,7 +80,7 @@ func TestBrowserIndonesian(t *testing.T) {
 		t.Errorf("why sentence in Indonesian: %q", s)
 	}
 	adPage := text("main")
-	for _, want := range []string{"Mengapa", "Menaikkan skor", "Teks", "Iklan terkait", "Penipuan (online scam)", "Teruskan", "pertama terlihat"} {
+	for _, want := range []string{"Alasan", "Menaikkan skor", "Teks", "Iklan terkait", "Penipuan (online scam)", "Teruskan", "pertama terlihat"} {
 		if !strings.Contains(adPage, want) {
 			t.Errorf("ad page in Indonesian: no %q", want)
 		}

@@ -436,7 +436,7 @@ func TestConsoleInIndonesian(t *testing.T) {
 	// Indonesian, from the rules' Indonesian descriptions.
 	for i, it := range q.Items[:2] {
 		path := "/ad/" + it.AdID
-		want := []string{"Ditandai", "Mengapa", "Menaikkan skor", "Teks", "Skor", "Iklan terkait", "Catatan", "Penipuan (online scam)"}
+		want := []string{"Ditandai", "Alasan", "Menaikkan skor", "Teks", "Skor", "Iklan terkait", "Catatan", "Penipuan (online scam)"}
 		if i == 0 {
 			want = append(want, "Riwayat keputusan", "Sudah diputuskan: penipuan", "Ubah keputusan")
 		}
