@@ -71,7 +71,7 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	if len(items) == 0 {
-		s.errorPage(w, r, http.StatusNotFound, "No such repost cluster.")
+		s.errorPage(w, r, http.StatusNotFound, tr(r, "cluster.err_no_such"))
 		return
 	}
 	now := s.now()
@@ -127,16 +127,16 @@ func (s *Server) clusterDecideForm(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	note := strings.TrimSpace(r.PostFormValue("note"))
 	if len(note) > maxNote {
-		s.errorPage(w, r, http.StatusBadRequest, fmt.Sprintf("Note longer than %d bytes.", maxNote))
+		s.errorPage(w, r, http.StatusBadRequest, tr(r, "cluster.err_note", "Max", maxNote))
 		return
 	}
 	ids := r.PostForm["member"]
 	if len(ids) == 0 {
-		s.errorPage(w, r, http.StatusBadRequest, "Tick at least one member of the cluster to decide.")
+		s.errorPage(w, r, http.StatusBadRequest, tr(r, "cluster.err_none"))
 		return
 	}
 	if len(ids) > maxClusterDecide {
-		s.errorPage(w, r, http.StatusBadRequest, fmt.Sprintf("At most %d members at once.", maxClusterDecide))
+		s.errorPage(w, r, http.StatusBadRequest, tr(r, "cluster.err_many", "Max", maxClusterDecide))
 		return
 	}
 	f, _ := parseFilter(r.URL.Query())

@@ -431,6 +431,9 @@ func TestConsoleInIndonesian(t *testing.T) {
 		"2 anggota klaster diputuskan", "1 anggota sedang dipegang peninjau lain", "1 anggota sudah diputuskan")
 	check("/?mine=1", id.get("/?mine=1"), "Anda tidak sedang memegang klaim.")
 	check("/?status=bogus", id.get("/?status=bogus"), "Penyaring tidak sah:")
+	check("/cluster/nope", id.get("/cluster/nope"), "Klaster iklan berulang itu tidak ada.")
+	check("POST /cluster/nope/decide", id.postForm("/cluster/nope/decide", url.Values{"csrf": {id.csrf}, "verdict": {"scam"}}),
+		"Centang paling sedikit satu anggota klaster untuk diputuskan.")
 	check("/audit", id.get("/audit"), "Log audit", "Siapa", "Tindakan", "Yang berubah", "hari terakhir")
 	// The ad pages: one decided (its history), one pending; the why in
 	// Indonesian, from the rules' Indonesian descriptions.
