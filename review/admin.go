@@ -154,5 +154,5 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *principal)
 		return
 	}
 	d.Rows = auditRows(d.Events)
-	s.render(w, r, http.StatusOK, "audit", newPage(p, "Audit log", "audit", d))
+	s.render(w, r, http.StatusOK, "audit", newPage(p, tr(r, "audit.title"), "audit", d))
 }

@@ -27,18 +27,19 @@ type captureView struct {
 	ID         string
 }
 
+// verdictButton is a decision button; its label is the catalog's
+// cluster.v.<verdict> ({{enum "cluster.v" .Verdict}}).
 type verdictButton struct {
 	Verdict lokerwatch.Verdict
-	Label   string
 	Key     string
 }
 
 var verdictButtons = []verdictButton{
-	{lokerwatch.VerdictScam, "Scam compound", "1"},
-	{lokerwatch.VerdictNonprocedural, "Non-procedural", "2"},
-	{lokerwatch.VerdictTrafficking, "Trafficking", "3"},
-	{lokerwatch.VerdictBenign, "Benign", "0"},
-	{lokerwatch.VerdictEscalate, "Escalate", "e"},
+	{lokerwatch.VerdictScam, "1"},
+	{lokerwatch.VerdictNonprocedural, "2"},
+	{lokerwatch.VerdictTrafficking, "3"},
+	{lokerwatch.VerdictBenign, "0"},
+	{lokerwatch.VerdictEscalate, "e"},
 }
 
 type adData struct {
@@ -84,29 +85,34 @@ func (s *Server) loadAd(ctx context.Context, p *principal, id string) (*adData, 
 	if err != nil {
 		return nil, err
 	}
+	// The page's language (the API's is English).
+	lang := LangOf(ctx)
+	describe := s.describer(lang)
 	d := &adData{Ad: ad, Buttons: verdictButtons, LeaseMS: s.lease.Milliseconds()}
 	if a := ad.Assessment; a != nil {
-		d.Segments = highlight(ad.Body(), a.Signals)
+		d.Segments = highlight(lang, ad.Body(), a.Signals, describe)
 		for _, c := range lokerwatch.Categories {
 			d.Categories = append(d.Categories, categoryView{Category: c, Score: a.Categories[c], Top: c == a.Category})
 		}
-		d.Why = buildWhy(a, ad.Body())
+		d.Why = buildWhy(lang, a, ad.Body(), describe)
 	} else {
-		d.Segments = highlight(ad.Body(), nil)
+		d.Segments = highlight(lang, ad.Body(), nil, nil)
 	}
 	e := ad.Entities
 	for _, ev := range []entityView{
-		{"Phones", "phone", e.Phones}, {"WhatsApp", "whatsapp", e.WhatsApp}, {"Telegram", "telegram", e.Telegram}, {"E-mail", "email", e.Emails},
-		{"Bank accounts", "bank", e.Accounts}, {"E-wallets", "ewallet", e.EWallets}, {"Crypto", "crypto", e.Crypto},
-		{"Profiles", "profile", e.Profiles}, {"Domains", "domain", e.Domains},
-		{"Agencies", "agency", e.Agencies}, {"Licences", "", e.Licences}, {"Countries", "", e.Countries}, {"Places", "", e.Places},
+		{T(lang, "ad.ent.phones"), "phone", e.Phones}, {"WhatsApp", "whatsapp", e.WhatsApp}, {"Telegram", "telegram", e.Telegram},
+		{T(lang, "ad.ent.email"), "email", e.Emails}, {T(lang, "ad.ent.bank"), "bank", e.Accounts},
+		{T(lang, "ad.ent.ewallet"), "ewallet", e.EWallets}, {T(lang, "ad.ent.crypto"), "crypto", e.Crypto},
+		{T(lang, "ad.ent.profile"), "profile", e.Profiles}, {T(lang, "ad.ent.domain"), "domain", e.Domains},
+		{T(lang, "ad.ent.agency"), "agency", e.Agencies}, {T(lang, "ad.ent.licence"), "", e.Licences},
+		{T(lang, "ad.ent.country"), "", e.Countries}, {T(lang, "ad.ent.place"), "", e.Places},
 	} {
 		if len(ev.Values) > 0 {
 			d.Entities = append(d.Entities, ev)
 		}
 	}
 	if e.SalaryIDR > 0 {
-		d.Entities = append(d.Entities, entityView{"Salary", "", []string{formatIDR(e.SalaryIDR) + " / month"}})
+		d.Entities = append(d.Entities, entityView{T(lang, "ad.ent.salary"), "", []string{T(lang, "ad.per_month", "Amount", formatIDR(e.SalaryIDR))}})
 	}
 
 	d.Holders = e.Holders
@@ -161,7 +167,7 @@ func (s *Server) adPage(w http.ResponseWriter, r *http.Request, p *principal) {
 	}
 	title := d.Ad.Title
 	if title == "" {
-		title = "Ad " + d.Ad.ID
+		title = tr(r, "ad.title", "ID", d.Ad.ID)
 	}
 	pd := newPage(p, title, "ad", d)
 	pd.Flash = flash(r)

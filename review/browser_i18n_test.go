@@ -9,20 +9,27 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/lokerwatch/lokerwatch/classifiers"
 )
 
 // A browser whose language is Indonesian (Accept-Language id-ID) gets the
 // console in Indonesian, from the login page on; the switcher in the
 // header turns it to English, and the choice holds on the next pages and
 // over Accept-Language. With LW_SCREENSHOTS=DIR it writes
-// DIR/console-id.png (an entity page in Indonesian):
+// DIR/console-id.png (an entity page in Indonesian) and DIR/ad-id.png (an
+// ad page, its "why" from the rules' Indonesian descriptions):
 //
 //	LW_SCREENSHOTS=$PWD/../docs go test -run TestBrowserIndonesian ./review
 func TestBrowserIndonesian(t *testing.T) {
 	b := browser(t)
 	st := testStore(t)
 	crawlDemo(t, st)
-	e := newEnv(t, st)
+	eng, err := classifiers.New(classifiers.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, st, func(o *Options) { o.Describe = eng.RuleDescription })
 	base := e.ts.URL
 	if _, err := chromedp.Call(b.ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
@@ -53,6 +60,41 @@ func TestBrowserIndonesian(t *testing.T) {
 	)
 	if nav := text("header.top nav"); !strings.Contains(nav, "Antrean") || !strings.Contains(nav, "Kasus") || strings.Contains(nav, "Queue") {
 		t.Errorf("menu %q", nav)
+	}
+	// The queue, then the ad page of its top row.
+	queue := text("main")
+	for _, want := range []string{"Klaim berikutnya", "klaim saya", "menunggu", "Skor", "Ulangan", "Terkait", "Masuk antrean"} {
+		if !strings.Contains(queue, want) {
+			t.Errorf("queue in Indonesian: no %q", want)
+		}
+	}
+	for _, en := range []string{"Claim next", "my claims", "Reposts", "Linked", "Queued", "waiting"} {
+		if strings.Contains(queue, en) {
+			t.Errorf("queue in Indonesian shows %q", en)
+		}
+	}
+	b.window(winW, winH)
+	top := get(b, "top row", chromedp.Evaluate[string](`document.querySelector('tr[data-row]').dataset.ad`))
+	b.do("ad page", chromedp.Navigate(base+"/ad/"+top), chromedp.WaitVisible(chromedp.CSS("#why-sentence")))
+	if s := text("#why-sentence"); !strings.HasPrefix(s, "Ditandai ") || !strings.Contains(s, ", dan ") {
+		t.Errorf("why sentence in Indonesian: %q", s)
+	}
+	adPage := text("main")
+	for _, want := range []string{"Alasan", "Menaikkan skor", "Teks", "Iklan terkait", "Penipuan (online scam)", "Teruskan", "pertama terlihat"} {
+		if !strings.Contains(adPage, want) {
+			t.Errorf("ad page in Indonesian: no %q", want)
+		}
+	}
+	for _, en := range []string{"Raised the score", "Linked ads", "Escalate", "first seen", "Supporting evidence", "highlighted: what fired"} {
+		if strings.Contains(adPage, en) {
+			t.Errorf("ad page in Indonesian shows %q", en)
+		}
+	}
+	if dir := os.Getenv("LW_SCREENSHOTS"); dir != "" {
+		png := get(b, "screenshot", chromedp.CaptureScreenshot())
+		if err := os.WriteFile(filepath.Join(dir, "ad-id.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// The investigator's page of the demo's shared bank account.

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
@@ -107,7 +108,7 @@ func TestBrowserWhyDemoBusiestAd(t *testing.T) {
 	if !strings.HasPrefix(sentence, "Flagged ") || !strings.Contains(sentence, ", and ") {
 		t.Errorf("why sentence %q", sentence)
 	}
-	if want := whySentence(ad.Assessment); sentence != want {
+	if want := whySentence(i18n.English, ad.Assessment, e.srv.describer(i18n.English)); sentence != want {
 		t.Errorf("why sentence %q, want %q", sentence, want)
 	}
 	// Unfolded: the verdict buttons, the ad text, what raised the score,
@@ -282,7 +283,9 @@ func TestBrowserAuditPage(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#name"), "ivan"),
 		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
 		chromedp.Click(chromedp.CSS("#login")),
-		chromedp.WaitVisible(chromedp.CSS("header.top .who")),
+		// Only a signed-in page names its user: the header's .who box
+		// (the language switcher) is on the login page too.
+		chromedp.WaitVisible(chromedp.CSS("header.top .user")),
 	)
 	for _, w := range []int64{winW, 1024} {
 		b.window(w, winH)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
@@ -70,7 +71,7 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	if len(items) == 0 {
-		s.errorPage(w, r, http.StatusNotFound, "No such repost cluster.")
+		s.errorPage(w, r, http.StatusNotFound, tr(r, "cluster.err_no_such"))
 		return
 	}
 	now := s.now()
@@ -80,12 +81,12 @@ func (s *Server) clusterPage(w http.ResponseWriter, r *http.Request, p *principa
 	}
 	for i := range items {
 		it := &items[i]
-		info := s.queueRowInfo(ctx, it)
+		info := s.queueRowInfo(ctx, langOf(r), it)
 		m := clusterMember{ID: it.ID, Title: it.Title, Source: it.Source, Queued: it.CreatedAt.UTC().Format("2006-01-02 15:04"),
 			Score: it.Score, ScoreClass: scoreClass(it.Score), CatClass: categoryClass(it.Category), Category: it.Category,
 			Reason: info.Reason, Snippet: info.Snippet, AdHref: adURL(it.AdID, fq)}
 		if m.Title == "" {
-			m.Title = "(no title)"
+			m.Title = tr(r, "common.no_title")
 		}
 		held := it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now)
 		switch {
@@ -126,16 +127,16 @@ func (s *Server) clusterDecideForm(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	note := strings.TrimSpace(r.PostFormValue("note"))
 	if len(note) > maxNote {
-		s.errorPage(w, r, http.StatusBadRequest, fmt.Sprintf("Note longer than %d bytes.", maxNote))
+		s.errorPage(w, r, http.StatusBadRequest, tr(r, "cluster.err_note", "Max", maxNote))
 		return
 	}
 	ids := r.PostForm["member"]
 	if len(ids) == 0 {
-		s.errorPage(w, r, http.StatusBadRequest, "Tick at least one member of the cluster to decide.")
+		s.errorPage(w, r, http.StatusBadRequest, tr(r, "cluster.err_none"))
 		return
 	}
 	if len(ids) > maxClusterDecide {
-		s.errorPage(w, r, http.StatusBadRequest, fmt.Sprintf("At most %d members at once.", maxClusterDecide))
+		s.errorPage(w, r, http.StatusBadRequest, tr(r, "cluster.err_many", "Max", maxClusterDecide))
 		return
 	}
 	f, _ := parseFilter(r.URL.Query())
@@ -190,22 +191,15 @@ func (s *Server) clusterDecideForm(w http.ResponseWriter, r *http.Request, p *pr
 
 // clusterFlash says what a cluster decision did, from numbers only (a link
 // cannot put words in the console's mouth).
-func clusterFlash(q url.Values) string {
+func clusterFlash(lang i18n.Lang, q url.Values) string {
 	n := func(k string) int { return atoiDefault(q.Get(k), 0, 0, maxClusterDecide) }
 	done, held, skipped := n("done"), n("held"), n("skipped")
-	msg := fmt.Sprintf("Decided %s of the cluster, each with its own decision and audit event.", plural(done, "member", "members"))
+	msg := T(lang, "flash.cluster_done", "Count", done)
 	if held > 0 {
-		msg += fmt.Sprintf(" %s held by another reviewer: left to them, not decided.", plural(held, "member is", "members are"))
+		msg += " " + T(lang, "flash.cluster_held", "Count", held)
 	}
 	if skipped > 0 {
-		msg += fmt.Sprintf(" %s already decided or not yours to decide: unchanged.", plural(skipped, "member was", "members were"))
+		msg += " " + T(lang, "flash.cluster_skipped", "Count", skipped)
 	}
 	return msg
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 )
 
 // segment is a run of ad text covered by the same set of signal spans. The
@@ -26,7 +27,10 @@ const maxSignals = 1000
 // range: out-of-range offsets are clamped, and boundaries inside a UTF-8
 // sequence are moved outwards to whole characters. Invalid UTF-8 in the
 // body shows as U+FFFD.
-func highlight(body string, sigs []lokerwatch.Signal) []segment {
+//
+// The tooltips name each rule, its category and its description in lang
+// (through describe).
+func highlight(lang i18n.Lang, body string, sigs []lokerwatch.Signal, describe describer) []segment {
 	type span struct{ i, start, end int }
 	var spans []span
 	for i, sg := range sigs {
@@ -62,7 +66,7 @@ func highlight(body string, sigs []lokerwatch.Signal) []segment {
 			if sp.start <= a && sp.end >= b {
 				seg.Signals = append(seg.Signals, sp.i)
 				sg := sigs[sp.i]
-				titles = append(titles, signalTitle(sg))
+				titles = append(titles, signalTitle(lang, sg, describe))
 				if strongest < 0 || abs(sg.Weight) > abs(sigs[strongest].Weight) {
 					strongest = sp.i
 				}
@@ -131,13 +135,20 @@ func snap(body string, p int, up bool) int {
 	return q
 }
 
-func signalTitle(sg lokerwatch.Signal) string {
+// signalTitle is a signal's tooltip: "rule (category): description",
+// the category and description in lang. In English the category is its
+// code, as in the rule files.
+func signalTitle(lang i18n.Lang, sg lokerwatch.Signal, describe describer) string {
 	t := sg.Rule
 	if sg.Category != "" {
-		t += " (" + string(sg.Category) + ")"
+		cat := string(sg.Category)
+		if lang != i18n.English {
+			cat = categoryLabelIn(lang, sg.Category)
+		}
+		t += " (" + cat + ")"
 	}
-	if sg.Description != "" {
-		t += ": " + sg.Description
+	if d := describe.of(sg.Rule, sg.Description); d != "" {
+		t += ": " + d
 	}
 	return t
 }

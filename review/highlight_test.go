@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 )
 
 func sig(rule string, start, end, weight int) lokerwatch.Signal {
@@ -66,7 +67,7 @@ func TestHighlight(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := renderSegs(highlight(tt.body, tt.sigs))
+			got := renderSegs(highlight(i18n.English, tt.body, tt.sigs, nil))
 			if got != tt.want {
 				t.Errorf("highlight =\n %q\nwant\n %q", got, tt.want)
 			}
@@ -80,7 +81,7 @@ func TestHighlightClasses(t *testing.T) {
 		{Rule: "r2", Category: lokerwatch.CategoryScam, Weight: 5, Start: 2, End: 8},
 		{Rule: "legit", Category: lokerwatch.CategoryNonprocedural, Weight: -10, Start: 10, End: 12},
 	}
-	segs := highlight("abcdefghijklmn", sigs)
+	segs := highlight(i18n.English, "abcdefghijklmn", sigs, nil)
 	byText := map[string]segment{}
 	for _, s := range segs {
 		byText[s.Text] = s
@@ -111,7 +112,7 @@ func FuzzHighlight(f *testing.F) {
 	f.Add("Gaji 15 juta di Kamboja", 0, 12, 8, 23)
 	f.Add("Café 🚀 \xff", 3, 5, -1, 100)
 	f.Fuzz(func(t *testing.T, body string, s1, e1, s2, e2 int) {
-		segs := highlight(body, []lokerwatch.Signal{sig("a", s1, e1, 1), sig("b", s2, e2, -1)})
+		segs := highlight(i18n.English, body, []lokerwatch.Signal{sig("a", s1, e1, 1), sig("b", s2, e2, -1)}, nil)
 		var b strings.Builder
 		for _, s := range segs {
 			if !utf8.ValidString(s.Text) {
@@ -150,7 +151,7 @@ func TestHighlightPostRoleNotGreen(t *testing.T) {
 		{Rule: "post.warning_language", Weight: 40, Start: 8, End: 10},
 	}
 	got := map[string]string{}
-	for _, s := range highlight(body, sigs) {
+	for _, s := range highlight(i18n.English, body, sigs, nil) {
 		got[s.Text] = s.Class
 	}
 	for text, want := range map[string]string{

@@ -50,27 +50,11 @@ func (s *Server) summarize(ctx context.Context, ad *lokerwatch.Ad) adSummary {
 	return sum
 }
 
-func keyLabel(k lokerwatch.IndexKey) string {
-	switch k.Kind {
-	case lokerwatch.EntityPhone:
-		return "phone " + k.Value
-	case lokerwatch.EntityWhatsApp:
-		return "WhatsApp " + k.Value
-	case lokerwatch.EntityTelegram:
-		return "Telegram @" + k.Value
-	case lokerwatch.EntityEmail:
-		return "e-mail " + k.Value
-	case lokerwatch.EntityAgency:
-		return "agency " + k.Value
-	case lokerwatch.EntityBank, lokerwatch.EntityEWallet, lokerwatch.EntityCrypto, lokerwatch.EntityProfile, lokerwatch.EntityDomain:
-		return kindLabel(k.Kind) + " " + k.Value
-	}
-	return string(k.Kind) + " " + k.Value
-}
-
 // linkedAds finds the ads that share a contact point or agency with ad, or
-// whose text is a near-duplicate of it, most links first.
+// whose text is a near-duplicate of it, most links first. The reasons are
+// in the context's language (the API's is English).
 func (s *Server) linkedAds(ctx context.Context, ad *lokerwatch.Ad) ([]adSummary, error) {
+	lang := LangOf(ctx)
 	reasons := map[string][]string{}
 	var order []string
 	nearDup := false
@@ -94,7 +78,7 @@ func (s *Server) linkedAds(ctx context.Context, ad *lokerwatch.Ad) ([]adSummary,
 				nearDup = true
 				continue // verified against the full hash below
 			}
-			reasons[id] = appendUnique(reasons[id], keyLabel(k))
+			reasons[id] = appendUnique(reasons[id], keyLabelIn(lang, k))
 		}
 	}
 	var out []adSummary
@@ -113,9 +97,9 @@ func (s *Server) linkedAds(ctx context.Context, ad *lokerwatch.Ad) ([]adSummary,
 		if nearDup && ad.Fingerprint != 0 && other.Fingerprint != 0 {
 			if d := bits.OnesCount64(ad.Fingerprint ^ other.Fingerprint); d <= nearDupMaxBit {
 				if d == 0 {
-					rs = append(rs, "same text")
+					rs = append(rs, T(lang, "ad.same_text"))
 				} else {
-					rs = append(rs, fmt.Sprintf("near-duplicate text (%d bits)", d))
+					rs = append(rs, T(lang, "ad.near_dup", "Count", d))
 				}
 			}
 		}

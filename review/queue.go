@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
@@ -186,7 +187,7 @@ type queueData struct {
 	Query     string // filters as a query string
 	PrevURL   string // "" on the first page
 	NextURL   string // "" on the last page
-	Languages []string
+	Languages []adLang
 	Error     string
 	// Mine shows the viewer's live claims ("my claims"), one row each;
 	// other views show a repost cluster as one row.
@@ -197,6 +198,14 @@ type queueData struct {
 	Sorts   []sortLink // the sortable column headers
 }
 
+// adLang is a choice of the queue's filter on the ads' language.
+type adLang struct{ Code, Label string }
+
+// adLangs are the languages the crawler tells apart, named in lang.
+func adLangs(lang i18n.Lang) []adLang {
+	return []adLang{{"id", T(lang, "adlang.indonesian")}, {"en", T(lang, "adlang.english")}, {"mixed", T(lang, "adlang.mixed")}}
+}
+
 // sortLink is a sortable column header: a plain link, so sorting works
 // without the script; the current column's link turns the order around.
 type sortLink struct {
@@ -204,10 +213,11 @@ type sortLink struct {
 }
 
 func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal) {
-	d := queueData{Languages: []string{"id", "en", "mixed"}}
+	lang := langOf(r)
+	d := queueData{Languages: adLangs(lang)}
 	f, err := parseFilter(r.URL.Query())
 	if err != nil {
-		d.Error = err.Error()
+		d.Error = T(lang, "queue.bad_filter", "Err", err.Error())
 		f = storage.ReviewFilter{Limit: queuePageSize}
 	}
 	if r.URL.Query().Get("status") == "" {
@@ -252,21 +262,21 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 		d.Query = strings.TrimSuffix("mine=1&"+d.Query, "&")
 	}
 	d.MineURL = "/?mine=1"
-	d.Sorts = sortLinks(f, d.Status == "all", d.Mine)
+	d.Sorts = sortLinks(lang, f, d.Status == "all", d.Mine)
 	rows := make([]queueRow, 0, len(items))
 	for _, it := range items {
 		title := it.Title
 		if title == "" {
-			title = "(no title)"
+			title = T(lang, "common.no_title")
 		}
 		row := queueRow{ID: it.ID, AdID: it.AdID, Title: title, Source: it.Source, Lang: it.Lang, Score: it.Score,
-			ScoreClass: scoreClass(it.Score), CatClass: categoryClass(it.Category), CatLabel: categoryLabel(it.Category),
+			ScoreClass: scoreClass(it.Score), CatClass: categoryClass(it.Category), CatLabel: categoryLabelIn(lang, it.Category),
 			Queued: it.CreatedAt.UTC().Format("2006-01-02 15:04"), AdHref: adURL(it.AdID, d.Query),
-			ClaimHref: "/item/" + url.PathEscape(it.ID) + "/claim", State: "waiting", Badge: "waiting", BadgeClass: "plain"}
+			ClaimHref: "/item/" + url.PathEscape(it.ID) + "/claim", State: "waiting", Badge: T(lang, "queue.waiting"), BadgeClass: "plain"}
 		if d.Query != "" {
 			row.ClaimHref += "?" + d.Query
 		}
-		info := s.queueRowInfo(ctx, &it)
+		info := s.queueRowInfo(ctx, lang, &it)
 		row.Reason, row.Phrase, row.Snippet, row.Linked = info.Reason, info.Phrase, info.Snippet, info.Linked
 		row.Size = max(it.ClusterSize, 1)
 		if row.Size > 1 {
@@ -277,19 +287,19 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 		}
 		switch {
 		case it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now) && it.Claimant == p.name():
-			row.State, row.Badge, row.BadgeClass = "mine", "yours", "mine"
+			row.State, row.Badge, row.BadgeClass = "mine", T(lang, "cluster.state_yours"), "mine"
 		case it.Status == lokerwatch.StatusClaimed && it.LeaseUntil.After(now):
 			row.State, row.Badge, row.BadgeClass = "held", it.Claimant, "held"
 		case it.Status == lokerwatch.StatusDecided:
-			row.State, row.Badge, row.BadgeClass, row.BadgeNote = "decided", string(it.Verdict), "v-"+string(it.Verdict), it.Reviewer
+			row.State, row.Badge, row.BadgeClass, row.BadgeNote = "decided", enumLabel(lang, "verdict", string(it.Verdict)), "v-"+string(it.Verdict), it.Reviewer
 		case it.Verdict == lokerwatch.VerdictEscalate:
-			row.State, row.Badge, row.BadgeClass = "escalated", "escalated", "v-escalate"
+			row.State, row.Badge, row.BadgeClass = "escalated", enumLabel(lang, "verdict", string(lokerwatch.VerdictEscalate)), "v-escalate"
 		}
 		rows = append(rows, row)
 	}
-	if d.RowsHTML, err = s.rows.html(rows); err != nil {
+	if d.RowsHTML, err = s.rows.html(lang, rows); err != nil {
 		s.log.Error("render queue rows", "err", err)
-		s.refuse(w, r, http.StatusInternalServerError, "Internal error; it has been logged.")
+		s.refuse(w, r, http.StatusInternalServerError, tr(r, "error.msg.internal"))
 		return
 	}
 	page := func(off int) string {
@@ -304,15 +314,15 @@ func (s *Server) queuePage(w http.ResponseWriter, r *http.Request, p *principal)
 	if len(items) == f.Limit {
 		d.NextURL = page(f.Offset + f.Limit)
 	}
-	pd := newPage(p, "Queue", "queue", d)
+	pd := newPage(p, T(lang, "nav.queue"), "queue", d)
 	pd.Flash = flash(r)
 	s.render(w, r, http.StatusOK, "queue", pd)
 }
 
-// sortLinks builds the column headers' links: each keeps the filters and
-// the view, sorts by its column and, when it is the current one, turns the
-// order around.
-func sortLinks(f storage.ReviewFilter, all, mine bool) []sortLink {
+// sortLinks builds the column headers' links, named in lang: each keeps the
+// filters and the view, sorts by its column and, when it is the current
+// one, turns the order around.
+func sortLinks(lang i18n.Lang, f storage.ReviewFilter, all, mine bool) []sortLink {
 	cur := f.Sort
 	if cur == "" {
 		cur = storage.SortScore
@@ -320,7 +330,7 @@ func sortLinks(f storage.ReviewFilter, all, mine bool) []sortLink {
 	cols := []struct {
 		key   storage.ReviewSort
 		label string
-	}{{storage.SortScore, "Score"}, {storage.SortSize, "Reposts"}, {storage.SortSource, "Source"}, {storage.SortAge, "Queued"}}
+	}{{storage.SortScore, T(lang, "col.score")}, {storage.SortSize, T(lang, "queue.reposts")}, {storage.SortSource, T(lang, "col.source")}, {storage.SortAge, T(lang, "cluster.queued")}}
 	out := make([]sortLink, 0, len(cols))
 	for _, c := range cols {
 		g := f
@@ -357,22 +367,23 @@ func formValueDate(t time.Time, until bool) string {
 	return t.UTC().Format("2006-01-02")
 }
 
-// flash reads a short message passed on a redirect. Only fixed messages
-// are shown (by key), so a link cannot put words in the console's mouth.
+// flash reads a short message passed on a redirect, in the reader's
+// language. Only the catalog's fixed messages are shown (msg= names one),
+// so a link cannot put words in the console's mouth.
 func flash(r *http.Request) string {
 	switch r.URL.Query().Get("msg") {
 	case "empty":
-		return "Nothing left to claim with these filters."
+		return tr(r, "flash.empty")
 	case "decided":
-		return "Decision recorded."
+		return tr(r, "flash.decided")
 	case "released":
-		return "Item released back to the queue."
+		return tr(r, "flash.released")
 	case "lost":
-		return "That item is claimed by someone else or your lease expired; it was not changed."
+		return tr(r, "flash.lost")
 	case "decided-empty":
-		return "Decision recorded. Nothing left to claim with these filters."
+		return tr(r, "flash.decided_empty")
 	case "cluster":
-		return clusterFlash(r.URL.Query())
+		return clusterFlash(langOf(r), r.URL.Query())
 	}
 	return ""
 }
@@ -381,7 +392,7 @@ func flash(r *http.Request) string {
 func (s *Server) nextForm(w http.ResponseWriter, r *http.Request, p *principal) {
 	f, err := parseFilter(r.URL.Query())
 	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "Bad filter: "+err.Error())
+		s.errorPage(w, r, http.StatusBadRequest, tr(r, "queue.bad_filter", "Err", err.Error()))
 		return
 	}
 	it, err := s.claimNext(r.Context(), p, f)

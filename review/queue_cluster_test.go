@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 	"github.com/lokerwatch/lokerwatch/storage"
 )
 
@@ -228,14 +229,36 @@ func TestQueueTopReason(t *testing.T) {
 		{Rule: "scam.compound", Weight: 35, Evidence: "Sihanoukville"},
 		{Rule: "scam.other", Weight: 35, Description: "later, same weight"},
 	}}
-	if r, p := queueTopReason(a); r != "scam.compound" || p != "Sihanoukville" {
-		t.Errorf("top reason %q %q, want the first signal of the highest weight (rule when no description)", r, p)
+	// The queue row and the ad page share one top reason (Server.topReason):
+	// the rule that added the most, first of equal ones, its rule id when
+	// it has no description, with its first phrase.
+	s := &Server{describe: func(rule, lang string) string {
+		if rule == "scam.compound" && lang == "id" {
+			return "Lokasi kompleks penipuan (Kemlu): Sihanoukville, Myawaddy."
+		}
+		return ""
+	}}
+	if r := s.topReason(i18n.English, a); r.Text != "scam.compound" || r.Phrase != "Sihanoukville" {
+		t.Errorf("top reason %+v, want the first rule of the highest weight (its id when no description)", r)
 	}
-	if r, _ := queueTopReason(&lokerwatch.Assessment{Signals: a.Signals[:1]}); r != "" {
-		t.Errorf("a signal against is no reason: %q", r)
+	if r := s.topReason(i18n.Indonesian, a); r.Text != "lokasi kompleks penipuan" || r.Phrase != "Sihanoukville" {
+		t.Errorf("top reason in Indonesian %+v, want the first clause of the rule's Indonesian description", r)
 	}
-	if r, _ := queueTopReason(nil); r != "" {
-		t.Errorf("nil assessment: %q", r)
+	if r := s.topReason(i18n.English, &lokerwatch.Assessment{Signals: a.Signals[:1]}); r.Text != "" {
+		t.Errorf("a signal against is no reason: %+v", r)
+	}
+	if r := s.topReason(i18n.English, nil); r != (reason{}) {
+		t.Errorf("nil assessment: %+v", r)
+	}
+	// Two signals of one rule add up: 20+20 beats 35.
+	two := &lokerwatch.Assessment{Signals: append(slices.Clone(a.Signals), lokerwatch.Signal{Rule: "scam.salary", Weight: 20, Evidence: "USD 1500"})}
+	if r := s.topReason(i18n.English, two); r.Text != "salary far above the market" || r.Phrase != "Gaji\n15 juta" {
+		t.Errorf("summed rule: %+v", r)
+	}
+	// The row shows it on one line, cut to fit.
+	info := adRowInfo{reasons: map[i18n.Lang]reason{i18n.English: s.topReason(i18n.English, two)}}
+	if got := info.in(i18n.English); got.Reason != "salary far above the market" || got.Phrase != "Gaji 15 juta" {
+		t.Errorf("row info %+v", got)
 	}
 	for _, tc := range []struct {
 		in   string

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 )
 
 // What a queue row says about its ad beyond the item: the top reason, a
@@ -20,29 +21,9 @@ const (
 	snippetMaxRunes = 140
 )
 
-// queueTopReason is the highest-weight risk signal of a, in a few words:
-// its description (else its rule), and the phrase that fired. Signals
-// against a category (negative weights) are never a reason to look.
-func queueTopReason(a *lokerwatch.Assessment) (reason, phrase string) {
-	if a == nil {
-		return "", ""
-	}
-	var top *lokerwatch.Signal
-	for i := range a.Signals {
-		sg := &a.Signals[i]
-		if sg.Weight > 0 && (top == nil || sg.Weight > top.Weight) {
-			top = sg
-		}
-	}
-	if top == nil {
-		return "", ""
-	}
-	reason = strings.TrimSpace(top.Description)
-	if reason == "" {
-		reason = top.Rule
-	}
-	return cutRunes(oneLine(reason), reasonMaxRunes), cutRunes(oneLine(top.Evidence), 40)
-}
+// The row's reason is the ad page's (Server.topReason in why.go: the first
+// clause of the description of the rule that added the most), cut shorter
+// to fit a row.
 
 // oneLine folds runs of white space (new lines included) into one space.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -63,10 +44,24 @@ func cutRunes(s string, n int) string {
 	return strings.TrimRight(s[:i], " ,.;:") + "…"
 }
 
-// rowInfo is what a queue row shows about its ad.
+// rowInfo is what a queue row shows about its ad, in one language.
 type rowInfo struct {
 	Reason, Phrase, Snippet string
 	Linked                  int
+}
+
+// adRowInfo is what the cache keeps of an ad: the reason in every
+// language (the same rows are shown to readers of both), the rest once.
+type adRowInfo struct {
+	reasons map[i18n.Lang]reason
+	snippet string
+	linked  int
+}
+
+// in is the row info in lang.
+func (a adRowInfo) in(lang i18n.Lang) rowInfo {
+	r := a.reasons[lang]
+	return rowInfo{Reason: cutRunes(oneLine(r.Text), reasonMaxRunes), Phrase: cutRunes(oneLine(r.Phrase), 40), Snippet: a.snippet, Linked: a.linked}
 }
 
 // rowInfoCache keeps rowInfo per ad for a while: every analyst's queue page
@@ -82,7 +77,7 @@ type rowInfoCache struct {
 type rowInfoEntry struct {
 	score int
 	at    time.Time
-	info  rowInfo
+	info  adRowInfo
 }
 
 const (
@@ -90,16 +85,17 @@ const (
 	rowInfoMax = 4096
 )
 
-func (s *Server) queueRowInfo(ctx context.Context, it *lokerwatch.ReviewItem) rowInfo {
+// queueRowInfo is the row info of it's ad, in lang.
+func (s *Server) queueRowInfo(ctx context.Context, lang i18n.Lang, it *lokerwatch.ReviewItem) rowInfo {
 	c := &s.rowInfos
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.m[it.AdID]
 	c.mu.Unlock()
 	if ok && e.score == it.Score && now.Sub(e.at) < rowInfoTTL {
-		return e.info
+		return e.info.in(lang)
 	}
-	var info rowInfo
+	var info adRowInfo
 	ad, err := s.st.GetAd(ctx, it.AdID)
 	switch {
 	case errors.Is(err, lokerwatch.ErrNotFound):
@@ -107,13 +103,16 @@ func (s *Server) queueRowInfo(ctx context.Context, it *lokerwatch.ReviewItem) ro
 	case err != nil:
 		// The page must not fail for one ad; the next load tries again.
 		s.log.Warn("queue row: read ad", "ad", it.AdID, "err", err)
-		return info
+		return info.in(lang)
 	default:
-		info.Reason, info.Phrase = queueTopReason(ad.Assessment)
-		info.Snippet = cutRunes(oneLine(ad.Text), snippetMaxRunes)
-		if info.Linked, err = s.linkedCount(ctx, ad); err != nil {
+		info.reasons = make(map[i18n.Lang]reason, len(i18n.Langs))
+		for _, l := range i18n.Langs {
+			info.reasons[l] = s.topReason(l, ad.Assessment)
+		}
+		info.snippet = cutRunes(oneLine(ad.Text), snippetMaxRunes)
+		if info.linked, err = s.linkedCount(ctx, ad); err != nil {
 			s.log.Warn("queue row: count linked ads", "ad", it.AdID, "err", err)
-			return info
+			return info.in(lang)
 		}
 	}
 	c.mu.Lock()
@@ -122,7 +121,7 @@ func (s *Server) queueRowInfo(ctx context.Context, it *lokerwatch.ReviewItem) ro
 	}
 	c.m[it.AdID] = rowInfoEntry{score: it.Score, at: now, info: info}
 	c.mu.Unlock()
-	return info
+	return info.in(lang)
 }
 
 // linkedCount counts the ads linkedAds would list for ad (a shared contact

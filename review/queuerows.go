@@ -7,40 +7,52 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 )
 
-// rowCache remembers rendered queue rows. Every analyst's queue page shows
+// rowCache remembers rendered queue rows, per language. Every analyst's queue page shows
 // much the same fifty rows, reloaded after every decision, and executing
 // the row template (reflection and an escaper call per field) cost more
 // than reading the rows from the store. A row's HTML depends only on its
-// queueRow value (a comparable struct of strings and ints), so each distinct
-// row is rendered once by html/template, with the same contextual escaping
-// as anywhere else in the page, and reused until the row changes.
+// queueRow value (a comparable struct of strings and ints) and the
+// language of the page (the row template speaks it, and the row's words
+// were chosen in it), so each distinct row is rendered once per language by
+// html/template, with the same contextual escaping as anywhere else in the
+// page, and reused until the row changes.
 type rowCache struct {
-	t *template.Template // a set holding "queue-row"
-	m sync.Map           // queueRow -> string (rendered by t)
-	n atomic.Int64       // entries stored since the last clear
+	pages *pageSet     // "queue" holds "queue-row", one set per language
+	m     sync.Map     // rowKey -> string (rendered by the set of its language)
+	n     atomic.Int64 // entries stored since the last clear
+}
+
+// rowKey is a cached row: the same row reads differently in each language.
+type rowKey struct {
+	lang i18n.Lang
+	row  queueRow
 }
 
 // rowCacheMax bounds the cache (rows of a few hundred bytes each): when
 // full it starts over, which costs one render per row shown.
 const rowCacheMax = 4096
 
-func newRowCache(t *template.Template) *rowCache { return &rowCache{t: t} }
+func newRowCache(pages *pageSet) *rowCache { return &rowCache{pages: pages} }
 
-// html renders rows in order. The result is trusted HTML only because every
+// html renders rows in order, in lang. The result is trusted HTML only because every
 // part of it came out of the html/template "queue-row", which starts and
 // ends in HTML text context, where it is placed (inside <tbody>).
-func (c *rowCache) html(rows []queueRow) (template.HTML, error) {
+func (c *rowCache) html(lang i18n.Lang, rows []queueRow) (template.HTML, error) {
+	t := c.pages.get(lang, "queue")
 	parts := make([]string, len(rows))
 	size := 0
 	var buf bytes.Buffer
 	for i := range rows {
-		if v, ok := c.m.Load(rows[i]); ok {
+		key := rowKey{lang, rows[i]}
+		if v, ok := c.m.Load(key); ok {
 			parts[i] = v.(string)
 		} else {
 			buf.Reset()
-			if err := c.t.ExecuteTemplate(&buf, "queue-row", &rows[i]); err != nil {
+			if err := t.ExecuteTemplate(&buf, "queue-row", &rows[i]); err != nil {
 				return "", fmt.Errorf("render queue row %s: %w", rows[i].ID, err)
 			}
 			parts[i] = buf.String()
@@ -48,7 +60,7 @@ func (c *rowCache) html(rows []queueRow) (template.HTML, error) {
 				c.m.Clear()
 				c.n.Store(1)
 			}
-			c.m.Store(rows[i], parts[i])
+			c.m.Store(key, parts[i])
 		}
 		size += len(parts[i])
 	}

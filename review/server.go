@@ -89,7 +89,7 @@ type Server struct {
 	proxies  []netip.Prefix
 	metrics  *metrics
 	reads    *queueReads
-	rows     *rowCache
+	rows     *rowCache    // rendered queue rows, per language
 	rowInfos rowInfoCache // queue rows' reason, snippet, linked count (queuereason.go)
 	inv      investigation
 	describe func(rule, lang string) string
@@ -147,7 +147,7 @@ func New(opt Options) (*Server, error) {
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
-	s.rows = newRowCache(s.pages.byName["queue"])
+	s.rows = newRowCache(s.pages)
 	s.inv = newInvestigation(s.st, opt)
 	if s.metrics, err = newMetrics(opt.Registerer); err != nil {
 		return nil, err

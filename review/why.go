@@ -8,7 +8,25 @@ import (
 	"unicode/utf8"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 )
+
+// describer gives a rule's description in the reader's language from its
+// id and the description its signal recorded (English, from when the ad
+// was scored): Server.describer. Nil keeps the recorded one.
+type describer func(rule, recorded string) string
+
+func (d describer) of(rule, recorded string) string {
+	if d == nil {
+		return recorded
+	}
+	return d(rule, recorded)
+}
+
+// describer is s.ruleDescription in lang.
+func (s *Server) describer(lang i18n.Lang) describer {
+	return func(rule, recorded string) string { return s.ruleDescription(lang, rule, recorded) }
+}
 
 // The compact "why" of an ad: its signals grouped under their rule, the
 // rules sorted into what raised the score, what lowered it (legitimacy),
@@ -25,15 +43,6 @@ const (
 	ruleTextModel  = "text.model"
 	ruleNotAnOffer = "post.not_an_offer"
 	postRolePrefix = "post."
-)
-
-// Words of the "why" sentence, kept here so that they can be catalogued
-// for translation.
-const (
-	whyFlagged    = "Flagged"
-	whyNotFlagged = "Not flagged"
-	whyAnd        = "and"
-	whyNoReason   = "no rule fired"
 )
 
 // maxReason bounds one reason of the sentence, in characters.
@@ -127,13 +136,24 @@ type whyView struct {
 	Signals  int // signals in all
 }
 
+// Terms are the groups' totals as the sum line adds them: " +80 −3 +1".
+func (v *whyView) Terms() string {
+	var b strings.Builder
+	for _, g := range []whyGroup{v.Risk, v.Against, v.NotOffer} {
+		if len(g.Rules) > 0 {
+			b.WriteString(" " + g.Signed())
+		}
+	}
+	return b.String()
+}
+
 // scoredByModel reports whether an assessment's weights are points: the
 // version of a model-scored assessment is "<rules>+<model>".
 func scoredByModel(a *lokerwatch.Assessment) bool { return strings.Contains(a.Version, "+") }
 
-// buildWhy groups an assessment's signals for the ad page; body is the ad
-// body the spans point into.
-func buildWhy(a *lokerwatch.Assessment, body string) *whyView {
+// buildWhy groups an assessment's signals for the ad page, in lang; body is
+// the ad body the spans point into, describe the rule descriptions in lang.
+func buildWhy(lang i18n.Lang, a *lokerwatch.Assessment, body string, describe describer) *whyView {
 	if a == nil {
 		return nil
 	}
@@ -142,7 +162,7 @@ func buildWhy(a *lokerwatch.Assessment, body string) *whyView {
 		g.Kind, g.Points = k, v.Points
 	}
 	sum := 0
-	for _, r := range groupByRule(a.Signals, body) {
+	for _, r := range groupByRule(a.Signals, body, describe) {
 		sum += r.Points
 		g := v.groupOf(r)
 		r.Class = whyClass(g.Kind, r, v.Points)
@@ -161,7 +181,7 @@ func buildWhy(a *lokerwatch.Assessment, body string) *whyView {
 	if v.Points {
 		v.Base = a.Score - sum
 	}
-	v.Sentence = whySentence(a)
+	v.Sentence = whySentence(lang, a, describe)
 	return v
 }
 
@@ -201,10 +221,12 @@ func whyClass(k whyGroupKind, r whyRule, points bool) string {
 // groupByRule merges the signals of each rule, in the order of each
 // rule's first signal (largest contribution first, as the classifier
 // sorts them). The description is the rule's (the first signal that has
-// one); further signals' descriptions are notes on their phrases.
-func groupByRule(sigs []lokerwatch.Signal, body string) []whyRule {
+// one, through describe); further signals' own descriptions are notes on
+// their phrases.
+func groupByRule(sigs []lokerwatch.Signal, body string, describe describer) []whyRule {
 	var out []whyRule
 	at := map[string]int{}
+	recorded := map[string]string{} // each rule's first recorded description
 	for i, sg := range sigs {
 		if i >= maxSignals {
 			break
@@ -221,9 +243,12 @@ func groupByRule(sigs []lokerwatch.Signal, body string) []whyRule {
 			r.Category = sg.Category
 		}
 		p := whyPhrase{Text: sg.Evidence, Index: i}
-		if r.Description == "" {
-			r.Description = sg.Description
-		} else if sg.Description != r.Description {
+		if rec, ok := recorded[sg.Rule]; !ok || rec == "" {
+			recorded[sg.Rule] = sg.Description
+			if sg.Description != "" || r.Description == "" {
+				r.Description = describe.of(sg.Rule, sg.Description)
+			}
+		} else if sg.Description != rec {
 			p.Note = sg.Description
 		}
 		if st, en := clampSpan(body, sg.Start, sg.End); st < en {
@@ -236,50 +261,63 @@ func groupByRule(sigs []lokerwatch.Signal, body string) []whyRule {
 	return out
 }
 
-// whySentence is the top two reasons as one sentence: "Flagged 86: a, and
-// b." The reasons are the rules that added the most (the text model's
-// share is in the list but names no phrase an analyst can check).
-func whySentence(a *lokerwatch.Assessment) string {
-	reasons := topReasons(a, 2)
-	head := whyFlagged + " " + strconv.Itoa(a.Score)
+// whySentence is the top two reasons as one sentence in lang: "Flagged 86:
+// a, and b." ("Ditandai 86: a, dan b."). The reasons are the rules that
+// added the most (the text model's share is in the list but names no
+// phrase an analyst can check).
+func whySentence(lang i18n.Lang, a *lokerwatch.Assessment, describe describer) string {
+	reasons := topReasons(a, 2, describe)
+	key := "why.flagged"
 	if !a.Flagged {
-		head = whyNotFlagged + " (" + strconv.Itoa(a.Score) + ")"
+		key = "why.not_flagged"
 	}
 	switch len(reasons) {
 	case 0:
-		return head + ": " + whyNoReason + "."
+		return T(lang, key+"0", "Score", a.Score)
 	case 1:
-		return head + ": " + reasons[0] + "."
+		return T(lang, key+"1", "Score", a.Score, "First", reasons[0].Text)
 	}
-	return head + ": " + reasons[0] + ", " + whyAnd + " " + reasons[1] + "."
+	return T(lang, key+"2", "Score", a.Score, "First", reasons[0].Text, "Second", reasons[1].Text)
 }
 
-// TopReason is an ad's main reason in a few words, from the description
-// of the rule that added the most to its score ("" when none did). A post
-// read as not an offer gives that as its reason.
-func TopReason(a *lokerwatch.Assessment) string {
-	if r := topReasons(a, 1); len(r) > 0 {
+// reason is one reason an ad was flagged: the first clause of its rule's
+// description, and the rule's first phrase in the text ("" when it has
+// none).
+type reason struct {
+	Text, Phrase string
+}
+
+// topReason is an ad's main reason in a few words, in lang: the rule that
+// added the most to its score, and the phrase that fired it ("" when no
+// rule did). A post read as not an offer gives that as its reason. The ad
+// page's sentence starts with it; a queue row shows it.
+func (s *Server) topReason(lang i18n.Lang, a *lokerwatch.Assessment) reason {
+	if r := topReasons(a, 1, s.describer(lang)); len(r) > 0 {
 		return r[0]
 	}
-	return ""
+	return reason{}
 }
 
 // topReasons gives up to n short reasons, largest contribution first,
 // each said once.
-func topReasons(a *lokerwatch.Assessment, n int) []string {
+func topReasons(a *lokerwatch.Assessment, n int, describe describer) []reason {
 	if a == nil {
 		return nil
 	}
-	rules := groupByRule(a.Signals, "")
-	var out []string
+	rules := groupByRule(a.Signals, "", describe)
+	var out []reason
 	add := func(r whyRule) {
 		s := r.Short()
 		for _, o := range out {
-			if o == s {
+			if o.Text == s {
 				return
 			}
 		}
-		out = append(out, s)
+		rs := reason{Text: s}
+		if len(r.Phrases) > 0 {
+			rs.Phrase = r.Phrases[0].Text
+		}
+		out = append(out, rs)
 	}
 	if a.NotAnOffer || !a.Flagged {
 		for _, r := range rules {

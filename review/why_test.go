@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/review/i18n"
 )
 
 func TestShortReason(t *testing.T) {
@@ -63,16 +64,75 @@ func TestTopReason(t *testing.T) {
 			"Not flagged (2): reads as a warning, news report, question or story rather than a job offer with probability 0.97, and lure job in a hotspot."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := TopReason(c.a); got != c.want {
-				t.Errorf("TopReason = %q, want %q", got, c.want)
+			got := ""
+			if r := topReasons(c.a, 1, nil); len(r) > 0 {
+				got = r[0].Text
+			}
+			if got != c.want {
+				t.Errorf("top reason = %q, want %q", got, c.want)
 			}
 			if c.a == nil {
 				return
 			}
-			if got := whySentence(c.a); got != c.sent {
+			if got := whySentence(i18n.English, c.a, nil); got != c.sent {
 				t.Errorf("sentence = %q, want %q", got, c.sent)
 			}
 		})
+	}
+}
+
+// In Indonesian the sentence is built from the rules' Indonesian
+// descriptions and reads "Ditandai 86: …, dan …."; a rule without one
+// keeps the description its signal recorded.
+func TestWhySentenceIndonesian(t *testing.T) {
+	idDesc := map[string]string{
+		"sc.salary": "Gaji luar negeri dalam USD tanpa syarat pengalaman (tanda Kemnaker 3).",
+		"sc.wa":     "Kontak hanya lewat WhatsApp — tanpa kantor, tanpa telepon kantor.",
+	}
+	s := &Server{describe: func(rule, lang string) string {
+		if lang == "id" {
+			return idDesc[rule]
+		}
+		return ""
+	}}
+	sig := func(rule string, w int, desc, ev string) lokerwatch.Signal {
+		return lokerwatch.Signal{Rule: rule, Weight: w, Description: desc, Evidence: ev, Category: lokerwatch.CategoryScam}
+	}
+	a := &lokerwatch.Assessment{Score: 86, Flagged: true, Version: "r+m", Signals: []lokerwatch.Signal{
+		sig("sc.salary", 30, "A foreign salary in USD with no experience asked.", "USD 1500"),
+		sig("sc.wa", 20, "A WhatsApp-only contact.", "WA only"),
+		sig("sc.other", 5, "Something else.", "x"),
+	}}
+	for _, c := range []struct {
+		lang i18n.Lang
+		want string
+	}{
+		{i18n.English, "Flagged 86: a foreign salary in USD with no experience asked, and a WhatsApp-only contact."},
+		{i18n.Indonesian, "Ditandai 86: gaji luar negeri dalam USD tanpa syarat pengalaman, dan kontak hanya lewat WhatsApp."},
+	} {
+		if got := whySentence(c.lang, a, s.describer(c.lang)); got != c.want {
+			t.Errorf("%s: %q, want %q", c.lang, got, c.want)
+		}
+	}
+	a.Signals[1].Rule = "sc.untranslated"
+	if got, want := whySentence(i18n.Indonesian, a, s.describer(i18n.Indonesian)), "Ditandai 86: gaji luar negeri dalam USD tanpa syarat pengalaman, dan a WhatsApp-only contact."; got != want {
+		t.Errorf("a rule without an Indonesian description: %q, want %q", got, want)
+	}
+	a.Flagged, a.Signals = false, nil
+	if got, want := whySentence(i18n.Indonesian, a, s.describer(i18n.Indonesian)), "Tidak ditandai (86): tidak ada aturan yang terpicu."; got != want {
+		t.Errorf("no reason: %q, want %q", got, want)
+	}
+	// The rows of the why carry the Indonesian description (its tooltip)
+	// and the highlight's tooltip too.
+	a.Flagged, a.Signals = true, []lokerwatch.Signal{sig("sc.salary", 30, "A foreign salary in USD with no experience asked.", "USD 1500")}
+	a.Signals[0].Start, a.Signals[0].End = 0, 8
+	v := buildWhy(i18n.Indonesian, a, "USD 1500 sebulan", s.describer(i18n.Indonesian))
+	if d := v.Risk.Rules[0].Description; d != idDesc["sc.salary"] {
+		t.Errorf("why row description %q", d)
+	}
+	segs := highlight(i18n.Indonesian, "USD 1500 sebulan", a.Signals, s.describer(i18n.Indonesian))
+	if want := "sc.salary (penipuan (online scam)): " + idDesc["sc.salary"]; segs[0].Title != want {
+		t.Errorf("highlight title %q, want %q", segs[0].Title, want)
 	}
 }
 
@@ -106,7 +166,7 @@ func TestBuildWhyGroups(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := &lokerwatch.Assessment{Score: 40, Flagged: false, Version: c.version, Signals: sigs}
-			v := buildWhy(a, body)
+			v := buildWhy(i18n.English, a, body, nil)
 			list := func(g whyGroup) string {
 				var s []string
 				for _, r := range g.Rules {
@@ -140,7 +200,7 @@ func TestWhyFold(t *testing.T) {
 	for i := range 9 {
 		sigs = append(sigs, lokerwatch.Signal{Rule: "r" + string(rune('a'+i)), Weight: 9 - i, Category: lokerwatch.CategoryScam})
 	}
-	v := buildWhy(&lokerwatch.Assessment{Score: 70, Flagged: true, Version: "a+b", Signals: sigs}, "")
+	v := buildWhy(i18n.English, &lokerwatch.Assessment{Score: 70, Flagged: true, Version: "a+b", Signals: sigs}, "", nil)
 	if len(v.Risk.Shown) != whyShown || len(v.Risk.More) != 9-whyShown || v.Risk.MoreTotal != 4+3+2+1 {
 		t.Errorf("fold: %d shown, %d more (%d points)", len(v.Risk.Shown), len(v.Risk.More), v.Risk.MoreTotal)
 	}
@@ -148,12 +208,12 @@ func TestWhyFold(t *testing.T) {
 	// the same.
 	rev := slices.Clone(sigs)
 	slices.Reverse(rev)
-	v = buildWhy(&lokerwatch.Assessment{Score: 70, Flagged: true, Version: "a", Signals: rev}, "")
+	v = buildWhy(i18n.English, &lokerwatch.Assessment{Score: 70, Flagged: true, Version: "a", Signals: rev}, "", nil)
 	if v.Risk.Shown[0].Points != 9 || v.Risk.More[len(v.Risk.More)-1].Points != 1 {
 		t.Errorf("unsorted signals folded as %+v / %+v", v.Risk.Shown, v.Risk.More)
 	}
 	// One rule beyond the limit is shown rather than folded alone.
-	v = buildWhy(&lokerwatch.Assessment{Score: 70, Flagged: true, Version: "a+b", Signals: sigs[:whyShown+1]}, "")
+	v = buildWhy(i18n.English, &lokerwatch.Assessment{Score: 70, Flagged: true, Version: "a+b", Signals: sigs[:whyShown+1]}, "", nil)
 	if len(v.Risk.Shown) != whyShown+1 || len(v.Risk.More) != 0 {
 		t.Errorf("fold of %d: %d shown, %d more", whyShown+1, len(v.Risk.Shown), len(v.Risk.More))
 	}
@@ -167,14 +227,14 @@ func TestBuildWhyOddSignals(t *testing.T) {
 		{Rule: "a", Weight: 2, Evidence: "", Start: 7, End: 2},
 		{Rule: "a", Weight: -2, Description: "other"},
 	}
-	v := buildWhy(&lokerwatch.Assessment{Score: 10, Signals: sigs}, "héllo")
+	v := buildWhy(i18n.English, &lokerwatch.Assessment{Score: 10, Signals: sigs}, "héllo", nil)
 	if n := len(v.Risk.Rules) + len(v.Support.Rules); n != 2 {
 		t.Fatalf("groups: %+v", v)
 	}
 	if r := v.Risk.Rules[0]; r.Rule != "" || !r.Phrases[0].HasSpan || r.Short() != "" {
 		t.Errorf("rule without id: %+v", r)
 	}
-	if buildWhy(nil, "") != nil {
+	if buildWhy(i18n.English, nil, "", nil) != nil {
 		t.Error("a view for no assessment")
 	}
 }

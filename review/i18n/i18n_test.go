@@ -16,7 +16,7 @@ var sameInBoth = map[string]bool{
 	"nav.audit": true, "filter.status": true, "cases.col.status": true, "case.status": true,
 	"export.format": true, "kind.whatsapp": true, "kind.telegram": true, "kind.domain": true,
 	"role.admin": true, "role.investigator": true, "itemkind.persona": true,
-	"common.persona_n": true, "persona.title": true, "case.title": true, "searchkind.email": true,
+	"common.persona_n": true, "persona.title": true, "ad.persona": true, "case.title": true, "searchkind.email": true,
 }
 
 var placeholderRE = regexp.MustCompile(`\{\{\s*\.(\w+)\s*\}\}`)
