@@ -117,7 +117,12 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 				}
 				first = false
 			} else {
-				sig.Description = "n-gram weighing " + strconv.FormatFloat(tc.c, 'f', 2, 64)
+				// constant texts: a formatted weight cost an allocation per ad
+				// and meant little to an analyst beside the points above
+				sig.Description = "one more of the n-grams that weighed most, towards risky"
+				if tc.c < 0 {
+					sig.Description = "one more of the n-grams that weighed most, against risky"
+				}
 			}
 			sigs = append(sigs, sig)
 		}
