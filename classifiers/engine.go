@@ -90,6 +90,10 @@ type rule struct {
 	// "!cue", "fee_idr > 0"): fact id + 1, negated when the condition is
 	// "!fact". Such rules (most single indicators) skip the expr VM.
 	simple int
+	// native is the condition compiled for evaluation without the VM
+	// (cond.go), when it has that shape.
+	native    cond
+	hasNative bool
 }
 
 // factRef says where the evidence for a fact is: a cue's first hit or an
@@ -751,6 +755,7 @@ func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
 		r.gate = g
 	}
 	r.simple = e.simpleOf(prog.Node())
+	r.native, r.hasNative = e.compileCond(prog.Node())
 	return r, nil
 }
 

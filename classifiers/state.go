@@ -99,6 +99,7 @@ type state struct {
 	cueCount []int32
 	spans    [numSpanKinds][]span
 	truthy   []bool              // fact id -> set to a non-zero value in this run
+	nums     []int               // fact id -> its value, for int facts set in this run (cond)
 	envTrue  []bool              // fact id -> the env holds true for it now (skip rewriting it)
 	order    []int32             // rule outcomes in rule order: rule index (fired) or -(k+1) for failed[k]
 	failed   []lokerwatch.Signal // "rule failed" signals of this run
@@ -123,6 +124,7 @@ func (e *Engine) newState() *state {
 	st.cueHits = make([]int32, len(e.lex.cues))
 	st.cueCount = make([]int32, len(e.lex.cues))
 	st.truthy = make([]bool, len(e.factNames))
+	st.nums = make([]int, len(e.factNames))
 	st.envTrue = make([]bool, len(e.factNames))
 	return st
 }
@@ -172,6 +174,7 @@ func (st *state) set(id int, v any) {
 		if x == 0 {
 			return
 		}
+		st.nums[id] = x // read only while truthy[id]
 	case float64:
 		if x == 0 {
 			return
@@ -545,6 +548,10 @@ func (st *state) run(ad *lokerwatch.Ad) {
 		r := &e.rules[ri]
 		if r.simple != 0 {
 			if (r.simple > 0) != st.truthy[abs(r.simple)-1] {
+				continue
+			}
+		} else if r.hasNative {
+			if !r.native.eval(st) {
 				continue
 			}
 		} else if !st.gateOpen(r) {
