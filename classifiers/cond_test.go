@@ -38,7 +38,7 @@ func TestNativeConditionsMatchVM(t *testing.T) {
 			if !r.hasNative {
 				continue
 			}
-			out, err := st.vm.Run(r.program, st.env)
+			out, err := st.vm.Run(r.program, nativeEnv(e, st))
 			if err != nil {
 				t.Fatalf("%s on %s: %v", r.id, l.ID, err)
 			}
@@ -55,4 +55,24 @@ func TestNativeConditionsMatchVM(t *testing.T) {
 	if len(fired) < 20 {
 		t.Errorf("only %d native rules fired on the fixtures: the comparison says little", len(fired))
 	}
+}
+
+// nativeEnv is the expr env of st's facts as natively compiled conditions
+// see them (the state writes its env only for conditions run on the VM).
+func nativeEnv(e *Engine, st *state) map[string]any {
+	env := make(map[string]any, len(e.factKinds))
+	for name, zero := range e.factKinds {
+		env[name] = zero
+		id := e.factID[name]
+		if !st.truthy[id] {
+			continue
+		}
+		switch zero.(type) {
+		case bool:
+			env[name] = true
+		case int:
+			env[name] = st.nums[id]
+		}
+	}
+	return env
 }

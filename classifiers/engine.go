@@ -128,7 +128,7 @@ type Engine struct {
 	factKinds  map[string]any // fact -> zero value (type)
 	factZero   []any          // fact id -> zero value
 	factID     map[string]int
-	factUsed   []bool // fact id -> some rule condition names it (only those go into the expr env)
+	factUsed   []bool // fact id -> some condition run on the VM names it (only those go into the expr env)
 	cueFactID  []int  // cue index -> fact id, -1 for internal cues
 	cueCountID []int  // cue index -> fact id of <cue>_n, -1 when none
 	bid        [numBuiltins]int
@@ -475,10 +475,14 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 		}
 		e.rules = append(e.rules, r)
 	}
-	// Facts no condition names are never read from the env: not writing
-	// them saves a map write (and often a boxed value) per fact per ad.
+	// Facts no condition on the VM names are never read from the env: not
+	// writing them saves a map write (and often a boxed value) per fact
+	// per ad. Conditions evaluated natively read truthy and nums instead.
 	e.factUsed = make([]bool, len(e.factNames))
 	for i := range e.rules {
+		if e.rules[i].simple != 0 || e.rules[i].hasNative {
+			continue
+		}
 		node := e.rules[i].program.Node()
 		ast.Walk(&node, identVisitor(func(n string) {
 			if id, ok := e.factID[n]; ok {

@@ -97,7 +97,7 @@ func TestRulesDir(t *testing.T) {
 	e.Classify(a2)
 	st := e.pool.Get().(*state)
 	st.run(a2)
-	got := st.env["lure_job"] == true
+	got := st.truthy[e.factID["lure_job"]]
 	e.pool.Put(st)
 	if !got {
 		t.Error("extra term of merged cue lure_job did not match")
