@@ -130,7 +130,7 @@ func BenchmarkTextModel(b *testing.B) {
 	var top [3]textContrib
 	measure(b, corpusBytes(corpus), func() {
 		for _, t := range corpus {
-			e.model.textScore(t, &seen, &wc, &top)
+			e.model.textScore(t, &seen, &wc, &top, nil)
 		}
 	})
 }

@@ -341,7 +341,11 @@ func (t *textTable) find(k uint32) int {
 // the sum over textFeatures' features (TestTextScoreMatchesFeatures), but
 // a word's letter groups are weighed once per word and remembered in wc.
 // seen is scratch, emptied on return.
-func (b *boundModel) textScore(text []byte, seen *featSet, wc *wordCache, top *[3]textContrib) [numHeads]float64 {
+//
+// sim, when not nil, is fed every word for the SimHash fingerprint on the
+// same walk (it must see the whole text, so the walk goes on past
+// maxTextFeats reading no more features).
+func (b *boundModel) textScore(text []byte, seen *featSet, wc *wordCache, top *[3]textContrib, sim *simVoter) [numHeads]float64 {
 	var z [numHeads]float64
 	*top = [3]textContrib{}
 	if !b.hasText {
@@ -355,10 +359,19 @@ func (b *boundModel) textScore(text []byte, seen *featSet, wc *wordCache, top *[
 	prevS := -1
 	for i := 0; ; {
 		s, e := textWord(text, i)
-		if s >= len(text) || n >= maxTextFeats {
+		if s >= len(text) {
 			break
 		}
 		i = e
+		if sim != nil {
+			sim.word(simWordHash(text, s, e))
+		}
+		if n >= maxTextFeats {
+			if sim == nil {
+				break
+			}
+			continue
+		}
 		wh, key := wordHashes(text, s, e)
 		if seen.add(wh % textDim) {
 			g := wc.word(b, key, wh%textDim, text, s, e)

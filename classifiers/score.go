@@ -28,8 +28,9 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 	z := bm.bias
 	var top [3]textContrib
 	var tz [numHeads]float64
+	var sim simVoter // the fingerprint's votes, read on the text model's walk
 	if bm.hasText {
-		tz = bm.textScore(st.nt.Text, &st.seen, &st.words, &top)
+		tz = bm.textScore(st.nt.Text, &st.seen, &st.words, &top, &sim)
 		for t := range tz {
 			tz[t] = clipLogOdds(tz[t])
 		}
@@ -145,7 +146,11 @@ func (st *state) assess(ad *lokerwatch.Ad, a *lokerwatch.Assessment, body string
 	a.Signals = st.ordered(sigs)
 	st.sigs = sigs
 	ad.Assessment = a
-	ad.Fingerprint = SimHash(st.nt.Text)
+	if bm.hasText {
+		ad.Fingerprint = sim.sum()
+	} else {
+		ad.Fingerprint = SimHash(st.nt.Text)
+	}
 }
 
 // ordered copies sigs, built in scratch, into an exact-size slice with

@@ -8,40 +8,7 @@ import "math/bits"
 // or the price get the same fingerprint; a few changed words move a few
 // bits; unrelated ads differ in about half of them.
 func SimHash(text []byte) uint64 {
-	var counts [64]int32
-	var acc [8]uint64 // byte i of acc[j]: votes for bit 8i+j since the last flush
-	pending := 0
-	features := 0
-	flush := func() {
-		for j := 0; j < 8; j++ {
-			a := acc[j]
-			for i := 0; i < 8; i++ {
-				counts[8*i+j] += int32((a >> (8 * i)) & 0xff)
-			}
-			acc[j] = 0
-		}
-		pending = 0
-	}
-	// Bit j of every byte of f, one per byte lane: eight votes per add,
-	// no table loads.
-	const lanes = 0x0101010101010101
-	add := func(f uint64) {
-		acc[0] += f & lanes
-		acc[1] += f >> 1 & lanes
-		acc[2] += f >> 2 & lanes
-		acc[3] += f >> 3 & lanes
-		acc[4] += f >> 4 & lanes
-		acc[5] += f >> 5 & lanes
-		acc[6] += f >> 6 & lanes
-		acc[7] += f >> 7 & lanes
-		features++
-		pending++
-		if pending == 255 {
-			flush()
-		}
-	}
-	var prev uint64
-	havePrev := false
+	var v simVoter
 	n := len(text)
 	for i := 0; i < n; {
 		for i < n && !isWordByte(text[i]) {
@@ -50,32 +17,95 @@ func SimHash(text []byte) uint64 {
 		if i >= n {
 			break
 		}
-		h := uint64(14695981039346656037) // FNV-1a of the word
-		letters := false
+		s := i
 		for i < n && isWordByte(text[i]) {
-			if !isDigitByte(text[i]) {
-				letters = true
-			}
-			h ^= uint64(text[i])
-			h *= 1099511628211
 			i++
 		}
-		if !letters {
-			continue // numbers (phones, prices) change between reposts
-		}
-		add(mix(h))
-		if havePrev {
-			add(mix(prev*31 + h))
-		}
-		prev, havePrev = h, true
+		h, letters := simWordHash(text, s, i)
+		v.word(h, letters)
 	}
-	if features == 0 {
+	return v.sum()
+}
+
+// simWordHash is the FNV-1a hash of a word and whether it has a letter.
+func simWordHash(text []byte, s, e int) (uint64, bool) {
+	h := uint64(14695981039346656037)
+	letters := false
+	for k := s; k < e; k++ {
+		if !isDigitByte(text[k]) {
+			letters = true
+		}
+		h ^= uint64(text[k])
+		h *= 1099511628211
+	}
+	return h, letters
+}
+
+// simVoter counts the votes of a text's words, in order (the text
+// model's scorer feeds it from its own walk over the words, SimHash from
+// its own).
+type simVoter struct {
+	counts   [64]int32
+	acc      [8]uint64 // byte i of acc[j]: votes for bit 8i+j since the last flush
+	pending  int
+	features int
+	prev     uint64
+	havePrev bool
+}
+
+// word votes with a word's hash and, after the first, with the pair it
+// ends; numbers (no letter: phones, prices change between reposts) do not
+// vote and do not break a pair.
+func (v *simVoter) word(h uint64, letters bool) {
+	if !letters {
+		return
+	}
+	v.add(mix(h))
+	if v.havePrev {
+		v.add(mix(v.prev*31 + h))
+	}
+	v.prev, v.havePrev = h, true
+}
+
+// add votes with bit j of every byte of f, one per byte lane: eight votes
+// per add, no table loads.
+func (v *simVoter) add(f uint64) {
+	const lanes = 0x0101010101010101
+	v.acc[0] += f & lanes
+	v.acc[1] += f >> 1 & lanes
+	v.acc[2] += f >> 2 & lanes
+	v.acc[3] += f >> 3 & lanes
+	v.acc[4] += f >> 4 & lanes
+	v.acc[5] += f >> 5 & lanes
+	v.acc[6] += f >> 6 & lanes
+	v.acc[7] += f >> 7 & lanes
+	v.features++
+	v.pending++
+	if v.pending == 255 {
+		v.flush()
+	}
+}
+
+func (v *simVoter) flush() {
+	for j := 0; j < 8; j++ {
+		a := v.acc[j]
+		for i := 0; i < 8; i++ {
+			v.counts[8*i+j] += int32((a >> (8 * i)) & 0xff)
+		}
+		v.acc[j] = 0
+	}
+	v.pending = 0
+}
+
+// sum is the fingerprint: each bit set where most votes were.
+func (v *simVoter) sum() uint64 {
+	if v.features == 0 {
 		return 0
 	}
-	flush()
+	v.flush()
 	var out uint64
 	for b := 0; b < 64; b++ {
-		if 2*int(counts[b]) > features {
+		if 2*int(v.counts[b]) > v.features {
 			out |= 1 << uint(b)
 		}
 	}

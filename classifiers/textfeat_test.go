@@ -1,6 +1,7 @@
 package classifiers
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -45,14 +46,23 @@ func TestTextScoreMatchesFeatures(t *testing.T) {
 	}
 	var seen featSet
 	var wc wordCache
-	texts := [][]byte{[]byte(""), []byte("a"), []byte("kerja kerja bekerja 18jt 25jt ...")}
+	// the last is past maxTextFeats: the fingerprint must still read it all
+	var long []byte
+	for i := 0; i < 3000; i++ {
+		long = fmt.Appendf(long, "kata%dx%d ", i, i*7)
+	}
+	texts := [][]byte{[]byte(""), []byte("a"), []byte("kerja kerja bekerja 18jt 25jt ..."), []byte("0812 3456 loker 0812"), long}
 	for _, a := range benchAds(t) {
 		texts = append(texts, Normalize(a.Title+"\n"+a.Text).Text)
 	}
 	for pass := 0; pass < 2; pass++ { // the second pass reads cached words
 		for k, tx := range texts {
 			var top [3]textContrib
-			got := b.textScore(tx, &seen, &wc, &top)
+			var sim simVoter
+			got := b.textScore(tx, &seen, &wc, &top, &sim)
+			if fp, want := sim.sum(), SimHash(tx); fp != want {
+				t.Errorf("pass %d text %d: fingerprint on the text model's walk %x, SimHash %x", pass, k, fp, want)
+			}
 			want, best := refTextScore(b, tx)
 			for h := range got {
 				if math.Abs(got[h]-want[h]) > 1e-9 {
