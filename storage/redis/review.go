@@ -575,22 +575,7 @@ func (s *Store) listClaimed(ctx context.Context, f storage.ReviewFilter) ([]loke
 			out = append(out, *it)
 		}
 	}
-	// The order of the priority index: score, then oldest, then (as
-	// ZREVRANGE breaks ties) the larger ID.
-	slices.SortFunc(out, func(a, b lokerwatch.ReviewItem) int {
-		if a.Score != b.Score {
-			return cmp.Compare(b.Score, a.Score)
-		}
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.ID, a.ID)
-	})
-	out = out[min(max(f.Offset, 0), len(out)):]
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
-	}
-	return out, nil
+	return pagePriority(out, f), nil
 }
 
 func matchItem(it *lokerwatch.ReviewItem, f storage.ReviewFilter) bool {
