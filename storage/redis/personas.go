@@ -171,30 +171,46 @@ func (s *Store) LinkPersonas(ctx context.Context, ls []storage.PersonaLink) ([]s
 	if len(ls) == 0 {
 		return nil, nil
 	}
-	// EVALSHA needs the script loaded (LinkPersona's Run loads it on
-	// NOSCRIPT; a pipeline cannot): load it first, a no-op when it is.
-	if err := linkPersonaScript.Load(ctx, s.rdb).Err(); err != nil {
-		return nil, s.wrap(fmt.Sprintf("link personas of %d ads", len(ls)), err)
-	}
-	cmds := make([]*goredis.Cmd, len(ls))
-	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, l := range ls {
-			cmds[i] = linkPersonaScript.EvalSha(ctx, p, nil, s.linkArgs(l)...)
-		}
-		return nil
-	})
+	// EVALSHA needs the script loaded; a pipeline cannot load it on
+	// NOSCRIPT as Run does, so the links it refused (none ran) are sent
+	// again once it is loaded.
 	out := make([]storage.Persona, len(ls))
-	for i, c := range cmds {
-		res, cerr := c.StringSlice()
-		if cerr != nil {
-			return nil, s.wrap("link persona of "+ls[i].AdID, cerr)
-		}
-		if out[i], cerr = linkReply(ls[i], res); cerr != nil {
-			return nil, cerr
-		}
+	pending := make([]int, len(ls))
+	for i := range pending {
+		pending[i] = i
 	}
-	if err != nil {
-		return nil, s.wrap(fmt.Sprintf("link personas of %d ads", len(ls)), err)
+	for attempt := 0; len(pending) > 0; attempt++ {
+		cmds := make([]*goredis.Cmd, len(pending))
+		_, perr := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for j, i := range pending {
+				cmds[j] = linkPersonaScript.EvalSha(ctx, p, nil, s.linkArgs(ls[i])...)
+			}
+			return nil
+		})
+		var again []int
+		for j, c := range cmds {
+			i := pending[j]
+			res, err := c.StringSlice()
+			if err != nil && attempt == 0 && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+				again = append(again, i)
+				continue
+			}
+			if err != nil {
+				return nil, s.wrap("link persona of "+ls[i].AdID, err)
+			}
+			if out[i], err = linkReply(ls[i], res); err != nil {
+				return nil, err
+			}
+		}
+		if perr != nil && len(again) == 0 {
+			return nil, s.wrap(fmt.Sprintf("link personas of %d ads", len(ls)), perr)
+		}
+		if len(again) > 0 {
+			if err := linkPersonaScript.Load(ctx, s.rdb).Err(); err != nil {
+				return nil, s.wrap(fmt.Sprintf("link personas of %d ads", len(ls)), err)
+			}
+		}
+		pending = again
 	}
 	return out, nil
 }
