@@ -39,6 +39,15 @@ func TestLinkAllAsOneByOne(t *testing.T) {
 		"Admin kasino, DP 3 juta ke DANA 0812-4444-5555"} {
 		ads = append(ads, newAd(e, fmt.Sprintf("shared-%d", i), "tg-channel", i, "Lowongan", text))
 	}
+	// A one-off ad and its contactless repost, stored and linked in one
+	// batch (the last): the repost joins it though neither was in a
+	// persona when the batch began.
+	one := "Lowongan terapis spa di Kuala Lumpur untuk wanita usia 20 sampai 30, gaji 12 juta, tanpa potongan, berangkat minggu depan dengan visa kunjungan, paspor diurus agen, tempat tinggal disediakan di dekat lokasi kerja, jam kerja fleksibel dan bonus bulanan, kontrak dua tahun bisa diperpanjang. Hubungi "
+	ads = append(ads, newAd(e, "one-off", "loker-board", 9, "Terapis spa Kuala Lumpur", one+"WA 0819-9999-3333"),
+		newAd(e, "one-off-repost", "rss-feed", 9, "Terapis spa Kuala Lumpur", one))
+	if len(ads)%8 != 4 {
+		t.Fatalf("%d ads: the one-off pair is not in one batch", len(ads))
+	}
 	for _, ad := range ads[:90] {
 		if ad.Fingerprint == 0 {
 			t.Fatal("no fingerprints")
@@ -93,6 +102,9 @@ func TestLinkAllAsOneByOne(t *testing.T) {
 			}
 			if pa["tpl-a-0"].ID == pa["tpl-b-0"].ID || pa["tpl-bridge"].Size != 1 {
 				t.Errorf("a template filled in by two recruiters was merged (or bridged): %+v %+v %+v", pa["tpl-a-0"], pa["tpl-b-0"], pa["tpl-bridge"])
+			}
+			if pa["one-off-repost"].ID != pa["one-off"].ID {
+				t.Errorf("a repost linked in the batch of its original did not join it: %+v %+v", pa["one-off"], pa["one-off-repost"])
 			}
 			if pa["shared-0"].ID != pa["shared-2"].ID {
 				t.Errorf("a shared contact did not link: %+v %+v", pa["shared-0"], pa["shared-2"])

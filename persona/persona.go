@@ -149,6 +149,10 @@ func (l *Linker) LinkAll(ctx context.Context, ads []*lokerwatch.Ad) error {
 		l.errors.Add(float64(len(ads)))
 		return err
 	}
+	if err := l.onePerPersona(ctx, links); err != nil {
+		l.errors.Add(float64(len(ads)))
+		return err
+	}
 	bl, ok := l.st.(batchLinker)
 	if !ok || len(links) == 1 {
 		var first error
@@ -169,6 +173,59 @@ func (l *Linker) LinkAll(ctx context.Context, ads []*lokerwatch.Ad) error {
 		return fmt.Errorf("personas of %d ads: %w", len(links), err)
 	}
 	l.links.Add(float64(len(links)))
+	return nil
+}
+
+// personaIndex is what a store may offer to read the personas of many ads
+// at once (ad ID -> persona ID; ads in none are left out).
+type personaIndex interface {
+	PersonasOfAds(ctx context.Context, ids []string) (map[string]string, error)
+}
+
+// onePerPersona drops from each link's reposts those in a persona another
+// of its reposts is in, as the batch begins: a merge moves a persona's ads
+// together, so two ads in one persona now are in one persona when the link
+// is made and join the ad to the same one — the store need not look up
+// both. On a template thousands of ads use, an ad's 64 candidates are
+// mostly one persona. Reposts in none yet (stored in this batch, linked
+// before this ad is) are all kept.
+func (l *Linker) onePerPersona(ctx context.Context, links []storage.PersonaLink) error {
+	pi, ok := l.st.(personaIndex)
+	if !ok {
+		return nil
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, link := range links {
+		for _, id := range link.Ads {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	of, err := pi.PersonasOfAds(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("personas of %d reposts: %w", len(ids), err)
+	}
+	for i, link := range links {
+		kept := link.Ads[:0:0]
+		have := map[string]bool{}
+		for _, id := range link.Ads {
+			p, in := of[id]
+			if in && have[p] {
+				continue
+			}
+			if in {
+				have[p] = true
+			}
+			kept = append(kept, id)
+		}
+		links[i].Ads = kept
+	}
 	return nil
 }
 

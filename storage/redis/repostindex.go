@@ -87,3 +87,23 @@ func (s *Store) AdKeys(ctx context.Context, ids []string) (map[string][]lokerwat
 	}
 	return out, nil
 }
+
+// PersonasOfAds returns the persona of each of ids that is in one, in one
+// HMGET of p:ad (the persona linker's batch, to send one repost per
+// persona).
+func (s *Store) PersonasOfAds(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.k("p:ad"), ids...).Result()
+	if err != nil {
+		return nil, s.wrap(fmt.Sprintf("personas of %d ads", len(ids)), err)
+	}
+	for i, v := range vals {
+		if p, ok := v.(string); ok && p != "" {
+			out[ids[i]] = p
+		}
+	}
+	return out, nil
+}

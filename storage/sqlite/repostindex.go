@@ -78,3 +78,32 @@ func (s *Store) AdKeys(ctx context.Context, ids []string) (map[string][]lokerwat
 	}
 	return out, nil
 }
+
+// PersonasOfAds returns the persona of each of ids that is in one, in one
+// query (the persona linker's batch, to send one repost per persona).
+func (s *Store) PersonasOfAds(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT ad_id, persona FROM persona_ads WHERE ad_id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("personas of %d ads: %w", len(ids), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, p string
+		if err := rows.Scan(&id, &p); err != nil {
+			return nil, fmt.Errorf("personas of %d ads: %w", len(ids), err)
+		}
+		out[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("personas of %d ads: %w", len(ids), err)
+	}
+	return out, nil
+}
