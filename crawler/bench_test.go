@@ -19,6 +19,8 @@ import (
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/config"
 	"github.com/lokerwatch/lokerwatch/crawler"
+	"github.com/lokerwatch/lokerwatch/persona"
+	"github.com/lokerwatch/lokerwatch/storage"
 	"github.com/lokerwatch/lokerwatch/storage/redis"
 	"github.com/lokerwatch/lokerwatch/storage/redis/redistest"
 )
@@ -167,7 +169,28 @@ func BenchmarkCrawl(b *testing.B) {
 		st := openOn(b, url)
 		return st, func() { st.Close(); stop() }
 	}
+	linked := func(open func(b *testing.B) (crawler.Store, func())) func(b *testing.B) (crawler.Store, func()) {
+		return func(b *testing.B) (crawler.Store, func()) {
+			st, stop := open(b)
+			ps := st.(persona.Store)
+			return persona.Linking(st.(storage.Store), persona.NewLinker(ps, persona.Options{Weak: clf.LicensedContact})), stop
+		}
+	}
 
+	b.Run("lokerwatch-sqlite-linked", func(b *testing.B) {
+		var total time.Duration
+		for i := 0; i < b.N; i++ {
+			total += crawl(b, linked(openSQLite))
+		}
+		b.ReportMetric(rate(total, b.N), "pages/s")
+	})
+	b.Run("lokerwatch-redis-linked", func(b *testing.B) {
+		var total time.Duration
+		for i := 0; i < b.N; i++ {
+			total += crawl(b, linked(openRedis))
+		}
+		b.ReportMetric(rate(total, b.N), "pages/s")
+	})
 	b.Run("lokerwatch-sqlite", func(b *testing.B) {
 		var total time.Duration
 		for i := 0; i < b.N; i++ {
@@ -260,6 +283,11 @@ func BenchmarkCrawl(b *testing.B) {
 	}
 	versus("sqlite-vs-colly", func(b *testing.B) time.Duration { return crawl(b, openSQLite) })
 	versus("redis-vs-colly", func(b *testing.B) time.Duration { return crawl(b, openRedis) })
+	// The -linked arms store through persona.Linking, as lokerwatch crawl
+	// and worker do: every stored ad is put into its persona (its strong
+	// entities and its reposts, looked up by SimHash band).
+	versus("sqlite-linked-vs-colly", func(b *testing.B) time.Duration { return crawl(b, linked(openSQLite)) })
+	versus("redis-linked-vs-colly", func(b *testing.B) time.Duration { return crawl(b, linked(openRedis)) })
 	versus("redis-2-workers-vs-colly", workers(2))
 }
 

@@ -81,7 +81,14 @@ func decodeJSONLD(raw string) (any, error) {
 	if s == "" {
 		return nil, fmt.Errorf("empty")
 	}
-	std, err := hujson.Standardize(escapeControls([]byte(s)))
+	b := escapeControls([]byte(s))
+	if json.Valid(b) {
+		// Most JSON-LD is standard JSON: hujson (a superset whose
+		// literals are checked by json.Valid too) would give the same
+		// value with a parse and a copy more.
+		return decodeJSON(b)
+	}
+	std, err := hujson.Standardize(b)
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}

@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/bits"
+	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -111,23 +113,12 @@ func (l *Linker) Weak(k lokerwatch.IndexKey) bool { return l.weak != nil && l.we
 // Link puts a stored ad into its persona: it joins the personas of its
 // strong keys and of its reposts.
 func (l *Linker) Link(ctx context.Context, ad *lokerwatch.Ad) (storage.Persona, error) {
-	keys := Keys(ad, l.weak)
-	reposts, err := l.reposts(ctx, ad, keys)
+	links, err := l.plan(ctx, []*lokerwatch.Ad{ad})
 	if err != nil {
 		l.errors.Inc()
 		return storage.Persona{}, err
 	}
-	link := storage.PersonaLink{AdID: ad.ID, Keys: keys, Ads: reposts, FirstSeen: ad.FirstSeen, LastSeen: ad.LastSeen, Source: ad.Source}
-	if link.FirstSeen.IsZero() {
-		link.FirstSeen = ad.FetchedAt
-	}
-	if link.LastSeen.IsZero() {
-		link.LastSeen = ad.FetchedAt
-	}
-	if a := ad.Assessment; a != nil && a.Flagged {
-		link.Category = a.Category
-	}
-	p, err := l.st.LinkPersona(ctx, link)
+	p, err := l.st.LinkPersona(ctx, links[0])
 	if err != nil {
 		l.errors.Inc()
 		return p, fmt.Errorf("persona of ad %s: %w", ad.ID, err)
@@ -136,43 +127,280 @@ func (l *Linker) Link(ctx context.Context, ad *lokerwatch.Ad) (storage.Persona, 
 	return p, nil
 }
 
-// reposts finds stored near-duplicates of ad that may join its persona.
-func (l *Linker) reposts(ctx context.Context, ad *lokerwatch.Ad, keys []lokerwatch.IndexKey) ([]string, error) {
-	if ad.Fingerprint == 0 {
-		return nil, nil
+// batchLinker is what a store may offer to link many ads in one step (one
+// SQLite transaction, one Redis pipeline) instead of one per ad.
+type batchLinker interface {
+	LinkPersonas(ctx context.Context, ls []storage.PersonaLink) ([]storage.Persona, error)
+}
+
+// LinkAll puts stored ads into their personas, in order, as Link would one
+// by one, with their repost candidates looked up together and, when the
+// store offers it, one store step to link them all (the step after a
+// FinishPages batch).
+func (l *Linker) LinkAll(ctx context.Context, ads []*lokerwatch.Ad) error {
+	if len(ads) == 0 {
+		return nil
 	}
-	seen := map[string]bool{ad.ID: true}
+	// The reposts are found from the ad index only, which linking does not
+	// change, so finding all first and linking after gives what linking
+	// one after the other would.
+	links, err := l.plan(ctx, ads)
+	if err != nil {
+		l.errors.Add(float64(len(ads)))
+		return err
+	}
+	if err := l.onePerPersona(ctx, links); err != nil {
+		l.errors.Add(float64(len(ads)))
+		return err
+	}
+	bl, ok := l.st.(batchLinker)
+	if !ok || len(links) == 1 {
+		var first error
+		for i, link := range links {
+			if _, err := l.st.LinkPersona(ctx, link); err != nil {
+				l.errors.Inc()
+				if first == nil {
+					first = fmt.Errorf("persona of ad %s: %w", ads[i].ID, err)
+				}
+				continue
+			}
+			l.links.Inc()
+		}
+		return first
+	}
+	if _, err := bl.LinkPersonas(ctx, links); err != nil {
+		l.errors.Add(float64(len(links)))
+		return fmt.Errorf("personas of %d ads: %w", len(links), err)
+	}
+	l.links.Add(float64(len(links)))
+	return nil
+}
+
+// personaIndex is what a store may offer to read the personas of many ads
+// at once (ad ID -> persona ID; ads in none are left out).
+type personaIndex interface {
+	PersonasOfAds(ctx context.Context, ids []string) (map[string]string, error)
+}
+
+// onePerPersona drops from each link's reposts those in a persona another
+// of its reposts is in, as the batch begins: a merge moves a persona's ads
+// together, so two ads in one persona now are in one persona when the link
+// is made and join the ad to the same one — the store need not look up
+// both. On a template thousands of ads use, an ad's 64 candidates are
+// mostly one persona. Reposts in none yet (stored in this batch, linked
+// before this ad is) are all kept.
+func (l *Linker) onePerPersona(ctx context.Context, links []storage.PersonaLink) error {
+	pi, ok := l.st.(personaIndex)
+	if !ok {
+		return nil
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, link := range links {
+		for _, id := range link.Ads {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	of, err := pi.PersonasOfAds(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("personas of %d reposts: %w", len(ids), err)
+	}
+	for i, link := range links {
+		kept := link.Ads[:0:0]
+		have := map[string]bool{}
+		for _, id := range link.Ads {
+			p, in := of[id]
+			if in && have[p] {
+				continue
+			}
+			if in {
+				have[p] = true
+			}
+			kept = append(kept, id)
+		}
+		links[i].Ads = kept
+	}
+	return nil
+}
+
+// repostIndex is what a store may offer the linker to judge repost
+// candidates from its index instead of reading each candidate whole (both
+// stores do): at most n IDs under each of several keys, and the index keys
+// of many ads at once, from which a candidate's fingerprint (its four
+// SimHash bands) and strong keys are known.
+type repostIndex interface {
+	AdsByKeysN(ctx context.Context, keys []lokerwatch.IndexKey, n int) ([][]string, error)
+	AdKeys(ctx context.Context, ids []string) (map[string][]lokerwatch.IndexKey, error)
+}
+
+// candidate is a stored ad that may be a repost: its fingerprint and
+// strong keys.
+type candidate struct {
+	fp   uint64
+	keys []lokerwatch.IndexKey
+}
+
+// fromIndex rebuilds a candidate from its index keys: the fingerprint from
+// its four bands (0 when any is missing, as for an ad without one), the
+// strong keys as Keys would give them.
+func (l *Linker) fromIndex(keys []lokerwatch.IndexKey) candidate {
+	var c candidate
+	bands := 0
+	for _, k := range keys {
+		if k.Kind == lokerwatch.EntityFingerprint {
+			b, hex, _ := strings.Cut(k.Value, ":")
+			band, err1 := strconv.Atoi(b)
+			v, err2 := strconv.ParseUint(hex, 16, 16)
+			if err1 == nil && err2 == nil && band >= 0 && band < 4 {
+				c.fp |= v << (16 * band)
+				bands |= 1 << band
+			}
+			continue
+		}
+		if StrongKinds[k.Kind] && !(l.weak != nil && l.weak(k)) {
+			c.keys = append(c.keys, k)
+		}
+	}
+	if bands != 0xf {
+		c.fp = 0
+	}
+	return c
+}
+
+func bandKey(fp uint64, band int) lokerwatch.IndexKey {
+	return lokerwatch.IndexKey{Kind: lokerwatch.EntityFingerprint, Value: fmt.Sprintf("%d:%04x", band, (fp>>(16*band))&0xffff)}
+}
+
+// plan is what the store is asked to do for each ad: its strong keys and
+// its reposts (stored near-duplicates that may join its persona). The
+// ads' SimHash bands are looked up together, and the candidates they give
+// read once for all the ads.
+func (l *Linker) plan(ctx context.Context, ads []*lokerwatch.Ad) ([]storage.PersonaLink, error) {
+	idx, fast := l.st.(repostIndex)
+	// The bands to look up, each once.
+	var bands []lokerwatch.IndexKey
+	bandAt := map[lokerwatch.IndexKey]int{}
+	for _, ad := range ads {
+		if ad.Fingerprint == 0 {
+			continue
+		}
+		for band := 0; band < 4; band++ {
+			k := bandKey(ad.Fingerprint, band)
+			if _, ok := bandAt[k]; !ok {
+				bandAt[k] = len(bands)
+				bands = append(bands, k)
+			}
+		}
+	}
+	var under [][]string // the IDs under bands[i], at most maxRepostCandidates
+	if fast && len(bands) > 0 {
+		var err error
+		if under, err = idx.AdsByKeysN(ctx, bands, maxRepostCandidates); err != nil {
+			return nil, fmt.Errorf("reposts of %d ads: %w", len(ads), err)
+		}
+		if len(under) != len(bands) {
+			return nil, fmt.Errorf("reposts of %d ads: %d answers for %d bands", len(ads), len(under), len(bands))
+		}
+	} else {
+		for _, k := range bands {
+			ids, err := l.st.AdsByKey(ctx, k)
+			if err != nil {
+				return nil, fmt.Errorf("reposts of %d ads: %w", len(ads), err)
+			}
+			under = append(under, ids)
+		}
+	}
+	// Each ad's candidates in the order found, and all of them once.
+	cands := make([][]string, len(ads))
+	var all []string
+	inAll := map[string]bool{}
+	for i, ad := range ads {
+		if ad.Fingerprint == 0 {
+			continue
+		}
+		seen := map[string]bool{ad.ID: true}
+		for band := 0; band < 4; band++ {
+			ids := under[bandAt[bandKey(ad.Fingerprint, band)]]
+			if len(ids) > maxRepostCandidates {
+				ids = ids[:maxRepostCandidates]
+			}
+			for _, id := range ids {
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				cands[i] = append(cands[i], id)
+				if !inAll[id] {
+					inAll[id] = true
+					all = append(all, id)
+				}
+			}
+		}
+	}
+	// The candidates' fingerprints and strong keys: from the index in one
+	// read when the store offers it, else (and for an ad the index does
+	// not know) from the ad itself.
+	known := map[string]candidate{}
+	if fast && len(all) > 0 {
+		indexed, err := idx.AdKeys(ctx, all)
+		if err != nil {
+			return nil, fmt.Errorf("reposts of %d ads: %w", len(ads), err)
+		}
+		for id, ks := range indexed {
+			known[id] = l.fromIndex(ks)
+		}
+	}
+	read := func(id string) candidate {
+		if c, ok := known[id]; ok {
+			return c
+		}
+		var c candidate
+		if other, err := l.st.GetAd(ctx, id); err == nil && other.Fingerprint != 0 { // else deleted since it was indexed
+			c = candidate{fp: other.Fingerprint, keys: Keys(other, l.weak)}
+		}
+		known[id] = c
+		return c
+	}
+	out := make([]storage.PersonaLink, len(ads))
+	for i, ad := range ads {
+		keys := Keys(ad, l.weak)
+		link := storage.PersonaLink{AdID: ad.ID, Keys: keys, Ads: l.reposts(ad, keys, cands[i], read), FirstSeen: ad.FirstSeen, LastSeen: ad.LastSeen, Source: ad.Source}
+		if link.FirstSeen.IsZero() {
+			link.FirstSeen = ad.FetchedAt
+		}
+		if link.LastSeen.IsZero() {
+			link.LastSeen = ad.FetchedAt
+		}
+		if a := ad.Assessment; a != nil && a.Flagged {
+			link.Category = a.Category
+		}
+		out[i] = link
+	}
+	return out, nil
+}
+
+// reposts picks, of ad's candidates, the near-duplicates that may join its
+// persona.
+func (l *Linker) reposts(ad *lokerwatch.Ad, keys []lokerwatch.IndexKey, cands []string, read func(string) candidate) []string {
 	var out []string
 	var withKeys [][]lokerwatch.IndexKey // strong keys of the reposts, when ad has none
-	for band := 0; band < 4; band++ {
-		v := (ad.Fingerprint >> (16 * band)) & 0xffff
-		ids, err := l.st.AdsByKey(ctx, lokerwatch.IndexKey{Kind: lokerwatch.EntityFingerprint, Value: fmt.Sprintf("%d:%04x", band, v)})
-		if err != nil {
-			return nil, fmt.Errorf("reposts of %s: %w", ad.ID, err)
+	for _, id := range cands {
+		c := read(id)
+		if c.fp == 0 || bits.OnesCount64(ad.Fingerprint^c.fp) > NearDupBits {
+			continue
 		}
-		if len(ids) > maxRepostCandidates {
-			ids = ids[:maxRepostCandidates]
+		if !RepostLinks(keys, c.keys) {
+			continue
 		}
-		for _, id := range ids {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			other, err := l.st.GetAd(ctx, id)
-			if err != nil {
-				continue // deleted since it was indexed
-			}
-			if other.Fingerprint == 0 || bits.OnesCount64(ad.Fingerprint^other.Fingerprint) > NearDupBits {
-				continue
-			}
-			ok := Keys(other, l.weak)
-			if !RepostLinks(keys, ok) {
-				continue
-			}
-			out = append(out, id)
-			if len(keys) == 0 {
-				withKeys = append(withKeys, ok)
-			}
+		out = append(out, id)
+		if len(keys) == 0 {
+			withKeys = append(withKeys, c.keys)
 		}
 	}
 	// An ad without contacts that reposts a text used by several
@@ -181,11 +409,11 @@ func (l *Linker) reposts(ctx context.Context, ad *lokerwatch.Ad, keys []lokerwat
 	for i := range withKeys {
 		for j := i + 1; j < len(withKeys); j++ {
 			if len(withKeys[i]) > 0 && len(withKeys[j]) > 0 && !RepostLinks(withKeys[i], withKeys[j]) {
-				return nil, nil
+				return nil
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // RepostLinks decides whether two near-duplicate ads with these strong

@@ -38,19 +38,22 @@ func (s *LinkingStore) PutAd(ctx context.Context, ad *lokerwatch.Ad) (storage.Pu
 	return res, err
 }
 
-// FinishPages finishes the pages, then links the ads of those finished.
+// FinishPages finishes the pages, then links the ads of those finished,
+// all in one store step (Linker.LinkAll).
 func (s *LinkingStore) FinishPages(ctx context.Context, pages []storage.FinishedPage) ([]storage.PageResult, error) {
 	res, err := s.Store.FinishPages(ctx, pages)
 	if err != nil {
 		return res, err
 	}
+	var ads []*lokerwatch.Ad
 	for i, r := range res {
 		if r.Err != nil || i >= len(pages) {
 			continue
 		}
-		for _, ad := range pages[i].Ads {
-			s.link(ctx, ad)
-		}
+		ads = append(ads, pages[i].Ads...)
+	}
+	if err := s.l.LinkAll(ctx, ads); err != nil {
+		s.l.log.Warn("ads stored but not all linked into their personas", "ads", len(ads), "err", err)
 	}
 	return res, nil
 }

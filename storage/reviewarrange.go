@@ -216,6 +216,12 @@ type ClusterReader interface {
 	ItemForAd(ctx context.Context, adID string) (*lokerwatch.ReviewItem, error)
 }
 
+// boundedKeys is offered by both stores: at most n IDs under each key, in
+// ID order (Redis: from a large set, n of its choice).
+type boundedKeys interface {
+	AdsByKeysN(ctx context.Context, keys []lokerwatch.IndexKey, n int) ([][]string, error)
+}
+
 // ReviewCluster names the repost cluster of an ad about to be queued: the
 // cluster of a queued ad whose fingerprint is within ClusterMaxBits of
 // ad's (found through the SimHash band keys of the ad index; the smallest
@@ -229,14 +235,32 @@ func ReviewCluster(ctx context.Context, st ClusterReader, ad *lokerwatch.Ad) (st
 	join := ""
 	seen := map[string]bool{ad.ID: true}
 	read := 0
+	var bands []lokerwatch.IndexKey
 	for _, k := range lokerwatch.IndexKeys(ad) {
-		if k.Kind != lokerwatch.EntityFingerprint {
-			continue
+		if k.Kind == lokerwatch.EntityFingerprint {
+			bands = append(bands, k)
 		}
-		ids, err := st.AdsByKey(ctx, k)
-		if err != nil {
+	}
+	// A store that can read only the first IDs under a key is asked for as
+	// many as can be read from each band (the ad itself may be among them),
+	// not for the whole band: a template used by thousands of ads would
+	// otherwise be read whole for each ad queued.
+	var under [][]string
+	if bst, ok := st.(boundedKeys); ok {
+		var err error
+		if under, err = bst.AdsByKeysN(ctx, bands, clusterCandidates+1); err != nil {
 			return "", fmt.Errorf("repost cluster of ad %s: %w", ad.ID, err)
 		}
+	} else {
+		for _, k := range bands {
+			ids, err := st.AdsByKey(ctx, k)
+			if err != nil {
+				return "", fmt.Errorf("repost cluster of ad %s: %w", ad.ID, err)
+			}
+			under = append(under, ids)
+		}
+	}
+	for _, ids := range under {
 		for _, id := range ids {
 			if seen[id] || read >= clusterCandidates {
 				continue

@@ -134,12 +134,7 @@ func personaFrom(id string, size, first, last, stats string) (storage.Persona, e
 
 func keyField(k lokerwatch.IndexKey) string { return string(k.Kind) + ":" + k.Value }
 
-// LinkPersona joins the ad to its persona and merges what it links, in
-// one script.
-func (s *Store) LinkPersona(ctx context.Context, l storage.PersonaLink) (storage.Persona, error) {
-	if l.AdID == "" {
-		return storage.Persona{}, errors.New("link persona: missing ad ID")
-	}
+func (s *Store) linkArgs(l storage.PersonaLink) []any {
 	args := []any{s.prefix, l.AdID, ms(l.FirstSeen), ms(l.LastSeen), string(l.Category), l.Source, len(l.Keys)}
 	for _, k := range l.Keys {
 		args = append(args, keyField(k))
@@ -147,10 +142,80 @@ func (s *Store) LinkPersona(ctx context.Context, l storage.PersonaLink) (storage
 	for _, a := range l.Ads {
 		args = append(args, a)
 	}
-	res, err := linkPersonaScript.Run(ctx, s.rdb, nil, args...).StringSlice()
+	return args
+}
+
+// LinkPersona joins the ad to its persona and merges what it links, in
+// one script.
+func (s *Store) LinkPersona(ctx context.Context, l storage.PersonaLink) (storage.Persona, error) {
+	if l.AdID == "" {
+		return storage.Persona{}, errors.New("link persona: missing ad ID")
+	}
+	res, err := linkPersonaScript.Run(ctx, s.rdb, nil, s.linkArgs(l)...).StringSlice()
 	if err != nil {
 		return storage.Persona{}, s.wrap("link persona of "+l.AdID, err)
 	}
+	return linkReply(l, res)
+}
+
+// LinkPersonas links ads as LinkPersona does, one script each, in order,
+// sent in one pipeline (one round trip for the persona linker's batch
+// after FinishPages). Each script is atomic on its own and one's error
+// does not stop the next; the first error is returned.
+func (s *Store) LinkPersonas(ctx context.Context, ls []storage.PersonaLink) ([]storage.Persona, error) {
+	for i, l := range ls {
+		if l.AdID == "" {
+			return nil, fmt.Errorf("link personas: link %d: missing ad ID", i)
+		}
+	}
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	// EVALSHA needs the script loaded; a pipeline cannot load it on
+	// NOSCRIPT as Run does, so the links it refused (none ran) are sent
+	// again once it is loaded.
+	out := make([]storage.Persona, len(ls))
+	pending := make([]int, len(ls))
+	for i := range pending {
+		pending[i] = i
+	}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		cmds := make([]*goredis.Cmd, len(pending))
+		_, perr := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for j, i := range pending {
+				cmds[j] = linkPersonaScript.EvalSha(ctx, p, nil, s.linkArgs(ls[i])...)
+			}
+			return nil
+		})
+		var again []int
+		for j, c := range cmds {
+			i := pending[j]
+			res, err := c.StringSlice()
+			if err != nil && attempt == 0 && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+				again = append(again, i)
+				continue
+			}
+			if err != nil {
+				return nil, s.wrap("link persona of "+ls[i].AdID, err)
+			}
+			if out[i], err = linkReply(ls[i], res); err != nil {
+				return nil, err
+			}
+		}
+		if perr != nil && len(again) == 0 {
+			return nil, s.wrap(fmt.Sprintf("link personas of %d ads", len(ls)), perr)
+		}
+		if len(again) > 0 {
+			if err := linkPersonaScript.Load(ctx, s.rdb).Err(); err != nil {
+				return nil, s.wrap(fmt.Sprintf("link personas of %d ads", len(ls)), err)
+			}
+		}
+		pending = again
+	}
+	return out, nil
+}
+
+func linkReply(l storage.PersonaLink, res []string) (storage.Persona, error) {
 	if len(res) != 5 {
 		return storage.Persona{}, fmt.Errorf("link persona of %s: unexpected reply %q", l.AdID, res)
 	}

@@ -50,6 +50,47 @@ func (s *Store) LinkPersona(ctx context.Context, l storage.PersonaLink) (storage
 		return out, errors.New("link persona: missing ad ID")
 	}
 	err := s.write(ctx, "link persona of "+l.AdID, func(tx *txn) error {
+		var err error
+		out, err = s.linkPersona(ctx, tx, l)
+		return err
+	})
+	return out, err
+}
+
+// LinkPersonas links ads as LinkPersona does, one after the other, in one
+// transaction (the persona linker's step after FinishPages: one commit
+// for a batch of pages' ads instead of one per ad). On an error nothing is
+// linked.
+func (s *Store) LinkPersonas(ctx context.Context, ls []storage.PersonaLink) ([]storage.Persona, error) {
+	for i, l := range ls {
+		if l.AdID == "" {
+			return nil, fmt.Errorf("link personas: link %d: missing ad ID", i)
+		}
+	}
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	out := make([]storage.Persona, len(ls))
+	err := s.write(ctx, fmt.Sprintf("link personas of %d ads", len(ls)), func(tx *txn) error {
+		for i, l := range ls {
+			p, err := s.linkPersona(ctx, tx, l)
+			if err != nil {
+				return fmt.Errorf("ad %s: %w", l.AdID, err)
+			}
+			out[i] = p
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// linkPersona is LinkPersona inside a write transaction.
+func (s *Store) linkPersona(ctx context.Context, tx *txn, l storage.PersonaLink) (storage.Persona, error) {
+	var out storage.Persona
+	err := func() error {
 		var cur string
 		err := tx.QueryRowContext(ctx, `SELECT persona FROM persona_ads WHERE ad_id = ?`, l.AdID).Scan(&cur)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -70,12 +111,28 @@ func (s *Store) LinkPersona(ctx context.Context, l storage.PersonaLink) (storage
 				return err
 			}
 		}
-		for _, id := range l.Ads {
-			var p string
-			err := tx.QueryRowContext(ctx, `SELECT persona FROM persona_ads WHERE ad_id = ?`, id).Scan(&p)
-			if err == nil {
+		if len(l.Ads) > 0 {
+			// The reposts' personas, in one query (there may be dozens).
+			ids, err := json.Marshal(l.Ads)
+			if err != nil {
+				return err
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT DISTINCT persona FROM persona_ads WHERE ad_id IN (SELECT value FROM json_each(?))`, string(ids))
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var p string
+				if err := rows.Scan(&p); err != nil {
+					rows.Close()
+					return err
+				}
 				targets[p] = true
-			} else if !errors.Is(err, sql.ErrNoRows) {
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
 				return err
 			}
 		}
@@ -161,7 +218,7 @@ func (s *Store) LinkPersona(ctx context.Context, l storage.PersonaLink) (storage
 		}
 		out = root
 		return nil
-	})
+	}()
 	return out, err
 }
 
