@@ -27,8 +27,8 @@ type deepBoard struct {
 }
 
 const (
-	scamText  = "Dibutuhkan segera admin media sosial untuk perusahaan online di Sihanoukville, Kamboja. Gaji $1500/bulan, tanpa pengalaman, tidak perlu ijazah. Tiket pesawat dan visa ditanggung perusahaan, berangkat pakai visa turis, langsung berangkat minggu ini. Hubungi WA +62 812-3456-7001 sekarang, kuota terbatas!"
-	plainText = "PT Sinar Makmur Abadi membuka lowongan operator produksi untuk pabrik komponen otomotif di Karawang. Syarat: lulusan SMA/SMK, usia 18-27 tahun, bersedia kerja shift. Seleksi tanpa dipungut biaya."
+	scamText  = "Dibutuhkan segera admin media sosial di kantor perusahaan online Sihanoukville, Kamboja. Gaji $1500/bulan, tanpa pengalaman, tidak perlu ijazah. Tiket pesawat dan visa ditanggung perusahaan, berangkat pakai visa turis, langsung berangkat minggu ini. Hubungi WA +62 812-3456-7001 sekarang, kuota terbatas!"
+	plainText = "PT Sinar Makmur Abadi mencari operator produksi untuk pabrik komponen otomotif di Karawang. Syarat: lulusan SMA/SMK, usia 18-27 tahun, bersedia kerja shift. Seleksi tanpa dipungut biaya."
 )
 
 func (b *deepBoard) ads() int { return b.pages * b.adsPerPage }

@@ -23,7 +23,7 @@ type plainStore struct{ persona.Store }
 // would bridge them, and a contact shared across texts.
 func TestLinkAllAsOneByOne(t *testing.T) {
 	e := engine(t)
-	tplBig := "Dibutuhkan admin media sosial untuk perusahaan online di Sihanoukville, gaji 18 juta per bulan, tiket dan visa ditanggung, mess gratis, makan tiga kali sehari, tidak perlu pengalaman, usia 18 sampai 35 tahun, berangkat bulan depan bersama rombongan dari Jakarta. "
+	tplBig := "Dibutuhkan admin media sosial di kantor perusahaan online Sihanoukville, gaji 18 juta per bulan, tiket dan visa ditanggung, mess gratis, makan tiga kali sehari, tidak perlu pengalaman, usia 18 sampai 35 tahun, berangkat bulan depan bersama rombongan dari Jakarta. "
 	tplTwo := "Dibutuhkan operator komputer untuk perusahaan investasi online di Myawaddy, gaji 20 juta per bulan, tiket dan visa ditanggung, mess gratis, makan tiga kali sehari, tidak perlu pengalaman, usia 18 sampai 35 tahun. Hubungi "
 	var ads []*lokerwatch.Ad
 	for i := 0; i < 90; i++ { // more than the 64 candidates read per band

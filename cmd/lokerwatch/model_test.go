@@ -133,7 +133,7 @@ func TestRescoreAndVerdictTraining(t *testing.T) {
 		t.Fatal(err)
 	}
 	ads := []*lokerwatch.Ad{
-		{ID: "ad1", Source: "s", URL: "https://jobs.example/1", FetchedAt: time.Now(), Title: "Loker CS Kamboja", Text: "Dicari CS online di Kamboja, gaji 1000 USD, tanpa pengalaman, tiket gratis, cukup paspor. WA 0812 3456 7001"},
+		{ID: "ad1", Source: "s", URL: "https://jobs.example/1", FetchedAt: time.Now(), Title: "Loker CS Kamboja", Text: "Dicari CS online di Kamboja, gaji 1000 USD, tiket gratis, tanpa pengalaman, bawa paspor saja. WA 0812 3456 7001"},
 		{ID: "ad2", Source: "s", URL: "https://jobs.example/2", FetchedAt: time.Now(), Title: "Staf gudang", Text: "Dicari staf gudang di Bekasi, gaji UMR. Lamaran ke kantor."},
 		{ID: "ad3", Source: "s", URL: "https://jobs.example/3", FetchedAt: time.Now(), Title: "Admin chat Myawaddy", Text: "Admin chat Myawaddy gaji 20 juta, berangkat minggu ini, visa turis. Japri 0812 3456 7003"},
 	}
