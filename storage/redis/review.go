@@ -557,22 +557,14 @@ func (s *Store) listClaimed(ctx context.Context, f storage.ReviewFilter) ([]loke
 	if err != nil {
 		return nil, s.wrap("list claimed review items", err)
 	}
-	cmds := make([]*goredis.MapStringStringCmd, len(ids))
-	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.HGetAll(ctx, s.k("rv:item:", id))
-		}
-		return nil
-	}); err != nil {
+	items, err := s.itemsByID(ctx, ids)
+	if err != nil {
 		return nil, s.wrap("list claimed review items", err)
 	}
 	var out []lokerwatch.ReviewItem
-	for _, c := range cmds {
-		if len(c.Val()) == 0 {
-			continue
-		}
-		if it := itemFromFields(c.Val()); matchItem(it, f) {
-			out = append(out, *it)
+	for _, it := range items {
+		if matchItem(&it, f) {
+			out = append(out, it)
 		}
 	}
 	return pagePriority(out, f), nil
