@@ -4,8 +4,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/lokerwatch/lokerwatch/internal/shareddata"
 )
 
 func loadLines(t testing.TB, path string) []InputLine {
@@ -28,29 +29,11 @@ func loadLines(t testing.TB, path string) []InputLine {
 	return out
 }
 
-// devSet finds ../shared/data/ads-dev.jsonl beside the module root; the
-// labelled development set is never copied into the repository.
+// devSet is ../shared/data/ads-dev.jsonl (never copied into the
+// repository), or the test skips.
 func devSet(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", "ads-dev.jsonl")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("development set %s not present (it lives in shared/ beside the clone): %v", p, err)
-	}
-	return p
+	return shareddata.Path(t, "ads-dev.jsonl")
 }
 
 var testEngine *Engine

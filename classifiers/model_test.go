@@ -9,16 +9,13 @@ import (
 	"testing"
 
 	"github.com/lokerwatch/lokerwatch"
+	"github.com/lokerwatch/lokerwatch/internal/shareddata"
 )
 
 // sharedFile finds ../shared/data/NAME beside the module root, or skips.
 func sharedFile(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(filepath.Dir(devSet(t)), name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not present (it lives in shared/ beside the clone): %v", p, err)
-	}
-	return p
+	return shareddata.Path(t, name)
 }
 
 func readExamples(t testing.TB, path string, evalOnly bool) []Example {

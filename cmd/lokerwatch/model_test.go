@@ -12,6 +12,7 @@ import (
 
 	"github.com/lokerwatch/lokerwatch"
 	"github.com/lokerwatch/lokerwatch/classifiers"
+	"github.com/lokerwatch/lokerwatch/internal/shareddata"
 	"github.com/lokerwatch/lokerwatch/storage/sqlite"
 )
 
@@ -21,24 +22,10 @@ import (
 // race detector stays quick. It skips when the shared set is absent.
 func sharedLabels(t *testing.T, perLabel int) (string, int) {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-	src := filepath.Join(dir, "..", "shared", "data", "ads-train.jsonl")
+	src := shareddata.Path(t, "ads-train.jsonl")
 	data, err := os.ReadFile(src)
 	if err != nil {
-		t.Skipf("training set %s not present (it lives in shared/ beside the clone): %v", src, err)
+		t.Fatal(err)
 	}
 	var out strings.Builder
 	taken := map[string]int{}
