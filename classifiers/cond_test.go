@@ -18,7 +18,7 @@ func TestNativeConditionsMatchVM(t *testing.T) {
 	for i := range e.rules {
 		if e.rules[i].hasNative {
 			native++
-		} else if e.rules[i].simple == 0 {
+		} else {
 			vmOnly++
 			t.Logf("runs on the VM: %s: %s", e.rules[i].id, e.rules[i].when)
 		}

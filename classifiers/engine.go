@@ -86,10 +86,6 @@ type rule struct {
 	refs        []factRef // facts the condition names, in order (evidence)
 	gate        []int     // fact ids: the rule cannot fire unless one is set; nil = always run
 	where       string    // file:line
-	// simple is set for a condition that is one fact's truthiness ("cue",
-	// "!cue", "fee_idr > 0"): fact id + 1, negated when the condition is
-	// "!fact". Such rules (most single indicators) skip the expr VM.
-	simple int
 	// native is the condition compiled for evaluation without the VM
 	// (cond.go), when it has that shape.
 	native    cond
@@ -480,7 +476,7 @@ func newFromFiles(opt Options, files []namedFile) (*Engine, error) {
 	// per ad. Conditions evaluated natively read truthy and nums instead.
 	e.factUsed = make([]bool, len(e.factNames))
 	for i := range e.rules {
-		if e.rules[i].simple != 0 || e.rules[i].hasNative {
+		if e.rules[i].hasNative {
 			continue
 		}
 		node := e.rules[i].program.Node()
@@ -758,42 +754,8 @@ func (e *Engine) compileRule(rd ruleDoc) (rule, error) {
 	if g, ok := e.gateOf(prog.Node()); ok {
 		r.gate = g
 	}
-	r.simple = e.simpleOf(prog.Node())
 	r.native, r.hasNative = e.compileCond(prog.Node())
 	return r, nil
-}
-
-// simpleOf recognises conditions that are one fact's truthiness.
-func (e *Engine) simpleOf(n ast.Node) int {
-	truthy := func(n ast.Node) int {
-		if id, ok := n.(*ast.IdentifierNode); ok {
-			if fid, ok := e.factID[id.Value]; ok {
-				if _, isBool := e.factKinds[id.Value].(bool); isBool {
-					return fid + 1
-				}
-			}
-		}
-		return 0
-	}
-	switch x := n.(type) {
-	case *ast.IdentifierNode:
-		return truthy(x)
-	case *ast.UnaryNode:
-		if x.Operator == "!" || x.Operator == "not" {
-			return -truthy(x.Node)
-		}
-	case *ast.BinaryNode:
-		id, ok := x.Left.(*ast.IdentifierNode)
-		zero, isInt := x.Right.(*ast.IntegerNode)
-		if ok && isInt && zero.Value == 0 && x.Operator == ">" {
-			if fid, known := e.factID[id.Value]; known {
-				if _, isInt := e.factKinds[id.Value].(int); isInt {
-					return fid + 1 // non-negative counts and amounts: > 0 is truthiness
-				}
-			}
-		}
-	}
-	return 0
 }
 
 type identVisitor func(string)

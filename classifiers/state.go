@@ -546,11 +546,7 @@ func (st *state) run(ad *lokerwatch.Ad) {
 	notOffer := 0
 	for ri := range e.rules {
 		r := &e.rules[ri]
-		if r.simple != 0 {
-			if (r.simple > 0) != st.truthy[abs(r.simple)-1] {
-				continue
-			}
-		} else if r.hasNative {
+		if r.hasNative {
 			if !r.native.eval(st) {
 				continue
 			}
