@@ -9,20 +9,13 @@ import "math/bits"
 // bits; unrelated ads differ in about half of them.
 func SimHash(text []byte) uint64 {
 	var v simVoter
-	n := len(text)
-	for i := 0; i < n; {
-		for i < n && !isWordByte(text[i]) {
-			i++
-		}
-		if i >= n {
+	for i := 0; ; {
+		s, e := textWord(text, i)
+		if s >= len(text) {
 			break
 		}
-		s := i
-		for i < n && isWordByte(text[i]) {
-			i++
-		}
-		h, letters := simWordHash(text, s, i)
-		v.word(h, letters)
+		i = e
+		v.word(simWordHash(text, s, e))
 	}
 	return v.sum()
 }
